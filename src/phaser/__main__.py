@@ -1,0 +1,5 @@
+import sys
+
+from phaser.cli import main
+
+sys.exit(main())

@@ -1,0 +1,389 @@
+"""Project configuration: ``phaser.toml`` at the root, or ``[tool.phaser]`` in ``pyproject.toml``.
+
+Loaded into typed dataclasses with defaults. An unknown key or a wrong type is a ConfigError that
+names the file and line, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+from phaser.errors import ConfigError
+
+DEFAULT_PROTECTED = ["tests/**", "**/test_*.py", "**/*_test.py", "**/conftest.py"]
+TIERS = ("easy", "medium", "hard")
+PROFILES = ("quality", "balanced", "budget")
+APPROVAL_POLICIES = ("never", "each", "limit")
+
+
+@dataclass
+class ModelsConfig:
+    plan: str = "claude-opus-5-5"
+    """Model that turns a spec into a plan (the strongest by default)."""
+    easy: str = "claude-haiku-5-5"
+    medium: str = "claude-sonnet-5-5"
+    hard: str = "claude-opus-5-5"
+    profile: str = "balanced"
+    """quality shifts every tier up one, budget down one."""
+    escalate: bool = True
+    """Retry a phase once on the next tier up when its gates stay red."""
+
+
+@dataclass
+class ProviderConfig:
+    name: str = "anthropic"
+    """anthropic or scripted."""
+    base_url: str = ""
+    """Empty: the SDK's default or ANTHROPIC_BASE_URL."""
+    max_tokens: int = 16000
+    timeout_s: float = 600.0
+    max_retries: int = 4
+    """Retries the SDK makes on 429/5xx/connection errors before phaser sees the error."""
+    script: str = ""
+    """For the scripted provider: a JSON script file, relative to the project root."""
+
+
+@dataclass
+class GatesConfig:
+    commands: list[str] = field(default_factory=lambda: ["python -m pytest -q"])
+    fix_attempts: int = 2
+    """How many times red gates go back to the coding step before the line stops."""
+    timeout_s: float = 900.0
+
+
+@dataclass
+class ProtectConfig:
+    paths: list[str] = field(default_factory=lambda: list(DEFAULT_PROTECTED))
+    """Globs of files the agent may not modify, rename or delete (it may add new ones)."""
+
+
+@dataclass
+class ApprovalConfig:
+    policy: str = "never"
+    """never, each (stop after every phase), or limit (at most ``limit`` phases done but unapproved)."""
+    limit: int = 2
+
+
+@dataclass
+class BudgetConfig:
+    phase_usd: float = 5.0
+    run_usd: float = 50.0
+    phase_tokens: int = 4_000_000
+    phase_turns: int = 80
+
+
+@dataclass
+class AgentConfig:
+    bash_timeout_s: float = 120.0
+    output_cap: int = 16000
+    """Characters of tool output the model sees (head and tail kept)."""
+    sandbox: str = "auto"
+    """auto (bubblewrap when it works), bwrap, or none. The snapshot check runs in every case."""
+    step_turns: int = 40
+    """Turns one step may take before it is ended."""
+
+
+@dataclass
+class Price:
+    """USD per million tokens."""
+
+    input: float
+    output: float
+    cache_write: float
+    cache_read: float
+    cache_write_1h: float = 0.0
+
+    def cost(self, input_tokens: int, output_tokens: int, cache_write: int = 0, cache_read: int = 0) -> float:
+        return (
+            input_tokens * self.input
+            + output_tokens * self.output
+            + cache_write * self.cache_write
+            + cache_read * self.cache_read
+        ) / 1_000_000
+
+
+# Checked 2026-11 (see docs/configuration.md); override in [prices."model-id"].
+DEFAULT_PRICES: dict[str, Price] = {
+    "claude-opus-5-5": Price(4.0, 20.0, 5.0, 0.20, 8.0),
+    "claude-sonnet-5-5": Price(2.0, 10.0, 2.50, 0.10, 4.0),
+    "claude-haiku-5-5": Price(0.10, 0.50, 0.125, 0.01, 0.20),
+    "claude-fable-5-2": Price(8.0, 40.0, 10.0, 0.80, 16.0),
+    "claude-opus-5": Price(5.0, 25.0, 6.25, 0.50, 10.0),
+    "claude-sonnet-5": Price(3.0, 15.0, 3.75, 0.30, 6.0),
+    "claude-haiku-4-5": Price(1.0, 5.0, 1.25, 0.10, 2.0),
+}
+
+
+@dataclass
+class Config:
+    root: Path
+    source: Path | None = None
+    """The file the settings came from, or None for pure defaults."""
+    models: ModelsConfig = field(default_factory=ModelsConfig)
+    provider: ProviderConfig = field(default_factory=ProviderConfig)
+    gates: GatesConfig = field(default_factory=GatesConfig)
+    protect: ProtectConfig = field(default_factory=ProtectConfig)
+    approval: ApprovalConfig = field(default_factory=ApprovalConfig)
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
+    agent: AgentConfig = field(default_factory=AgentConfig)
+    prices: dict[str, Price] = field(default_factory=lambda: dict(DEFAULT_PRICES))
+
+    @property
+    def specs_dir(self) -> Path:
+        return self.root / "specs"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / ".phaser"
+
+    def tier_model(self, tier: str) -> str:
+        return getattr(self.models, tier)
+
+    def model_for(self, difficulty: str, profile: str | None = None) -> str:
+        """The model a phase of this difficulty runs on, after the routing profile's shift."""
+        profile = profile or self.models.profile
+        idx = TIERS.index(difficulty) if difficulty in TIERS else 1
+        idx += {"quality": 1, "budget": -1}.get(profile, 0)
+        return self.tier_model(TIERS[max(0, min(idx, len(TIERS) - 1))])
+
+    def escalated(self, model: str) -> str | None:
+        """The next tier up from ``model``, or None when it is already the top."""
+        ladder = [self.tier_model(t) for t in TIERS]
+        if model not in ladder:
+            return None
+        for candidate in ladder[ladder.index(model) + 1 :]:
+            if candidate != model:
+                return candidate
+        return None
+
+    def price(self, model: str) -> Price | None:
+        return self.prices.get(model)
+
+
+_SECTIONS = {
+    "models": ModelsConfig,
+    "provider": ProviderConfig,
+    "gates": GatesConfig,
+    "protect": ProtectConfig,
+    "approval": ApprovalConfig,
+    "budget": BudgetConfig,
+    "agent": AgentConfig,
+}
+_CHOICES = {
+    ("models", "profile"): PROFILES,
+    ("approval", "policy"): APPROVAL_POLICIES,
+    ("provider", "name"): ("anthropic", "scripted"),
+    ("agent", "sandbox"): ("auto", "bwrap", "none"),
+}
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` with phaser.toml, a specs/ folder, or .git."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "phaser.toml").is_file() or (folder / "specs").is_dir() or (folder / ".git").exists():
+            return folder
+    return here
+
+
+def load_config(root: Path) -> Config:
+    """Read the project's settings; defaults where a file or key is absent."""
+    toml_path = root / "phaser.toml"
+    pyproject = root / "pyproject.toml"
+    if toml_path.is_file():
+        data = _read_toml(toml_path)
+        return _build(root, toml_path, data, prefix="")
+    if pyproject.is_file():
+        data = _read_toml(pyproject)
+        section = data.get("tool", {}).get("phaser")
+        if isinstance(section, dict):
+            return _build(root, pyproject, section, prefix="tool.phaser.")
+    return Config(root=root)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError("not UTF-8 text", path=path, line=raw_line(path.read_bytes(), exc.start)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", path=path) from None
+    try:
+        return tomllib.loads(raw)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
+        msg = getattr(exc, "msg", None) or re.sub(r"\s*\(at line.*\)$", "", str(exc))
+        raise ConfigError(f"invalid TOML: {msg}", path=path, line=line) from None
+
+
+def raw_line(data: bytes, offset: int) -> int:
+    return data[:offset].count(b"\n") + 1
+
+
+def _line_from_message(message: str) -> int | None:
+    m = re.search(r"line (\d+)", message)
+    return int(m.group(1)) if m else None
+
+
+def _locate(path: Path, table: str, key: str | None = None) -> int | None:
+    """Best line for ``key`` in ``[table]`` (or the table header itself), for error messages."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    header = re.compile(r"^\s*\[\s*" + re.escape(table).replace(r"\.", r"\s*\.\s*") + r"\s*\]")
+    in_table = table == ""
+    for i, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            in_table = bool(header.match(line))
+            if in_table and key is None:
+                return i
+            continue
+        if in_table and key is not None and re.match(r"^\s*\"?" + re.escape(key) + r"\"?\s*=", line):
+            return i
+    return None
+
+
+def _build(root: Path, path: Path, data: dict[str, Any], prefix: str) -> Config:
+    cfg = Config(root=root, source=path)
+    for name, value in data.items():
+        table = prefix + name
+        if name == "prices":
+            cfg.prices = _prices(path, prefix, value, cfg.prices)
+            continue
+        cls = _SECTIONS.get(name)
+        if cls is None:
+            line = _locate(path, table) or _locate(path, prefix.rstrip("."), name)
+            known = ", ".join([*_SECTIONS, "prices"])
+            raise ConfigError(f"unknown section [{table}] (known: {known})", path=path, line=line)
+        if not isinstance(value, dict):
+            raise ConfigError(f"[{table}] must be a table", path=path, line=_locate(path, prefix.rstrip("."), name))
+        setattr(cfg, name, _section(path, table, cls, value, name))
+    return cfg
+
+
+def _section(path: Path, table: str, cls: type, values: dict[str, Any], name: str) -> Any:
+    obj = cls()
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key, value in values.items():
+        line = _locate(path, table, key)
+        if key not in fields:
+            raise ConfigError(
+                f"unknown key {key!r} in [{table}] (known: {', '.join(fields)})", path=path, line=line
+            )
+        default = getattr(obj, key)
+        value = _coerce(value, default, path, line, f"{table}.{key}")
+        choices = _CHOICES.get((name, key))
+        if choices and value not in choices:
+            raise ConfigError(f"{table}.{key} must be one of {', '.join(choices)}, not {value!r}", path=path, line=line)
+        setattr(obj, key, value)
+    return obj
+
+
+def _coerce(value: Any, default: Any, path: Path, line: int | None, where: str) -> Any:
+    def wrong(expected: str) -> ConfigError:
+        return ConfigError(f"{where} must be {expected}, not {type(value).__name__} {value!r}", path=path, line=line)
+
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise wrong("true or false")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise wrong("an integer")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise wrong("a number")
+        return float(value)
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise wrong("a string")
+        return value
+    if isinstance(default, list):
+        if isinstance(value, str):
+            return [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise wrong("a list of strings")
+        return list(value)
+    return value
+
+
+def _prices(path: Path, prefix: str, value: Any, base: dict[str, Price]) -> dict[str, Price]:
+    table = prefix + "prices"
+    if not isinstance(value, dict):
+        raise ConfigError(f"[{table}] must be a table", path=path, line=_locate(path, table))
+    out = dict(base)
+    names = {f.name for f in dataclasses.fields(Price)}
+    for model, entry in value.items():
+        line = _locate(path, f'{table}."{model}"') or _locate(path, f"{table}.{model}") or _locate(path, table, model)
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{table}.{model} must be a table of prices", path=path, line=line)
+        unknown = set(entry) - names
+        if unknown:
+            raise ConfigError(
+                f"unknown key {sorted(unknown)[0]!r} in {table}.{model} (known: {', '.join(sorted(names))})",
+                path=path,
+                line=line,
+            )
+        start = out.get(model) or Price(0.0, 0.0, 0.0, 0.0)
+        fields = dataclasses.asdict(start)
+        for k, v in entry.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise ConfigError(f"{table}.{model}.{k} must be a number", path=path, line=line)
+            fields[k] = float(v)
+        out[model] = Price(**fields)
+    return out
+
+
+DEFAULT_TOML = """\
+# phaser settings. Every key is optional; the values shown are the defaults.
+
+[models]
+# plan = "claude-opus-5-5"        # turns a spec into a plan
+# easy = "claude-haiku-5-5"       # model for phases marked difficulty: easy
+# medium = "claude-sonnet-5-5"
+# hard = "claude-opus-5-5"
+# profile = "balanced"            # quality | balanced | budget: shift every tier up or down
+# escalate = true                 # retry once on the next tier up when gates stay red
+
+[provider]
+# name = "anthropic"              # anthropic | scripted
+# base_url = ""                   # default: ANTHROPIC_BASE_URL or the SDK's own
+# max_tokens = 16000
+# max_retries = 4
+
+[gates]
+# commands = ["python -m pytest -q"]   # run by phaser after the coding step, never by the model
+# fix_attempts = 2
+# timeout_s = 900
+
+[protect]
+# paths = ["tests/**", "**/test_*.py", "**/*_test.py", "**/conftest.py"]
+
+[approval]
+# policy = "never"                # never | each | limit
+# limit = 2                       # with limit: phases done but not yet approved
+
+[budget]
+# phase_usd = 5.0
+# run_usd = 50.0
+# phase_tokens = 4000000
+# phase_turns = 80
+
+[agent]
+# bash_timeout_s = 120
+# output_cap = 16000
+# sandbox = "auto"                # auto | bwrap | none
+"""

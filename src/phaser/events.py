@@ -1,0 +1,105 @@
+"""What a running phase reports as it goes; the CLI prints these, the TUI posts them as messages.
+
+A leaf module (no phaser imports) so that agent/ and workflow/ can both emit events and every
+shell can render them without knowing who produced them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Event:
+    """Base class; ``kind`` names the event for --json output and journals."""
+
+    @property
+    def kind(self) -> str:
+        name = type(self).__name__
+        return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
+@dataclass
+class PhaseStarted(Event):
+    slug: str
+    phase: int
+    title: str
+    model: str
+    attempt: int = 1
+
+
+@dataclass
+class StepStarted(Event):
+    step: str
+    """explore, code, gates, update (or plan for spec-to-plan runs)."""
+
+
+@dataclass
+class TextDelta(Event):
+    text: str
+
+
+@dataclass
+class ToolStarted(Event):
+    name: str
+    summary: str
+    """One line: the command, or the action and path."""
+
+
+@dataclass
+class ToolFinished(Event):
+    name: str
+    ok: bool
+    summary: str
+
+
+@dataclass
+class PolicyViolation(Event):
+    step: str
+    message: str
+    paths: list[str] = field(default_factory=list)
+
+
+@dataclass
+class UsageUpdated(Event):
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cache_creation_input_tokens: int
+    cache_read_input_tokens: int
+    cost_usd: float
+    """Cumulative for the phase so far."""
+
+
+@dataclass
+class GateFinished(Event):
+    name: str
+    ok: bool
+    summary: str
+    output_tail: str = ""
+
+
+@dataclass
+class Notice(Event):
+    message: str
+    level: str = "info"
+    """info, warning or error."""
+
+
+@dataclass
+class PhaseFinished(Event):
+    slug: str
+    phase: int
+    outcome: str
+    """passed, blocked, budget, stopped, error."""
+    detail: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+EventSink = Callable[[Event], None]
+
+
+def ignore(_event: Event) -> None:
+    """The default sink."""
