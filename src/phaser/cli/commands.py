@@ -1,0 +1,253 @@
+"""One handler per command: resolve the project, call the workflow, render the result."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from phaser.errors import PhaserError, UsageError
+from phaser.workflow.project import Project
+
+
+def _project(args: argparse.Namespace) -> Project:
+    root = getattr(args, "root", None)
+    if root is not None and not Path(root).is_dir():
+        raise UsageError(f"{root}: no such folder")
+    return Project.open(Path(root) if root else None)
+
+
+def _split(args: list[str], wanted: int, usage: str) -> tuple[str | None, list[str]]:
+    """Optional leading SLUG before ``wanted`` positional values."""
+    if len(args) == wanted:
+        return None, args
+    if len(args) == wanted + 1:
+        return args[0], args[1:]
+    raise UsageError(f"usage: {usage}")
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from phaser.workflow.specs import init_project
+
+    root = Path(getattr(args, "root", None) or Path.cwd())
+    created = init_project(root)
+    if created:
+        for item in created:
+            print(f"created {item}")
+    else:
+        print("nothing to do: specs/, phaser.toml and .gitignore entries already exist")
+    print('next: phaser new "Title of a feature"')
+    return 0
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from phaser.workflow.specs import new_spec
+
+    project = _project(args)
+    info = new_spec(project, args.title, args.slug)
+    print(f"created {project.rel(info.spec_path)}")
+    if args.edit:
+        open_in_editor(info.spec_path)
+    print(f"next: edit it, then: phaser plan {info.slug}")
+    return 0
+
+
+def open_in_editor(path: Path) -> None:
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    subprocess.call([*shlex.split(editor), str(path)])
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from phaser.cli.render import print_status
+    from phaser.workflow.status import project_status
+
+    project = _project(args)
+    statuses = project_status(project, args.slug)
+    if args.json:
+        print(json.dumps({"plans": [s.as_dict() for s in statuses]}, indent=2, ensure_ascii=False))
+    else:
+        print_status(statuses)
+    errors = [s for s in statuses if s.error and "no plan yet" not in s.error]
+    return 2 if errors else 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from phaser.workflow.checks import validate
+
+    project = _project(args)
+    problems = validate(project, Path(args.path) if args.path else None)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}", file=sys.stderr)
+        return 2
+    print("ok")
+    return 0
+
+
+def cmd_tick(args: argparse.Namespace) -> int:
+    from phaser.workflow.edits import tick
+
+    project = _project(args)
+    slug, (ref,) = _split(args.args, 1, "phaser tick [SLUG] P.T [--undo]")
+    task = tick(project, slug, ref, checked=not args.undo)
+    print(f"[{'x' if task.checked else ' '}] {task.ref} {task.text}")
+    return 0
+
+
+def cmd_note(args: argparse.Namespace) -> int:
+    from phaser.workflow.edits import note
+
+    project = _project(args)
+    slug, (phase, text) = _split(args.args, 2, 'phaser note [SLUG] PHASE "text"')
+    if not phase.isdigit():
+        raise UsageError(f"PHASE must be a number, not {phase!r}")
+    note(project, slug, int(phase), text)
+    print(f"noted in phase {phase}")
+    return 0
+
+
+def _overrides(args: argparse.Namespace):
+    from phaser.workflow.runner import RunOptions
+
+    return RunOptions(
+        model=getattr(args, "model", None),
+        profile=getattr(args, "profile", None),
+        provider=getattr(args, "provider", None),
+        script=getattr(args, "script", None),
+        allow_dirty=getattr(args, "allow_dirty", False),
+    )
+
+
+def _printer(args: argparse.Namespace):
+    from phaser.cli.render import EventPrinter
+
+    quiet = getattr(args, "quiet", False)
+    return EventPrinter(stream=sys.stderr if getattr(args, "json", False) else sys.stdout, quiet=quiet)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from phaser.workflow.planning import plan_spec
+
+    project = _project(args)
+    printer = _printer(args)
+    result = plan_spec(
+        project, args.slug, revise=args.revise, force=args.force, options=_overrides(args), on_event=printer
+    )
+    printer.close()
+    print(f"wrote {project.rel(result.path)}: {result.phases} phases, {result.tasks} tasks")
+    print(f"next: review it, then: phaser next {result.slug}")
+    return 0
+
+
+def cmd_next(args: argparse.Namespace) -> int:
+    from phaser.cli.render import print_dry_run, print_outcome
+    from phaser.workflow.runner import dry_run, run_next
+
+    project = _project(args)
+    if args.dry_run:
+        info = dry_run(project, args.slug, phase=args.phase, options=_overrides(args))
+        if args.json:
+            print(json.dumps(info, indent=2))
+        else:
+            print_dry_run(info)
+        return 0
+    printer = _printer(args)
+    outcome = run_next(project, args.slug, phase=args.phase, options=_overrides(args), on_event=printer)
+    printer.close()
+    if args.json:
+        print(json.dumps(outcome.as_dict(), indent=2))
+    else:
+        print_outcome(outcome)
+    return outcome.exit_code
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from phaser.cli.render import print_run
+    from phaser.workflow.runner import run_all
+
+    project = _project(args)
+    printer = _printer(args)
+    result = run_all(project, args.slug, approve=args.approve, options=_overrides(args), on_event=printer)
+    printer.close()
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+    else:
+        print_run(result)
+    return result.exit_code
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    from phaser.workflow.approval import approve, reject
+
+    project = _project(args)
+    if args.reject is not None:
+        if args.phase is None:
+            raise UsageError("--reject needs --phase N")
+        reject(project, args.slug, args.phase, args.reject)
+        print(f"phase {args.phase} reopened with your feedback")
+        return 0
+    approved = approve(project, args.slug, args.phase)
+    if approved:
+        print("approved phase " + ", ".join(str(n) for n in approved))
+    else:
+        print("nothing to approve: no done phase is waiting")
+    return 0
+
+
+def cmd_redo(args: argparse.Namespace) -> int:
+    from phaser.cli.render import print_outcome
+    from phaser.workflow.redo import redo
+
+    project = _project(args)
+    slug, (number,) = _split(args.args, 1, "phaser redo [SLUG] N [--model ID]")
+    if not number.isdigit():
+        raise UsageError(f"N must be a phase number, not {number!r}")
+    printer = _printer(args)
+    outcome = redo(project, slug, int(number), force=args.force, options=_overrides(args), on_event=printer)
+    printer.close()
+    if args.json:
+        print(json.dumps(outcome.as_dict(), indent=2))
+    else:
+        print_outcome(outcome)
+    return outcome.exit_code
+
+
+def cmd_cost(args: argparse.Namespace) -> int:
+    from phaser.cli.render import print_cost
+    from phaser.workflow.cost import cost_report
+
+    project = _project(args)
+    report = cost_report(project, args.slug)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print_cost(report)
+    return 0
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    from phaser.workflow.cost import log_lines
+
+    project = _project(args)
+    for line in log_lines(project, args.slug, phase=args.phase):
+        print(line)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from phaser.workflow.demo import run_demo
+
+    return run_demo(Path(args.dir) if args.dir else None, live=args.live, quiet=args.quiet)
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    try:
+        from phaser.tui.app import run_app
+    except ImportError as exc:  # pragma: no cover - textual is a dependency
+        raise PhaserError(f"the TUI needs textual: {exc}") from None
+    return run_app(_project(args))

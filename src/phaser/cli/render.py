@@ -1,0 +1,169 @@
+"""Plain-terminal rendering of statuses, run events and outcomes."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+from phaser import events as ev
+
+STATE_MARK = {"done": "✓", "next": "▶", "pending": "·", "blocked": "✗", "skipped": "-"}
+
+
+def _out(stream: TextIO | None) -> TextIO:
+    return stream or sys.stdout
+
+
+def print_status(statuses: list, stream: TextIO | None = None) -> None:
+    out = _out(stream)
+    if not statuses:
+        print('no specs yet: phaser new "Title"', file=out)
+        return
+    for i, st in enumerate(statuses):
+        if i:
+            print(file=out)
+        if st.error:
+            print(f"{st.slug}: {st.error}", file=out)
+            continue
+        done = sum(p.tasks_done for p in st.phases)
+        total = sum(p.tasks_total for p in st.phases)
+        nxt = f"next: phase {st.next}" if st.next is not None else ("complete" if st.phases_done == len(st.phases) else "nothing runnable")
+        print(f"{st.title}  ({st.path})  phases {st.phases_done}/{len(st.phases)}  tasks {done}/{total}  {nxt}", file=out)
+        width = max((len(p.title) for p in st.phases), default=10)
+        width = min(width, 48)
+        for p in st.phases:
+            title = p.title if len(p.title) <= width else p.title[: width - 1] + "…"
+            extra = ""
+            if p.state == "pending" and p.depends:
+                extra = "  (after " + ", ".join(str(d) for d in p.depends) + ")"
+            if p.state == "done" and p.approved:
+                extra = "  approved"
+            print(
+                f"  {STATE_MARK.get(p.state, '?')} {p.number:>2}  {title:<{width}}  {p.difficulty:<6}  "
+                f"{p.tasks_done:>2}/{p.tasks_total:<2}  {p.state:<7}  {p.model}{extra}",
+                file=out,
+            )
+
+
+def money(usd: float) -> str:
+    return f"${usd:,.4f}" if usd < 1 else f"${usd:,.2f}"
+
+
+class EventPrinter:
+    """An event sink for the terminal: steps, tool calls as they happen, streaming text, gates, cost."""
+
+    def __init__(self, stream: TextIO | None = None, quiet: bool = False) -> None:
+        self.out = _out(stream)
+        self.quiet = quiet
+        self._in_text = False
+        self._last_usage: ev.UsageUpdated | None = None
+
+    def _end_text(self) -> None:
+        if self._in_text:
+            print(file=self.out)
+            self._in_text = False
+
+    def __call__(self, event: ev.Event) -> None:
+        out = self.out
+        if isinstance(event, ev.TextDelta):
+            if not self.quiet:
+                out.write(event.text)
+                out.flush()
+                self._in_text = not event.text.endswith("\n")
+            return
+        self._end_text()
+        if isinstance(event, ev.PhaseStarted):
+            attempt = f" (attempt {event.attempt})" if event.attempt > 1 else ""
+            print(f"\n=== {event.slug}: phase {event.phase}: {event.title} on {event.model}{attempt}", file=out)
+        elif isinstance(event, ev.StepStarted):
+            print(f"--- {event.step}", file=out)
+        elif isinstance(event, ev.ToolStarted):
+            print(f"  → {event.name}: {event.summary}", file=out)
+        elif isinstance(event, ev.ToolFinished):
+            if not event.ok:
+                print(f"    ✗ {event.summary}", file=out)
+            elif not self.quiet and event.summary:
+                print(f"    ✓ {event.summary}", file=out)
+        elif isinstance(event, ev.PolicyViolation):
+            print(f"  ! policy ({event.step}): {event.message}", file=out)
+        elif isinstance(event, ev.GateFinished):
+            mark = "✓" if event.ok else "✗"
+            print(f"  {mark} gate {event.name}: {event.summary}", file=out)
+            if not event.ok and event.output_tail and not self.quiet:
+                for line in event.output_tail.splitlines()[-12:]:
+                    print(f"    | {line}", file=out)
+        elif isinstance(event, ev.UsageUpdated):
+            self._last_usage = event
+        elif isinstance(event, ev.Notice):
+            prefix = {"warning": "warning: ", "error": "error: "}.get(event.level, "")
+            print(f"{prefix}{event.message}", file=out)
+        elif isinstance(event, ev.PhaseFinished):
+            usage = self._last_usage
+            cost = f"  {money(usage.cost_usd)}" if usage else ""
+            print(f"=== phase {event.phase}: {event.outcome}{cost}  {event.detail}".rstrip(), file=out)
+        out.flush()
+
+    def close(self) -> None:
+        self._end_text()
+
+
+def print_dry_run(info: dict[str, Any], stream: TextIO | None = None) -> None:
+    out = _out(stream)
+    print(f"would run {info['slug']} phase {info['phase']}: {info['title']}", file=out)
+    print(f"  difficulty {info['difficulty']} -> model {info['model']} ({info['model_reason']})", file=out)
+    print(f"  steps: {' -> '.join(info['steps'])}", file=out)
+    print(f"  gates: {', '.join(info['gates']) or '(none configured)'}", file=out)
+    b = info["budget"]
+    print(f"  budget: {money(b['phase_usd'])} / {b['phase_tokens']:,} tokens / {b['phase_turns']} turns per phase", file=out)
+    est = info.get("estimate") or {}
+    if est.get("input_tokens") is not None:
+        print(
+            f"  first call: {est['input_tokens']:,} input tokens, about {money(est['first_call_usd'])} "
+            f"(uncached; later calls read the prefix from the cache)",
+            file=out,
+        )
+    elif est.get("error"):
+        print(f"  estimate unavailable: {est['error']}", file=out)
+
+
+def print_outcome(outcome: Any, stream: TextIO | None = None) -> None:
+    out = _out(stream)
+    print(f"phase {outcome.phase}: {outcome.outcome}  {outcome.detail}".rstrip(), file=out)
+    for gate in outcome.gates:
+        print(f"  {'✓' if gate['ok'] else '✗'} {gate['command']}: {gate['summary']}", file=out)
+    if outcome.commit:
+        print(f"  commit {outcome.commit[:10]}", file=out)
+    u = outcome.usage
+    print(
+        f"  {outcome.model}: {u.get('input_tokens', 0):,} in (+{u.get('cache_creation_input_tokens', 0):,} cache write,"
+        f" {u.get('cache_read_input_tokens', 0):,} cache read), {u.get('output_tokens', 0):,} out, {money(outcome.cost_usd)}",
+        file=out,
+    )
+
+
+def print_run(result: Any, stream: TextIO | None = None) -> None:
+    out = _out(stream)
+    for outcome in result.outcomes:
+        print_outcome(outcome, out)
+    print(f"run: {result.reason}  total {money(result.cost_usd)}", file=out)
+
+
+def print_cost(report: Any, stream: TextIO | None = None) -> None:
+    out = _out(stream)
+    header = f"{'phase':<8} {'model':<20} {'runs':>4} {'uncached':>10} {'cache wr':>10} {'cache rd':>10} {'output':>9} {'cost':>10}"
+    for plan in report.plans:
+        print(f"{plan['slug']}", file=out)
+        print("  " + header, file=out)
+        for row in plan["rows"]:
+            print(
+                f"  {str(row['phase']):<8} {row['model']:<20} {row['runs']:>4} {row['input_tokens']:>10,} "
+                f"{row['cache_creation_input_tokens']:>10,} {row['cache_read_input_tokens']:>10,} {row['output_tokens']:>9,} "
+                f"{money(row['cost_usd']):>10}",
+                file=out,
+            )
+        for model, row in plan["by_model"].items():
+            print(f"  {'model':<8} {model:<20} {row['runs']:>4} {row['input_tokens']:>10,} {row['cache_creation_input_tokens']:>10,} "
+                  f"{row['cache_read_input_tokens']:>10,} {row['output_tokens']:>9,} {money(row['cost_usd']):>10}", file=out)
+        print(f"  total {money(plan['total_usd'])}", file=out)
+    if not report.plans:
+        print("no runs recorded yet", file=out)

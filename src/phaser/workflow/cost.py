@@ -1,0 +1,124 @@
+"""`phaser cost` and `phaser log`: what the journal says runs cost and did."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from phaser.agent.journal import read_journal
+from phaser.workflow.project import Project
+
+_FIELDS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens")
+
+
+@dataclass
+class CostReport:
+    plans: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"plans": self.plans, "total_usd": sum(p["total_usd"] for p in self.plans)}
+
+
+def run_dirs(project: Project, slug: str) -> list[Path]:
+    base = project.config.state_dir / "runs" / slug
+    if not base.is_dir():
+        return []
+    return sorted(p.parent for p in base.glob("*/*/journal.jsonl"))
+
+
+def _summarise(run_dir: Path) -> dict | None:
+    entries = read_journal(run_dir / "journal.jsonl")
+    if not entries:
+        return None
+    start = next((e for e in entries if e.get("kind") == "phase_start"), {})
+    outcome = next((e for e in reversed(entries) if e.get("kind") == "outcome"), {})
+    totals = dict.fromkeys(_FIELDS, 0)
+    cost = 0.0
+    model = start.get("model", "?")
+    for e in entries:
+        if e.get("kind") == "response":
+            usage = e.get("usage") or {}
+            for f in _FIELDS:
+                totals[f] += int(usage.get(f) or 0)
+            cost += float(e.get("cost_usd") or 0.0)
+            model = e.get("model") or model
+    if outcome.get("cost_usd") is not None and not cost:
+        cost = float(outcome["cost_usd"])
+    return {
+        "run": run_dir.name,
+        "phase": start.get("phase", run_dir.parent.name),
+        "model": model,
+        "outcome": outcome.get("outcome", "unfinished"),
+        "cost_usd": cost,
+        "gates": outcome.get("gates", []),
+        "commit": outcome.get("commit"),
+        **totals,
+    }
+
+
+def cost_report(project: Project, slug: str | None = None) -> CostReport:
+    slugs = [project.spec(slug).slug] if slug else sorted(p.name for p in (project.config.state_dir / "runs").glob("*") if p.is_dir())
+    report = CostReport()
+    for s in slugs:
+        rows: dict[tuple, dict] = {}
+        by_model: dict[str, dict] = {}
+        runs = [r for r in (_summarise(d) for d in run_dirs(project, s)) if r]
+        for run in runs:
+            for key, bucket in (((run["phase"], run["model"]), rows), (run["model"], by_model)):
+                row = bucket.setdefault(key, {"phase": run["phase"], "model": run["model"], "runs": 0, "cost_usd": 0.0, **dict.fromkeys(_FIELDS, 0)})
+                row["runs"] += 1
+                row["cost_usd"] += run["cost_usd"]
+                for f in _FIELDS:
+                    row[f] += run[f]
+        ordered = sorted(rows.values(), key=lambda r: (int(r["phase"]) if str(r["phase"]).isdigit() else 0, r["model"]))
+        report.plans.append(
+            {
+                "slug": s,
+                "rows": ordered,
+                "by_model": {m: {k: v for k, v in row.items() if k != "phase"} for m, row in sorted(by_model.items())},
+                "runs": runs,
+                "total_usd": sum(r["cost_usd"] for r in runs),
+            }
+        )
+    return report
+
+
+def log_lines(project: Project, slug: str | None, phase: int | None = None) -> list[str]:
+    info = project.spec(slug)
+    lines: list[str] = []
+    for run_dir in run_dirs(project, info.slug):
+        if phase is not None and run_dir.parent.name != str(phase):
+            continue
+        lines.append(f"== phase {run_dir.parent.name}, run {run_dir.name}")
+        for e in read_journal(run_dir / "journal.jsonl"):
+            line = _describe(e)
+            if line:
+                lines.append(f"  {e.get('t', '')[11:19]}  {line}")
+    if not lines:
+        lines.append(f"no runs recorded for {info.slug}")
+    return lines
+
+
+def _describe(e: dict) -> str | None:
+    kind = e.get("kind")
+    if kind == "phase_start":
+        return f"start phase {e.get('phase')}: {e.get('title')} on {e.get('model')} (attempt {e.get('attempt', 1)})"
+    if kind == "step_start":
+        return f"step {e.get('step')}"
+    if kind == "tool_call":
+        mark = "✗" if e.get("is_error") else "→"
+        return f"{mark} {e.get('name')}: {str(e.get('summary') or e.get('input', ''))[:100]}"
+    if kind == "violation":
+        return f"! policy: {e.get('message')}"
+    if kind == "gates":
+        return "gates: " + "; ".join(f"{r['command']}: {r['summary']}" for r in e.get("results", []))
+    if kind == "response":
+        u = e.get("usage") or {}
+        return f"model reply ({u.get('output_tokens', 0)} tokens out, {e.get('stop_reason', '')})"
+    if kind == "retry":
+        return f"retry: {e.get('error')}"
+    if kind == "commit":
+        return f"commit {str(e.get('commit'))[:10]}"
+    if kind == "outcome":
+        return f"outcome: {e.get('outcome')} {e.get('detail', '')}".rstrip()
+    return None

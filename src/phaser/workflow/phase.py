@@ -1,0 +1,284 @@
+"""One phase, start to finish: fresh conversation, explore -> code -> gates -> plan update, then
+harness-owned check-off with evidence and a commit. Red gates stop the line."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from phaser import events as ev
+from phaser.agent.journal import Journal
+from phaser.agent.loop import AgentSession
+from phaser.agent.policy import PathPolicy, Step
+from phaser.agent.provider import Provider, Usage
+from phaser.agent.sandbox import safe_env
+from phaser.agent.snapshot import diff, take_snapshot
+from phaser.agent.tools import ToolBox
+from phaser.errors import BudgetExceeded, PhaserError, ProviderError, RunStopped
+from phaser.plan.edit import AppendNote, SetMeta, SetTask
+from phaser.plan.store import edit_plan, read_plan
+from phaser.workflow import git, prompts
+from phaser.workflow.gates import GateResult, audit, describe, run_gates, test_damage
+from phaser.workflow.project import Project, SpecInfo
+from phaser.workflow.resume import ActiveRun, clear_active, save_active, save_patch
+
+EXIT_CODES = {"passed": 0, "nothing": 0, "incomplete": 3, "blocked": 1, "budget": 3, "stopped": 1, "error": 1}
+
+
+@dataclass
+class PhaseOutcome:
+    slug: str
+    phase: int
+    title: str
+    outcome: str
+    """passed, incomplete, blocked, budget, stopped, error, or nothing (no phase to run)."""
+    detail: str = ""
+    model: str = ""
+    attempts: int = 0
+    gates: list[dict] = field(default_factory=list)
+    commit: str | None = None
+    usage: dict = field(default_factory=dict)
+    cost_usd: float = 0.0
+    run_dir: str = ""
+    claimed: list[str] = field(default_factory=list)
+    ticked: list[str] = field(default_factory=list)
+    violations: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES.get(self.outcome, 1)
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["exit_code"] = self.exit_code
+        return data
+
+
+@dataclass
+class _Attempt:
+    model: str
+    journal: Journal
+    session: AgentSession | None = None
+    gates: list[GateResult] = field(default_factory=list)
+    red: bool = False
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+class PhaseRun:
+    """Runs one phase of one plan. Construct, then call run()."""
+
+    def __init__(
+        self,
+        project: Project,
+        info: SpecInfo,
+        number: int,
+        provider: Provider,
+        *,
+        model: str,
+        on_event: ev.EventSink = ev.ignore,
+        stop_event=None,
+        budget_usd: float | None = None,
+        escalate: bool = True,
+    ) -> None:
+        self.project = project
+        self.cfg = project.config
+        self.info = info
+        self.number = number
+        self.provider = provider
+        self.model = model
+        self.on_event = on_event
+        self.stop_event = stop_event
+        self.budget_usd = budget_usd
+        self.escalate = escalate
+        self.root = project.root
+        self.repo = git.is_repo(self.root)
+        self.usage = Usage()
+        self.cost = 0.0
+
+    # -- the phase --------------------------------------------------------------------------
+
+    def run(self) -> PhaseOutcome:
+        plan = read_plan(self.info.plan_path)
+        phase = plan.phase(self.number)
+        if phase is None:
+            raise PhaserError(f"{self.project.rel(self.info.plan_path)}: no phase {self.number}")
+        out = PhaseOutcome(self.info.slug, phase.number, phase.title, "error", model=self.model)
+        base = git.head(self.root) if self.repo else None
+        before = take_snapshot(self.root)
+        baseline = self._baseline()
+        models = [self.model]
+        nxt = self.cfg.escalated(self.model) if self.escalate else None
+        if nxt:
+            models.append(nxt)
+        attempt: _Attempt | None = None
+        for i, model in enumerate(models, 1):
+            if attempt is not None:
+                self._discard(attempt, before, "escalating to " + model)
+                attempt.journal.write("outcome", **{**out.as_dict(), "outcome": "escalated"})
+                attempt.journal.close()
+            out.model, out.attempts = model, i
+            attempt = _Attempt(model, Journal.new(self.cfg.state_dir, self.info.slug, phase.number))
+            out.run_dir = self.project.rel(attempt.journal.run_dir)
+            save_active(self.cfg.state_dir, ActiveRun(self.info.slug, phase.number, str(attempt.journal.run_dir), base, _now()), before)
+            try:
+                self._attempt(attempt, phase.title, i, baseline, before)
+            except (BudgetExceeded, RunStopped, ProviderError) as exc:
+                kind = "budget" if isinstance(exc, BudgetExceeded) else "stopped" if isinstance(exc, RunStopped) else "error"
+                attempt.journal.write("phase_end", outcome=kind, detail=str(exc))
+                out.outcome, out.detail = kind, str(exc) + " (the phase is resumable: phaser next restarts it cleanly)"
+                return self._finish(out, attempt)
+            except BaseException:
+                attempt.journal.write("phase_end", outcome="crashed")
+                attempt.journal.close()
+                raise
+            out.gates = [g.as_dict() for g in attempt.gates]
+            if not attempt.red:
+                break
+        assert attempt is not None
+        if attempt.red:
+            return self._block(out, attempt, before)
+        return self._complete(out, attempt, base)
+
+    def _attempt(self, a: _Attempt, title: str, number: int, baseline: list[GateResult], before) -> None:
+        plan = read_plan(self.info.plan_path)
+        phase = plan.phase(self.number)
+        policy = PathPolicy(self.root, self.cfg.protect.paths, phase.unprotect, self.info.plan_path)
+        toolbox = ToolBox(self.root, policy, self.info.plan_path, self.number, self.cfg.agent, self.on_event, a.journal)
+        budget = self.cfg.budget
+        if self.budget_usd is not None:
+            from dataclasses import replace
+
+            budget = replace(budget, phase_usd=min(budget.phase_usd, self.budget_usd))
+        a.session = AgentSession(
+            self.provider,
+            toolbox,
+            a.journal,
+            model=a.model,
+            system=prompts.system_prompt(self.root),
+            max_tokens=self.cfg.provider.max_tokens,
+            on_event=self._track,
+            budget=budget,
+            price=self.cfg.price(a.model),
+            stop_event=self.stop_event,
+            step_turns=self.cfg.agent.step_turns,
+        )
+        self.on_event(ev.PhaseStarted(self.info.slug, self.number, title, a.model, number))
+        a.journal.write("phase_start", slug=self.info.slug, phase=self.number, title=title, model=a.model, attempt=number)
+        spec = self.info.spec_path.read_text(encoding="utf-8") if self.info.spec_path.is_file() else "(no spec.md)"
+        brief = prompts.phase_brief(plan, phase, spec, self.project.rel(self.info.plan_path))
+        self._step(a, Step.EXPLORE, brief + "\n" + prompts.EXPLORE)
+        gates_list = ", ".join(self.cfg.gates.commands) or "none configured"
+        self._step(a, Step.CODE, prompts.CODE.format(number=self.number, gates=gates_list))
+        attempts = self.cfg.gates.fix_attempts
+        for fix in range(attempts + 1):
+            a.gates = self._gates(a, baseline, before)
+            if all(g.ok for g in a.gates):
+                break
+            if fix == attempts:
+                a.red = True
+                a.journal.write("phase_end", outcome="gates_red", gates=[g.as_dict() for g in a.gates])
+                return
+            output = "\n\n".join(f"$ {g.command}\n{g.summary}\n{g.output_tail}" for g in a.gates if not g.ok)
+            self._step(a, Step.CODE, prompts.FIX.format(attempt=fix + 1, attempts=attempts, output=output))
+        self._step(a, Step.UPDATE, prompts.UPDATE.format(number=self.number, gates=describe(a.gates)))
+
+    def _step(self, a: _Attempt, step: Step, prompt: str) -> None:
+        self.on_event(ev.StepStarted(step.value))
+        assert a.session is not None
+        a.session.run_step(step, prompt)
+
+    def _track(self, event: ev.Event) -> None:
+        self.on_event(event)
+
+    # -- gates --------------------------------------------------------------------------------
+
+    def _gate_env(self) -> dict[str, str]:
+        return safe_env()
+
+    def _baseline(self) -> list[GateResult]:
+        """Gate figures before the phase, so a phase cannot 'pass' by skipping or deleting tests."""
+        commands = [c for c in self.cfg.gates.commands if "pytest" in c]
+        return run_gates(commands, self.root, self.cfg.gates.timeout_s, self._gate_env()) if commands else []
+
+    def _gates(self, a: _Attempt, baseline: list[GateResult], before) -> list[GateResult]:
+        self.on_event(ev.StepStarted("gates"))
+        changes = diff(before, take_snapshot(self.root))
+        damage = test_damage(self.root, changes.deleted, changes.modified)
+        results = audit(run_gates(self.cfg.gates.commands, self.root, self.cfg.gates.timeout_s, self._gate_env()), baseline, damage)
+        for g in results:
+            self.on_event(ev.GateFinished(g.command, g.ok, g.summary, g.output_tail if not g.ok else ""))
+        a.journal.write("gates", results=[g.as_dict() for g in results])
+        return results
+
+    # -- endings ------------------------------------------------------------------------------
+
+    def _finish(self, out: PhaseOutcome, a: _Attempt) -> PhaseOutcome:
+        if a.session is not None:
+            out.usage = a.session.usage.as_dict()
+            out.cost_usd = a.session.cost_usd
+            out.violations = len(a.session.toolbox.violations)
+        a.journal.write("outcome", **out.as_dict())
+        a.journal.close()
+        self.on_event(ev.PhaseFinished(self.info.slug, self.number, out.outcome, out.detail, out.as_dict()))
+        return out
+
+    def _discard(self, a: _Attempt, before, why: str) -> None:
+        """Put the tree back to its state before the phase; the attempt's changes go to a patch."""
+        patch = save_patch(self.root, before, Path(a.journal.run_dir), exclude=[self.info.plan_path])
+        from phaser.agent.snapshot import restore
+
+        changes = diff(before, take_snapshot(self.root))
+        plan_rel = self.project.rel(self.info.plan_path)
+        paths = [p for p in changes.added + changes.modified + changes.deleted if p != plan_rel]
+        restore(self.root, before, paths)
+        self.on_event(ev.Notice(f"{why}: the attempt's changes were undone (kept in {self.project.rel(patch)})", "warning"))
+
+    def _block(self, out: PhaseOutcome, a: _Attempt, before) -> PhaseOutcome:
+        self._discard(a, before, "gates stayed red")
+        why = f"blocked {_now()}: gates still red after {self.cfg.gates.fix_attempts} fix attempts on {', '.join(m for m in [self.model, a.model] if m)}: {describe(a.gates)}"
+        edit_plan(self.info.plan_path, SetMeta(self.number, "status", "blocked"), AppendNote(self.number, why[:600]))
+        clear_active(self.cfg.state_dir, self.info.slug)
+        out.outcome, out.detail = "blocked", "gates stayed red; the phase is marked status: blocked"
+        return self._finish(out, a)
+
+    def _complete(self, out: PhaseOutcome, a: _Attempt, base: str | None) -> PhaseOutcome:
+        assert a.session is not None
+        toolbox = a.session.toolbox
+        plan = read_plan(self.info.plan_path)
+        phase = plan.phase(self.number)
+        claimed = []
+        ops = []
+        for ref, _evidence in toolbox.claims:
+            claimed.append(ref)
+            task = phase.task(int(ref.split(".")[1])) if ref.startswith(f"{self.number}.") and ref.split(".")[1].isdigit() else None
+            if task is not None and not task.checked:
+                ops.append(SetTask(task.ref, True, expect_text=task.text))
+        out.claimed = claimed
+        out.ticked = [op.ref for op in ops]
+        usage, cost = a.session.usage, a.session.cost_usd
+        gate_text = "; ".join(f"`{g.command}`: {g.summary}" for g in a.gates) or "no gates configured"
+        stamp = (
+            f"verified {_now()}: {gate_text}; model {a.model}; "
+            f"{usage.total_input:,} in / {usage.output_tokens:,} out tokens, ${cost:.4f}"
+            + (f"; on top of {base[:10]}" if base else "")
+        )
+        ops.append(AppendNote(self.number, stamp))
+        new_plan = edit_plan(self.info.plan_path, *ops)
+        done = new_plan.phase(self.number).done
+        if self.repo:
+            message = f"phase {self.number}: {out.title}\n\n{stamp}\n\nPhaser-Phase: {self.info.slug}/{self.number}\n"
+            out.commit = git.commit_all(self.root, message)
+            a.journal.write("commit", commit=out.commit)
+        clear_active(self.cfg.state_dir, self.info.slug)
+        if done:
+            out.outcome, out.detail = "passed", f"{len(out.ticked)} task(s) checked off after green gates"
+        else:
+            left = [t.ref for t in new_plan.phase(self.number).tasks if not t.checked]
+            out.outcome = "incomplete"
+            out.detail = f"gates green, but tasks {', '.join(left)} were not claimed done; review the plan"
+        return self._finish(out, a)
+

@@ -1,0 +1,141 @@
+"""`phaser plan`: the planning model reads the spec and the repository (read-only) and proposes a
+plan; phaser validates it, sends problems back (bounded), and writes it itself, atomically."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from markdown_it import MarkdownIt
+
+from phaser import events as ev
+from phaser.agent.journal import Journal
+from phaser.agent.loop import AgentSession
+from phaser.agent.policy import PathPolicy, Step
+from phaser.agent.tools import ToolBox
+from phaser.errors import EditConflict, PlanError, UsageError
+from phaser.plan.parse import parse_plan
+from phaser.plan.store import atomic_write, read_plan
+from phaser.plan.validate import validate_text
+from phaser.workflow import prompts
+from phaser.workflow.project import Project
+from phaser.workflow.providers import RunOptions, make_provider
+from phaser.workflow.templates import template_text
+
+MAX_ATTEMPTS = 3
+_md = MarkdownIt("commonmark")
+
+
+@dataclass
+class PlanResult:
+    slug: str
+    path: object
+    phases: int
+    tasks: int
+    attempts: int
+    cost_usd: float
+
+
+def extract_plan(reply: str) -> str:
+    """The plan markdown from the model's reply: the whole reply, or its first markdown fence."""
+    stripped = reply.strip()
+    if stripped.startswith("---"):
+        return stripped + "\n"
+    for token in _md.parse(reply):
+        if token.type == "fence" and token.info.strip().lower() in ("", "markdown", "md"):
+            return token.content
+    return stripped + "\n"
+
+
+def _has_progress(text: str) -> bool:
+    plan = parse_plan(text)
+    return any(t.checked for p in plan.phases for t in p.tasks) or any(p.notes for p in plan.phases)
+
+
+def plan_spec(
+    project: Project,
+    slug: str | None,
+    *,
+    revise: str | None = None,
+    force: bool = False,
+    options: RunOptions | None = None,
+    on_event: ev.EventSink = ev.ignore,
+) -> PlanResult:
+    options = options or RunOptions()
+    info = project.spec(slug)
+    if not info.spec_path.is_file():
+        raise UsageError(f"{project.rel(info.spec_path)} does not exist: phaser new \"Title\" writes one")
+    spec = info.spec_path.read_text(encoding="utf-8")
+    original: str | None = None
+    if info.has_plan:
+        original = read_plan(info.plan_path).text
+        if revise is None and not force and _has_progress(original):
+            raise UsageError(
+                f"{project.rel(info.plan_path)} has progress (checked tasks or notes): "
+                "use --revise \"feedback\" to revise it, or --force to replace it"
+            )
+    elif revise is not None:
+        raise UsageError(f"{project.rel(info.plan_path)} does not exist yet: run phaser plan {info.slug} first")
+
+    cfg = project.config
+    model = options.model or cfg.models.plan
+    provider = make_provider(project, options)
+    journal = Journal.new(cfg.state_dir, info.slug, "plan")
+    policy = PathPolicy(project.root, cfg.protect.paths, [], info.plan_path)
+    toolbox = ToolBox(project.root, policy, None, None, cfg.agent, on_event, journal)
+    session = AgentSession(
+        provider, toolbox, journal,
+        model=model, system=prompts.system_prompt(project.root), max_tokens=cfg.provider.max_tokens,
+        on_event=on_event, budget=cfg.budget, price=cfg.price(model), stop_event=options.stop_event,
+        step_turns=cfg.agent.step_turns,
+    )
+    if revise is not None:
+        prompt = prompts.REVISE.format(feedback=revise, plan_path=project.rel(info.plan_path), plan=original)
+    else:
+        example = template_text("plan.md", project.root).replace("{title}", "Example feature")
+        prompt = prompts.PLAN.format(format=example, spec_path=project.rel(info.spec_path), spec=spec)
+    on_event(ev.StepStarted("plan"))
+    try:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            session.run_step(Step.PLAN, prompt)
+            text = extract_plan(_last_text(session))
+            problems = _problems(text, info.plan_path)
+            journal.write("plan_candidate", attempt=attempt, problems=problems, chars=len(text))
+            if not problems:
+                break
+            on_event(ev.Notice(f"the proposed plan has {len(problems)} problem(s); sent back to the model", "warning"))
+            prompt = prompts.INVALID.format(problems="\n".join(problems))
+        else:
+            raise PlanError(
+                f"the model's plan still had problems after {MAX_ATTEMPTS} attempts; nothing was written "
+                f"(first: {problems[0]}; the attempts are in {project.rel(journal.run_dir)})",
+                path=project.rel(info.plan_path),
+            )
+        if original is not None and info.plan_path.is_file() and read_plan(info.plan_path).text != original:
+            raise EditConflict(
+                "the plan changed on disk while the model worked; your edits are kept and nothing was written: run again",
+                path=project.rel(info.plan_path),
+            )
+        atomic_write(info.plan_path, text)
+        plan = parse_plan(text, info.plan_path)
+        journal.write("plan_written", path=str(info.plan_path), phases=len(plan.phases))
+        return PlanResult(info.slug, info.plan_path, len(plan.phases), plan.tasks_total, attempt, session.cost_usd)
+    finally:
+        journal.close()
+
+
+def _last_text(session: AgentSession) -> str:
+    for message in reversed(session.messages):
+        if message.get("role") == "assistant":
+            content = message.get("content")
+            if isinstance(content, str):
+                return content
+            return "".join(b.get("text", "") for b in content if b.get("type") == "text")
+    return ""
+
+
+def _problems(text: str, path) -> list[str]:
+    try:
+        problems = validate_text(text, path, kind="plan")
+    except PlanError as exc:
+        return [str(exc)]
+    return [f"line {p.line}: {p.message}" for p in problems]

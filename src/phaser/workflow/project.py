@@ -1,0 +1,94 @@
+"""A project on disk: its root, settings and spec folders. Every shell starts here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from phaser.config import Config, find_root, load_config
+from phaser.errors import UsageError
+
+
+@dataclass(frozen=True)
+class SpecInfo:
+    slug: str
+    dir: Path
+
+    @property
+    def spec_path(self) -> Path:
+        return self.dir / "spec.md"
+
+    @property
+    def plan_path(self) -> Path:
+        return self.dir / "plan.md"
+
+    @property
+    def has_plan(self) -> bool:
+        return self.plan_path.is_file()
+
+
+class Project:
+    """The root folder plus its loaded Config."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    @property
+    def root(self) -> Path:
+        return self.config.root
+
+    @classmethod
+    def open(cls, start: Path | None = None) -> Project:
+        return cls(load_config(find_root(start)))
+
+    @property
+    def specs_dir(self) -> Path:
+        return self.config.specs_dir
+
+    def specs(self) -> list[SpecInfo]:
+        """Every specs/<slug>/ folder holding a spec.md or a plan.md, sorted by slug."""
+        if not self.specs_dir.is_dir():
+            return []
+        found = []
+        for child in sorted(self.specs_dir.iterdir()):
+            if child.is_dir() and ((child / "spec.md").is_file() or (child / "plan.md").is_file()):
+                found.append(SpecInfo(child.name, child))
+        return found
+
+    def spec(self, slug: str | None = None) -> SpecInfo:
+        """The spec named ``slug``; with no slug, the project's only spec (an error if there are several)."""
+        specs = self.specs()
+        if slug is None:
+            if len(specs) == 1:
+                return specs[0]
+            if not specs:
+                raise UsageError(f"no specs in {self.rel(self.specs_dir)}/: create one with: phaser new \"Title\"")
+            names = ", ".join(s.slug for s in specs)
+            raise UsageError(f"this project has several specs ({names}): name one")
+        candidate = Path(slug)
+        if candidate.suffix == ".md" or candidate.is_dir():
+            folder = (candidate.parent if candidate.suffix == ".md" else candidate).resolve()
+            return SpecInfo(folder.name, folder)
+        for s in specs:
+            if s.slug == slug:
+                return s
+        names = ", ".join(s.slug for s in specs) or "none"
+        raise UsageError(f"no spec named {slug!r} in {self.rel(self.specs_dir)}/ (have: {names})")
+
+    def plan_spec(self, slug: str | None = None) -> SpecInfo:
+        """Like spec(), but with no slug prefers the only spec that has a plan."""
+        if slug is None:
+            planned = [s for s in self.specs() if s.has_plan]
+            if len(planned) == 1:
+                return planned[0]
+        info = self.spec(slug)
+        if not info.has_plan:
+            raise UsageError(f"{self.rel(info.plan_path)} does not exist yet: run phaser plan {info.slug}")
+        return info
+
+    def rel(self, path: Path) -> str:
+        """A path as a person wants to read it: relative to the root where possible."""
+        try:
+            return str(Path(path).resolve().relative_to(self.root.resolve()))
+        except ValueError:
+            return str(path)

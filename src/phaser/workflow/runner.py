@@ -1,0 +1,240 @@
+"""`phaser next`, `phaser run` and `--dry-run`: which phase, on which model, under which rules."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from filelock import FileLock, Timeout
+
+from phaser import events as ev
+from phaser.errors import NeedsHuman, UsageError
+from phaser.plan.model import Phase, Plan
+from phaser.plan.store import read_plan
+from phaser.workflow import git
+from phaser.workflow.phase import PhaseOutcome, PhaseRun
+from phaser.workflow.project import Project, SpecInfo
+from phaser.workflow.providers import RunOptions, make_provider
+from phaser.workflow.resume import recover
+
+__all__ = ["RunOptions", "RunResult", "dry_run", "pick_phase", "route_model", "run_all", "run_next"]
+
+
+@dataclass
+class RunResult:
+    slug: str
+    reason: str
+    """complete, blocked, budget, stopped, error, approval, incomplete."""
+    outcomes: list[PhaseOutcome] = field(default_factory=list)
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(o.cost_usd for o in self.outcomes)
+
+    @property
+    def exit_code(self) -> int:
+        return {"complete": 0, "approval": 3, "budget": 3, "incomplete": 3}.get(self.reason, 1)
+
+    def as_dict(self) -> dict:
+        return {
+            "slug": self.slug,
+            "reason": self.reason,
+            "cost_usd": self.cost_usd,
+            "exit_code": self.exit_code,
+            "phases": [o.as_dict() for o in self.outcomes],
+        }
+
+
+def route_model(project: Project, phase: Phase, options: RunOptions) -> tuple[str, str]:
+    """The model for a phase and why: --model, the phase's model:, or its difficulty tier."""
+    if options.model:
+        return options.model, "--model"
+    if phase.model:
+        return phase.model, "model: in the plan"
+    profile = options.profile or project.config.models.profile
+    return project.config.model_for(phase.difficulty, profile), f"difficulty {phase.difficulty}, profile {profile}"
+
+
+def pick_phase(plan: Plan, number: int | None, rel: str) -> Phase | None:
+    if number is None:
+        return plan.next_phase()
+    phase = plan.phase(number)
+    if phase is None:
+        raise UsageError(f"{rel}: no phase {number}")
+    done = {p.number for p in plan.phases if p.done}
+    missing = [d for d in phase.depends if d not in done]
+    if missing:
+        raise UsageError(f"{rel}: phase {number} depends on phase {', '.join(map(str, missing))}, not done yet")
+    return phase
+
+
+@contextmanager
+def plan_run_lock(project: Project, slug: str):
+    """One run per plan at a time, across processes."""
+    lock_dir = project.config.state_dir / "locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(lock_dir / f"{slug}.lock"), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise NeedsHuman(f"another phaser run is working on {slug} right now") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _check_tree(project: Project, info: SpecInfo, options: RunOptions) -> None:
+    if options.allow_dirty or not git.is_repo(project.root):
+        return
+    plan_rel = project.rel(info.plan_path)
+    dirty = [p for p in git.dirty_paths(project.root) if p != plan_rel]
+    if dirty:
+        shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
+        raise NeedsHuman(
+            f"uncommitted changes ({shown}): commit or stash them first, so no human work ends up in an agent's "
+            "commit, or pass --allow-dirty"
+        )
+
+
+def run_next(
+    project: Project,
+    slug: str | None,
+    *,
+    phase: int | None = None,
+    options: RunOptions | None = None,
+    on_event: ev.EventSink = ev.ignore,
+    budget_usd: float | None = None,
+) -> PhaseOutcome:
+    """Run one phase (the next one, or ``phase``) in a fresh agent context."""
+    options = options or RunOptions()
+    info = project.plan_spec(slug)
+    with plan_run_lock(project, info.slug):
+        message = recover(project.root, project.config.state_dir, info.slug, info.plan_path)
+        if message:
+            on_event(ev.Notice(message, "warning"))
+        plan = read_plan(info.plan_path)
+        target = pick_phase(plan, phase, project.rel(info.plan_path))
+        if target is None:
+            reason = "every phase is done" if plan.complete else "no phase can run (blocked, or waiting on dependencies)"
+            return PhaseOutcome(info.slug, 0, "", "nothing", reason)
+        _check_tree(project, info, options)
+        model, _why = route_model(project, target, options)
+        provider = make_provider(project, options)
+        run = PhaseRun(
+            project,
+            info,
+            target.number,
+            provider,
+            model=model,
+            on_event=on_event,
+            stop_event=options.stop_event,
+            budget_usd=budget_usd,
+            escalate=project.config.models.escalate and not options.model and not target.model,
+        )
+        return run.run()
+
+
+def _approval_limit(project: Project, approve: str | None) -> int | None:
+    """None: never stop for approval; 0: stop after every phase; N: at most N unapproved."""
+    policy = approve or project.config.approval.policy
+    if policy == "never":
+        return None
+    if policy == "each":
+        return 0
+    if policy == "limit":
+        return project.config.approval.limit
+    if policy.isdigit():
+        return int(policy)
+    raise UsageError(f"--approve takes each, never or a number, not {policy!r}")
+
+
+def unapproved(plan: Plan) -> list[int]:
+    return [p.number for p in plan.phases if p.done and p.status != "skipped" and not p.approved]
+
+
+def run_all(
+    project: Project,
+    slug: str | None,
+    *,
+    approve: str | None = None,
+    options: RunOptions | None = None,
+    on_event: ev.EventSink = ev.ignore,
+) -> RunResult:
+    """Loop `next` until done, a red gate, a budget, a stop, or a checkpoint that needs a human."""
+    options = options or RunOptions()
+    info = project.plan_spec(slug)
+    limit = _approval_limit(project, approve)
+    result = RunResult(info.slug, "complete")
+    run_budget = project.config.budget.run_usd
+    while True:
+        plan = read_plan(info.plan_path)
+        waiting = unapproved(plan)
+        if limit is not None and plan.next_phase() is not None and len(waiting) >= max(limit, 1):
+            on_event(ev.Notice(f"waiting for approval of phase {', '.join(map(str, waiting))}: phaser approve {info.slug}"))
+            result.reason = "approval"
+            return result
+        if plan.complete:
+            result.reason = "complete"
+            return result
+        if plan.next_phase() is None:
+            result.reason = "blocked"
+            return result
+        remaining = run_budget - result.cost_usd
+        if remaining <= 0:
+            on_event(ev.Notice(f"run budget of ${run_budget:.2f} reached", "warning"))
+            result.reason = "budget"
+            return result
+        outcome = run_next(project, info.slug, options=options, on_event=on_event, budget_usd=remaining)
+        if outcome.outcome == "nothing":
+            result.reason = "complete" if plan.complete else "blocked"
+            return result
+        result.outcomes.append(outcome)
+        if outcome.outcome != "passed":
+            result.reason = outcome.outcome
+            return result
+        if options.stop_event is not None and options.stop_event.is_set():
+            result.reason = "stopped"
+            return result
+
+
+def dry_run(project: Project, slug: str | None, *, phase: int | None = None, options: RunOptions | None = None) -> dict:
+    """What `phaser next` would do, with a first-call estimate from count_tokens and the price table."""
+    from phaser.agent.provider import Request
+    from phaser.agent.tools import tool_definitions
+    from phaser.workflow import prompts
+
+    options = options or RunOptions()
+    info = project.plan_spec(slug)
+    plan = read_plan(info.plan_path)
+    target = pick_phase(plan, phase, project.rel(info.plan_path))
+    if target is None:
+        raise UsageError(f"{project.rel(info.plan_path)}: no phase to run (all done, or blocked)")
+    model, why = route_model(project, target, options)
+    cfg = project.config
+    spec = info.spec_path.read_text(encoding="utf-8") if info.spec_path.is_file() else ""
+    brief = prompts.phase_brief(plan, target, spec, project.rel(info.plan_path)) + "\n" + prompts.EXPLORE
+    request = Request(model, prompts.system_prompt(project.root), [{"role": "user", "content": brief}], tool_definitions(), cfg.provider.max_tokens)
+    estimate: dict = {}
+    try:
+        tokens = make_provider(project, options).count_tokens(request)
+        price = cfg.price(model)
+        estimate = {"input_tokens": tokens, "first_call_usd": price.cost(tokens, 0) if price else None}
+    except Exception as exc:  # noqa: BLE001 - an estimate is optional; say why it is missing
+        estimate = {"error": str(exc).splitlines()[0]}
+    escalates_to = cfg.escalated(model) if cfg.models.escalate and not options.model and not target.model else None
+    return {
+        "slug": info.slug,
+        "phase": target.number,
+        "title": target.title,
+        "difficulty": target.difficulty,
+        "model": model,
+        "model_reason": why,
+        "escalates_to": escalates_to,
+        "steps": ["explore (read-only)", "code", "gates", "plan update (plan tools only)"],
+        "gates": cfg.gates.commands,
+        "protected": cfg.protect.paths,
+        "unprotect": target.unprotect,
+        "budget": {"phase_usd": cfg.budget.phase_usd, "phase_tokens": cfg.budget.phase_tokens, "phase_turns": cfg.budget.phase_turns},
+        "estimate": estimate,
+    }
