@@ -286,7 +286,7 @@ def test_status_faults_then_next_turn(fake_api: FakeMessagesAPI) -> None:
         ]
     )
     status, headers, data = post(fake_api, body())
-    assert status == 429 and headers["retry-after-ms"] == "0" and headers["retry-after"] == "0"
+    assert status == 429 and headers["retry-after-ms"] == "1" and headers["retry-after"] == "0"
     assert json.loads(data)["error"]["type"] == "rate_limit_error" and headers["request-id"]
     status, headers, data = post(fake_api, body())
     assert status == 529 and json.loads(data)["error"]["type"] == "overloaded_error"
@@ -295,7 +295,7 @@ def test_status_faults_then_next_turn(fake_api: FakeMessagesAPI) -> None:
     assert (
         status == 500
         and json.loads(data)["error"]["type"] == "api_error"
-        and headers["retry-after-ms"] == "0"
+        and headers["retry-after-ms"] == "1"
     )
     status, _, data = post(fake_api, body())
     assert status == 200 and json.loads(data)["content"] == [{"type": "text", "text": "ok"}]

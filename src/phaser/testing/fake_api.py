@@ -12,7 +12,8 @@ cache looks back over every block boundary up to the last breakpoint instead of 
 
 Fault keys (each consumed instead of a reply; the next request gets the next turn):
 ``status`` (+ ``type``, ``message``, ``retry_after`` seconds -> ``retry-after``/``retry-after-ms``
-headers; a 429 defaults to ``retry_after: 0``), ``drop`` (close the connection mid-stream),
+headers, where zero goes out as 1 ms because SDK 2.14 treats a zero wait as absent; a 429 defaults to
+``retry_after: 0``), ``drop`` (close the connection mid-stream),
 ``stream_error`` (an ``event: error`` after HTTP 200), ``malformed`` (a data line that is not JSON).
 """
 
@@ -265,7 +266,10 @@ class FakeMessagesAPI:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.api = self
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-messages-api", daemon=True
+            target=self._server.serve_forever,
+            args=(0.02,),  # poll interval: stop() waits up to one of these
+            name="fake-messages-api",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -349,11 +353,14 @@ class FakeMessagesAPI:
             body: Any = json.loads(raw or b"null")
         except ValueError:
             body = None
+        # the SDK sends its key as `x-api-key` or (2.14) `Authorization: Bearer`; both count
+        bearer = h.headers.get("authorization", "")
+        key = h.headers.get("x-api-key") or (bearer[7:] if bearer.lower().startswith("bearer ") else None)
         record = {
             "path": url.path,
             "query": url.query,
             "headers": headers,
-            "api_key": "x-api-key" in headers,
+            "api_key": key is not None,
             "body": body,
         }
         with self._lock:
@@ -361,8 +368,7 @@ class FakeMessagesAPI:
             self._n += 1
             n = self._n
         rid = f"req_fake_{n:04d}"
-        key = h.headers.get("x-api-key")
-        if key is None and "authorization" not in headers:
+        if key is None:
             return self._error(h, 401, "x-api-key header is required", rid)
         if self.api_key is not None and key != self.api_key:
             return self._error(h, 401, "invalid x-api-key", rid)
@@ -436,11 +442,9 @@ class FakeMessagesAPI:
             status = int(fault["status"])
             retry_after = fault.get("retry_after", 0 if status == 429 else None)
             headers = {}
-            if retry_after is not None:
-                headers = {
-                    "retry-after": str(int(retry_after)),
-                    "retry-after-ms": str(int(retry_after * 1000)),
-                }
+            if retry_after is not None:  # the SDK ignores a zero wait and backs off: send at least 1 ms
+                ms = max(1, round(retry_after * 1000))
+                headers = {"retry-after": str(round(retry_after)), "retry-after-ms": str(ms)}
             message = fault.get("message", f"fake {ERROR_TYPES.get(status, 'error')}")
             return self._error(h, status, message, rid, fault.get("type", ""), **headers)
         if not body.get("stream"):  # stream faults on a plain request: the closest plain failure
