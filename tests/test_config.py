@@ -1,0 +1,110 @@
+"""phaser.toml / [tool.phaser]: defaults, overrides, routing, and errors that name file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from phaser.config import DEFAULT_TOML, load_config
+from phaser.errors import ConfigError
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_without_any_file(tmp_path):
+    cfg = load_config(tmp_path)
+    assert cfg.source is None
+    assert cfg.model_for("easy") == "claude-haiku-5-5"
+    assert cfg.model_for("medium") == "claude-sonnet-5-5"
+    assert cfg.model_for("hard") == "claude-opus-5-5"
+    assert cfg.gates.commands == ["python -m pytest -q"]
+    assert "tests/**" in cfg.protect.paths
+
+
+def test_commented_default_file_loads_to_the_defaults(tmp_path):
+    write(tmp_path, "phaser.toml", DEFAULT_TOML)
+    cfg = load_config(tmp_path)
+    assert cfg.source == tmp_path / "phaser.toml"
+    assert cfg.models.plan == "claude-opus-5-5"
+    assert cfg.approval.policy == "never"
+
+
+def test_overrides_and_profiles(tmp_path):
+    write(
+        tmp_path,
+        "phaser.toml",
+        '[models]\neasy = "m-small"\nmedium = "m-mid"\nhard = "m-big"\nprofile = "budget"\n'
+        '[gates]\ncommands = ["pytest -q", "ruff check ."]\n[budget]\nphase_usd = 2\n',
+    )
+    cfg = load_config(tmp_path)
+    assert cfg.model_for("hard") == "m-mid"  # budget shifts down a tier
+    assert cfg.model_for("easy") == "m-small"  # and never below the bottom
+    assert cfg.model_for("easy", "quality") == "m-mid"
+    assert cfg.model_for("hard", "quality") == "m-big"
+    assert cfg.escalated("m-small") == "m-mid"
+    assert cfg.escalated("m-big") is None
+    assert cfg.gates.commands == ["pytest -q", "ruff check ."]
+    assert cfg.budget.phase_usd == 2.0 and isinstance(cfg.budget.phase_usd, float)
+
+
+def test_tool_phaser_in_pyproject(tmp_path):
+    write(tmp_path, "pyproject.toml", '[project]\nname = "x"\n\n[tool.phaser.gates]\ncommands = ["make test"]\n')
+    cfg = load_config(tmp_path)
+    assert cfg.gates.commands == ["make test"]
+    assert cfg.source == tmp_path / "pyproject.toml"
+
+
+def test_unknown_key_names_file_and_line(tmp_path):
+    write(tmp_path, "phaser.toml", '[models]\neasy = "a"\n\n[gates]\ncomands = ["pytest"]\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path)
+    assert err.value.line == 5
+    assert str(err.value).startswith(f"{tmp_path / 'phaser.toml'}:5: unknown key 'comands' in [gates]")
+
+
+def test_unknown_section(tmp_path):
+    write(tmp_path, "phaser.toml", "[modles]\neasy = 'a'\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path)
+    assert err.value.line == 1 and "unknown section [modles]" in str(err.value)
+
+
+def test_wrong_type_names_line(tmp_path):
+    write(tmp_path, "phaser.toml", "[budget]\nphase_usd = 1.5\nphase_turns = 'many'\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path)
+    assert err.value.line == 3 and "budget.phase_turns must be an integer" in str(err.value)
+
+
+def test_bad_choice(tmp_path):
+    write(tmp_path, "phaser.toml", "[approval]\npolicy = 'sometimes'\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path)
+    assert err.value.line == 2 and "never, each, limit" in str(err.value)
+
+
+def test_broken_toml_names_line(tmp_path):
+    write(tmp_path, "phaser.toml", "[models]\neasy = \n")
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path)
+    assert err.value.line == 2 and "invalid TOML" in str(err.value)
+
+
+def test_prices_table_overrides_and_adds(tmp_path):
+    write(tmp_path, "phaser.toml", '[prices."my-model"]\ninput = 1\noutput = 2\ncache_write = 1.25\ncache_read = 0.1\n')
+    cfg = load_config(tmp_path)
+    price = cfg.price("my-model")
+    assert price.cost(1_000_000, 1_000_000, 0, 1_000_000) == pytest.approx(3.1)
+    assert cfg.price("claude-sonnet-5-5").cache_read == 0.10
+
+
+def test_unknown_price_key(tmp_path):
+    write(tmp_path, "phaser.toml", '[prices."m"]\ninptu = 1\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path)
+    assert "unknown key 'inptu'" in str(err.value) and err.value.line == 1
