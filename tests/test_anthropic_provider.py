@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 from typing import Any
 
 import anthropic
@@ -224,6 +226,7 @@ def test_sdk_retries_exhausted_is_one_line(fake_api: FakeMessagesAPI) -> None:
         ({"stream_error": "overloaded_error"}, "overloaded_error"),
         ({"drop": True}, "RemoteProtocolError"),
         ({"malformed": True}, "JSONDecodeError"),
+        ({"truncate": True}, "incomplete_stream"),
     ],
 )
 def test_mid_stream_failure_restarts_the_turn(
@@ -321,3 +324,16 @@ def test_unreachable_server_is_a_provider_error() -> None:
     p = AnthropicProvider(api_key="k", base_url=url, max_retries=0, timeout=2)
     with pytest.raises(ProviderError, match="cannot reach the Anthropic API"):
         p.complete(req())
+
+
+def test_importing_the_provider_and_fake_server_stays_cheap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """anthropic costs seconds to import: neither module may pull it in, nor a missing-key error."""
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    code = (
+        "import sys\n"
+        "import phaser.agent.anthropic_provider as ap, phaser.testing.fake_api\n"
+        "try:\n    ap.AnthropicProvider()\nexcept Exception as e:\n    print(type(e).__name__)\n"
+        "print('anthropic' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["ProviderError", "False"]

@@ -307,6 +307,7 @@ def test_stream_faults(fake_api: FakeMessagesAPI) -> None:
             {"fault": {"drop": True}},
             {"fault": {"stream_error": "overloaded_error"}},
             {"fault": {"malformed": True}},
+            {"fault": {"truncate": True}},
         ]
     )
     status, headers, partial = post(fake_api, body(stream=True))
@@ -318,6 +319,10 @@ def test_stream_faults(fake_api: FakeMessagesAPI) -> None:
     assert events[-1][1]["error"]["type"] == "overloaded_error"
     status, _, data = post(fake_api, body(stream=True))
     assert status == 200 and b"data: {not json" in data
+    status, headers, data = post(fake_api, body(stream=True))
+    names = [n for n, _ in sse_events(data)]
+    assert status == 200 and "_incomplete" not in headers
+    assert names[0] == "message_start" and "message_stop" not in names and "message_delta" not in names
 
 
 def test_add_turns_and_callable_script(fake_api: FakeMessagesAPI) -> None:

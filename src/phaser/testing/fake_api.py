@@ -14,7 +14,8 @@ Fault keys (each consumed instead of a reply; the next request gets the next tur
 ``status`` (+ ``type``, ``message``, ``retry_after`` seconds -> ``retry-after``/``retry-after-ms``
 headers, where zero goes out as 1 ms because SDK 2.14 treats a zero wait as absent; a 429 defaults to
 ``retry_after: 0``), ``drop`` (close the connection mid-stream),
-``stream_error`` (an ``event: error`` after HTTP 200), ``malformed`` (a data line that is not JSON).
+``truncate`` (end the body cleanly before message_stop), ``stream_error`` (an ``event: error`` after
+HTTP 200), ``malformed`` (a data line that is not JSON).
 """
 
 from __future__ import annotations
@@ -460,6 +461,8 @@ class FakeMessagesAPI:
         if fault.get("drop"):
             h.close_connection = True  # no terminating chunk: the client sees a truncated body
             return None
+        if fault.get("truncate"):  # a clean end of body, but no message_delta / message_stop
+            return h.end_stream()
         etype = fault.get("stream_error", "overloaded_error")
         error = {"type": "error", "error": {"type": etype, "message": fault.get("message", "Overloaded")}}
         h.chunk(_sse("error", error))
