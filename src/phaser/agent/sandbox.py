@@ -1,0 +1,266 @@
+"""Run one shell command for the agent: timeout, output cap, scrubbed environment, bubblewrap.
+
+Every command runs as ``bash -c`` in a new session so a timeout can kill the whole process group.
+The environment is rebuilt from an allow-list, never inherited, so keys in phaser's own
+environment do not reach the model. With bubblewrap (``bwrap``) the command also gets a read-only
+view of the filesystem (except the paths the step may write), a private /tmp, no network, and a
+new pid namespace with its own /proc, so ``/proc/<phaser pid>/environ`` is out of reach.
+
+Without bubblewrap, a process of the same user can still read phaser's memory and initial
+environment; ``scrub_process_env()`` narrows that (see docs/agent-harness.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from phaser.errors import ConfigError
+
+SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|COOKIE|^ANTHROPIC_", re.I)
+_ALLOWED = ("PATH", "HOME", "LANG", "TERM", "USER", "LOGNAME", "SHELL", "TMPDIR", "VIRTUAL_ENV", "TZ")
+_ALLOWED_PREFIXES = ("LC_", "PYTHON")
+_FIXED = {
+    "GIT_OPTIONAL_LOCKS": "0",  # `git status` must not rewrite .git/index in a read-only step
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_PAGER": "cat",
+    "PAGER": "cat",
+}
+_removed_secrets: set[str] = set()
+
+
+@dataclass
+class CommandResult:
+    exit_code: int
+    output: str
+    """stdout and stderr merged, capped (head and tail kept)."""
+    truncated: bool
+    timed_out: bool
+    sandboxed: bool
+    """True when bubblewrap confined the command."""
+
+
+def is_secret_name(name: str) -> bool:
+    return bool(SECRET_NAME.search(name))
+
+
+def known_secret_values() -> list[str]:
+    """Values worth redacting wherever text leaves the harness: secret-named environment variables
+    (now, and those removed by scrub_process_env). Short values are skipped to avoid noise."""
+    values = {v for k, v in os.environ.items() if is_secret_name(k)} | _removed_secrets
+    return sorted((v for v in values if len(v) >= 8), key=len, reverse=True)
+
+
+def redact(text: str, secrets: Iterable[str] | None = None) -> str:
+    for value in known_secret_values() if secrets is None else secrets:
+        if value and value in text:
+            text = text.replace(value, "[redacted]")
+    return text
+
+
+def safe_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A command environment built from scratch: an allow-list of harmless variables, no secrets."""
+    env: dict[str, str] = {}
+    for name, value in os.environ.items():
+        if (name in _ALLOWED or name.startswith(_ALLOWED_PREFIXES)) and not is_secret_name(name):
+            env[name] = value
+    env.setdefault("PATH", os.defpath)
+    env.update(_FIXED)
+    for name, value in (extra or {}).items():
+        if not is_secret_name(name):
+            env[name] = value
+    return env
+
+
+def scrub_process_env() -> list[str]:
+    """Remove secret variables from this process's environment; returns their names.
+
+    Call it once the API client holds its key. Besides ``os.environ`` it blanks the values in the
+    initial environment block that ``/proc/<pid>/environ`` shows, and marks the process
+    non-dumpable so other processes of the same (non-root) user cannot read its /proc files or
+    attach a debugger. Root can still read memory; only the bwrap pid namespace hides phaser there.
+    """
+    names = [k for k in list(os.environ) if is_secret_name(k)]
+    for name in names:
+        value = os.environ.pop(name)
+        if len(value) >= 8:
+            _removed_secrets.add(value)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            _blank_initial_environ()
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+    return names
+
+
+def _blank_initial_environ() -> None:
+    """Overwrite secret values in the memory block /proc/self/environ reads from."""
+    fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+    # Fields 50 and 51 of stat (env_start, env_end); the split drops the first two.
+    start, end = int(fields[47]), int(fields[48])
+    if not 0 < start < end:
+        return
+    block = ctypes.string_at(start, end - start)
+    offset = 0
+    for item in block.split(b"\0"):
+        name, sep, value = item.partition(b"=")
+        if sep and value and is_secret_name(name.decode("utf-8", "replace")):
+            at = start + offset + len(name) + 1
+            ctypes.memset(at, ord("x"), len(value))
+        offset += len(item) + 1
+
+
+@lru_cache(maxsize=1)
+def sandbox_available() -> bool:
+    """Whether bubblewrap is installed and can create its namespaces here (checked once)."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return False
+    probe = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    probe += ["--unshare-all", "--die-with-parent", "--new-session", "--chdir", "/", "true"]
+    try:
+        done = subprocess.run(probe, capture_output=True, timeout=15, env=safe_env())
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
+def bwrap_argv(
+    cwd: Path, read_only: bool, writable_paths: Iterable[Path], readonly_paths: Iterable[Path]
+) -> list[str]:
+    """bwrap options: / read-only, private /tmp and /proc, writable paths bound back, then the
+    read-only paths bound over them (later mounts win)."""
+    argv = [shutil.which("bwrap") or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    argv += ["--tmpfs", "/tmp"]
+    argv += ["--ro-bind", str(cwd), str(cwd)]  # visible even when it lives under /tmp
+    if not read_only:
+        for p in writable_paths:
+            argv += ["--bind", str(p), str(p)]
+    for p in readonly_paths:
+        if os.path.lexists(p) and not os.path.islink(p):
+            argv += ["--ro-bind", str(p), str(p)]
+    argv += ["--unshare-all", "--die-with-parent", "--new-session", "--chdir", str(cwd)]
+    return argv
+
+
+def run_command(
+    command: str,
+    *,
+    cwd: Path,
+    timeout_s: float,
+    output_cap: int,
+    read_only: bool,
+    writable_paths: Iterable[Path] = (),
+    readonly_paths: Iterable[Path] = (),
+    env: Mapping[str, str] | None = None,
+    sandbox: str = "auto",
+) -> CommandResult:
+    """Run ``bash -c command``; never raises for what the command does, only for a bad ``sandbox``.
+
+    sandbox: auto (bwrap when it works), bwrap (required), none. ``readonly_paths`` are bound
+    read-only over writable ones (the harness's state and the protected files).
+    """
+    cwd = Path(cwd)
+    if sandbox not in ("auto", "bwrap", "none"):
+        raise ConfigError(f"sandbox must be auto, bwrap or none, not {sandbox!r}")
+    use_bwrap = sandbox == "bwrap" or (sandbox == "auto" and sandbox_available())
+    if use_bwrap and not sandbox_available():
+        raise ConfigError("agent.sandbox is bwrap but bubblewrap is not installed or cannot run here")
+    run_env = safe_env(env)
+    if read_only:
+        run_env["PYTHONDONTWRITEBYTECODE"] = "1"
+    argv = ["bash", "-c", command]
+    if use_bwrap:
+        run_env["TMPDIR"] = "/tmp"
+        writable = list(writable_paths) or [cwd]
+        argv = bwrap_argv(cwd, read_only, writable, readonly_paths) + argv
+    proc = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=run_env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    reader = _CappedReader(proc.stdout, output_cap)  # type: ignore[arg-type]
+    timed_out = False
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    finally:
+        _kill_group(proc)  # also reaps background jobs the command left behind
+        proc.wait()
+    reader.join(timeout=5)
+    output, truncated = reader.text()
+    if timed_out:
+        output += f"\n[timed out after {timeout_s:g}s; the command and its children were killed]"
+    return CommandResult(proc.returncode if not timed_out else -9, output, truncated, timed_out, use_bwrap)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+class _CappedReader:
+    """Drains a pipe in a thread, keeping at most ``cap`` bytes of head and of tail in memory."""
+
+    def __init__(self, stream, cap: int) -> None:  # noqa: ANN001 - a binary pipe
+        self.cap = max(cap, 64)
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+        self._stream = stream
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while chunk := self._stream.read1(65536):
+                self.total += len(chunk)
+                room = self.cap - len(self.head)
+                if room > 0:
+                    self.head += chunk[:room]
+                    chunk = chunk[room:]
+                if chunk:
+                    self.tail += chunk
+                    if len(self.tail) > self.cap:
+                        del self.tail[: len(self.tail) - self.cap]
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+        if self._thread.is_alive():  # a grandchild escaped the group and holds the pipe
+            with contextlib.suppress(OSError):
+                self._stream.close()
+
+    def text(self) -> tuple[str, bool]:
+        if self.total <= len(self.head) + len(self.tail):
+            return cap_text(bytes(self.head + self.tail).decode("utf-8", "replace"), self.cap)
+        half = self.cap // 2
+        head = bytes(self.head).decode("utf-8", "replace")[:half]
+        tail = bytes(self.tail).decode("utf-8", "replace")[-(self.cap - half) :]
+        cut = self.total - len(head.encode()) - len(tail.encode())
+        return f"{head}\n[... {cut} characters cut ...]\n{tail}", True
+
+
+def cap_text(text: str, cap: int) -> tuple[str, bool]:
+    """Keep the head and tail of ``text`` within ``cap`` characters, marking the cut."""
+    if len(text) <= cap:
+        return text, False
+    half = cap // 2
+    tail_len = cap - half
+    cut = len(text) - half - tail_len
+    return f"{text[:half]}\n[... {cut} characters cut ...]\n{text[-tail_len:]}", True
