@@ -73,7 +73,9 @@ def test_phase_heading_forms(heading, number, title):
     assert [(p.number, p.title) for p in plan.phases] == [(number, title)]
 
 
-@pytest.mark.parametrize("heading", ["## Phases overview", "## Phase two", "## Phase 2a", "### Phase 1: h3", "# Phase 1"])
+@pytest.mark.parametrize(
+    "heading", ["## Phases overview", "## Phase two", "## Phase 2a", "### Phase 1: h3", "# Phase 1"]
+)
 def test_not_phase_headings(heading):
     assert parse_plan(f"{heading}\n\n- [ ] t\n").phases == []
 
@@ -87,7 +89,10 @@ def test_metadata_paragraph(full):
     text, plan = full
     p1, p2, p3 = plan.phases
     assert p1.meta == {"difficulty": "easy", "model": "haiku"}
-    assert p1.meta_lines == {"difficulty": line_of(text, "difficulty: easy"), "model": line_of(text, "model: haiku")}
+    assert p1.meta_lines == {
+        "difficulty": line_of(text, "difficulty: easy"),
+        "model": line_of(text, "model: haiku"),
+    }
     assert p1.meta_span == (line_of(text, "difficulty: easy"), line_of(text, "model: haiku") + 1)
     assert p1.difficulty == "easy" and p1.model == "haiku"
     assert p2.meta == {"depends": "1", "status": "blocked"}  # directly under the heading, no blank line
@@ -150,7 +155,11 @@ def test_task_text_is_first_line_only():
 def test_notes_subsection(full):
     text, plan = full
     p1 = plan.phases[0]
-    assert p1.notes == ["first note", "second note continued on a second line", "[ ] a checkbox in notes is a note"]
+    assert p1.notes == [
+        "first note",
+        "second note continued on a second line",
+        "[ ] a checkbox in notes is a note",
+    ]
     assert p1.notes_line == line_of(text, "### Notes")
     assert p1.notes_end_line == p1.end_line
     assert not any("checkbox in notes" in t.text for t in p1.tasks)
