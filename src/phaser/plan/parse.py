@@ -172,9 +172,12 @@ def _load_yaml(source: str) -> Any:
     """yaml.safe_load (C loader when built) with the 0-based YAML line of any failure."""
     import yaml  # local: only plans with frontmatter pay for the import
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.load(source, Loader=loader)  # noqa: S506 - a safe loader
+        return yaml.load(source, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    except Exception:  # noqa: S110 - re-run below for the same messages with or without libyaml
+        pass
+    try:
+        return yaml.load(source, Loader=yaml.SafeLoader)  # noqa: S506
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line if mark is not None else 0
