@@ -1,0 +1,239 @@
+"""One phase's conversation with the model, run step by step.
+
+The loop is small on purpose: send the conversation, append the reply verbatim, run its tool
+calls through the ToolBox, repeat until the step is finished. Budgets and the stop button end it
+by raising (BudgetExceeded, RunStopped); a ProviderError passes through. Whatever happens, the
+step's forbidden changes are reverted and the journal is flushed on the way out.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from phaser.agent.journal import Journal
+from phaser.agent.policy import Step
+from phaser.agent.provider import ModelTurn, Provider, Request, StreamChunk, Usage
+from phaser.agent.script import estimate_tokens
+from phaser.agent.snapshot import Snapshot
+from phaser.agent.tools import ToolBox, tool_summary
+from phaser.config import BudgetConfig, Price
+from phaser.errors import BudgetExceeded, RunStopped
+from phaser.events import EventSink, StepStarted, TextDelta, ToolFinished, ToolStarted, UsageUpdated, ignore
+
+
+@dataclass
+class StepResult:
+    step: Step
+    summary: str
+    """finish_step's summary, or the last text the model wrote."""
+    turns: int
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float = 0.0
+    ended: str = ""
+    """finish_step, end_turn (or another stop reason without tool calls), or step_turns."""
+
+
+class AgentSession:
+    """The conversation of one phase: fresh context per phase, shared by its steps."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        toolbox: ToolBox,
+        journal: Journal,
+        *,
+        model: str,
+        system: str,
+        max_tokens: int,
+        on_event: EventSink = ignore,
+        budget: BudgetConfig,
+        price: Price | None,
+        stop_event: threading.Event | None = None,
+        step_turns: int = 40,
+    ) -> None:
+        self.provider = provider
+        self.toolbox = toolbox
+        self.journal = journal
+        self.model = model
+        self.system = system
+        self.max_tokens = max_tokens
+        self.on_event = on_event
+        self.budget = budget
+        self.price = price
+        self.stop_event = stop_event
+        self.step_turns = step_turns
+        self.messages: list[dict[str, Any]] = []
+        self.usage = Usage()
+        self.cost_usd = 0.0
+        self.turns = 0
+
+    def run_step(self, step: Step, prompt: str) -> StepResult:
+        """Run one step to its end; raises BudgetExceeded, RunStopped or ProviderError."""
+        self._add_prompt(prompt)
+        self.toolbox.step = step
+        self.toolbox.finished = None
+        result = StepResult(step, "", 0)
+        self.journal.write("step_start", step=step.value, prompt=prompt, sandbox=self.toolbox.sandbox)
+        self.on_event(StepStarted(step.value))
+        before = self.toolbox.snapshot(step_scope=True)
+        try:
+            while True:
+                self._check_stop()
+                if result.turns >= self.step_turns:
+                    result.ended = "step_turns"
+                    break
+                self._check_budget()
+                turn = self._complete(step, result)
+                calls = turn.tool_calls
+                if calls:
+                    self._run_tools(turn)
+                if self.toolbox.finished is not None:
+                    result.ended, result.summary = "finish_step", self.toolbox.finished
+                    break
+                if not calls:
+                    result.ended, result.summary = turn.stop_reason, turn.text
+                    break
+        except BaseException as exc:
+            result.ended = f"error: {type(exc).__name__}"
+            raise
+        finally:
+            self._finish_step(step, before, result)
+        return result
+
+    # -- pieces of a step -------------------------------------------------------------------------
+
+    def _add_prompt(self, prompt: str) -> None:
+        """A user message; joined to a pending tool_result message so roles keep alternating."""
+        block = {"type": "text", "text": prompt}
+        last = self.messages[-1] if self.messages else None
+        if last is not None and last["role"] == "user":
+            self.messages[-1] = {"role": "user", "content": [*last["content"], block]}
+        else:
+            self.messages.append({"role": "user", "content": [block]})
+
+    def _complete(self, step: Step, result: StepResult) -> ModelTurn:
+        request = Request(
+            model=self.model,
+            system=self.system,
+            messages=list(self.messages),  # a request keeps the conversation as it was sent
+            tools=self.toolbox.definitions(),
+            max_tokens=self.max_tokens,
+            metadata={"step": step.value, "phase": self.toolbox.phase, "turn": self.turns + 1},
+        )
+        self.journal.write(
+            "request",
+            model=self.model,
+            step=step.value,
+            messages=len(self.messages),
+            estimated_tokens=estimate_tokens({"system": self.system, "messages": self.messages}),
+        )
+        turn = self.provider.complete(request, on_chunk=self._on_chunk)
+        self.messages.append({"role": "assistant", "content": turn.content})
+        self.turns += 1
+        result.turns += 1
+        self._account(turn, result)
+        self.journal.write(
+            "response",
+            step=step.value,
+            id=turn.id,
+            model=turn.model,
+            stop_reason=turn.stop_reason,
+            content=turn.content,
+            usage=turn.usage.as_dict(),
+            cost_usd=round(self.cost_usd, 6),
+        )
+        return turn
+
+    def _on_chunk(self, chunk: StreamChunk) -> None:
+        if chunk.type == "text" and chunk.text:
+            self.on_event(TextDelta(chunk.text))
+
+    def _run_tools(self, turn: ModelTurn) -> None:
+        results = []
+        for call in turn.tool_calls:
+            summary = tool_summary(call)
+            self.on_event(ToolStarted(call.name, summary))
+            block = self.toolbox.run(call)
+            ok = not block.get("is_error", False)
+            self.on_event(ToolFinished(call.name, ok, summary))
+            self.journal.write(
+                "tool",
+                step=self.toolbox.step.value,
+                name=call.name,
+                input=call.input,
+                ok=ok,
+                result=block["content"],
+            )
+            results.append(block)
+        self.messages.append({"role": "user", "content": results})
+
+    def _account(self, turn: ModelTurn, result: StepResult) -> None:
+        u = turn.usage
+        self.usage = self.usage + u
+        result.usage = result.usage + u
+        if self.price is not None:
+            cost = self.price.cost(
+                u.input_tokens, u.output_tokens, u.cache_creation_input_tokens, u.cache_read_input_tokens
+            )
+            self.cost_usd += cost
+            result.cost_usd += cost
+        s = self.usage
+        self.on_event(
+            UsageUpdated(
+                self.model,
+                s.input_tokens,
+                s.output_tokens,
+                s.cache_creation_input_tokens,
+                s.cache_read_input_tokens,
+                self.cost_usd,
+            )
+        )
+
+    @property
+    def tokens(self) -> int:
+        """Tokens that count against the phase budget: all input (cached or not) and output."""
+        return self.usage.total_input + self.usage.output_tokens
+
+    def _check_budget(self) -> None:
+        """Before each request: refuse to spend more once a phase cap is reached."""
+        b = self.budget
+        reason = None
+        if self.turns >= b.phase_turns:
+            reason = f"the phase used {self.turns} turns (limit {b.phase_turns})"
+        elif self.tokens >= b.phase_tokens:
+            reason = f"the phase used {self.tokens} tokens (limit {b.phase_tokens})"
+        elif self.cost_usd >= b.phase_usd:
+            reason = f"the phase cost ${self.cost_usd:.4f} (limit ${b.phase_usd:.2f})"
+        if reason is not None:
+            self.journal.write("budget_exceeded", reason=reason, **self._totals())
+            raise BudgetExceeded(f"budget reached: {reason}")
+
+    def _check_stop(self) -> None:
+        if self.stop_event is not None and self.stop_event.is_set():
+            self.journal.write("stopped", reason="stopped by user", **self._totals())
+            raise RunStopped("stopped by user")
+
+    def _totals(self) -> dict[str, Any]:
+        return {"turns": self.turns, "usage": self.usage.as_dict(), "cost_usd": round(self.cost_usd, 6)}
+
+    def _finish_step(self, step: Step, before: Snapshot, result: StepResult) -> None:
+        """Revert what the step may not change, then record its end; runs on every way out."""
+        try:
+            reverted = self.toolbox.enforce(before, step_scope=True, where="step")
+        finally:
+            self.journal.write(
+                "step_end",
+                step=step.value,
+                ended=result.ended,
+                summary=result.summary,
+                turns=result.turns,
+                usage=result.usage.as_dict(),
+                cost_usd=round(result.cost_usd, 6),
+                claims=[list(c) for c in self.toolbox.claims],
+                violations=len(self.toolbox.violations),
+            )
+            self.journal.flush()
+        if reverted:
+            result.summary += "\n[phaser] " + "\n[phaser] ".join(reverted)
