@@ -29,7 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     def cmd(name: str, handler, help: str) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help, description=help)
         sp.set_defaults(handler=handler)
-        sp.add_argument("-C", dest="root", metavar="DIR", default=argparse.SUPPRESS, help="run as if started in DIR")
+        sp.add_argument(
+            "-C", dest="root", metavar="DIR", default=argparse.SUPPRESS, help="run as if started in DIR"
+        )
         return sp
 
     cmd("init", c.cmd_init, "scaffold specs/, phaser.toml and .gitignore entries (existing files are kept)")
@@ -43,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("slug", nargs="?", metavar="SLUG", help="a spec slug, folder or plan file")
     sp.add_argument("--json", action="store_true", help="machine-readable output")
 
-    sp = cmd("validate", c.cmd_validate, "check specs, plans and config; print file:line: message per problem")
+    sp = cmd(
+        "validate", c.cmd_validate, "check specs, plans and config; print file:line: message per problem"
+    )
     sp.add_argument("path", nargs="?", help="a file or folder (default: the project)")
 
     sp = cmd("tick", c.cmd_tick, "check (or uncheck) task P.T through the safe edit path")
@@ -53,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = cmd("note", c.cmd_note, "append a note to a phase")
     sp.add_argument("args", nargs="+", metavar="[SLUG] PHASE TEXT")
 
-    sp = cmd("plan", c.cmd_plan, "write specs/<slug>/plan.md from the spec with the planning model (read-only)")
+    sp = cmd(
+        "plan", c.cmd_plan, "write specs/<slug>/plan.md from the spec with the planning model (read-only)"
+    )
     sp.add_argument("slug", nargs="?")
     sp.add_argument("--revise", metavar="FEEDBACK", help="revise the existing plan with this feedback")
     sp.add_argument("--force", action="store_true", help="replace a plan that has progress")
@@ -62,7 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = cmd("next", c.cmd_next, "run the next unfinished phase in a fresh agent context")
     sp.add_argument("slug", nargs="?")
     sp.add_argument("--phase", type=int, help="run this phase instead of the next one")
-    sp.add_argument("--dry-run", action="store_true", help="print what would run, and an estimate, without running")
+    sp.add_argument(
+        "--dry-run", action="store_true", help="print what would run, and an estimate, without running"
+    )
     sp.add_argument("--allow-dirty", action="store_true", help="start even with uncommitted changes")
     _model_args(sp)
     _run_output_args(sp)
@@ -96,7 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = cmd("demo", c.cmd_demo, "run the whole loop offline on a small generated project (scripted agent)")
     sp.add_argument("--dir", help="where to create the demo project (default: a new temporary folder)")
-    sp.add_argument("--live", action="store_true", help="use the real Anthropic API (needs ANTHROPIC_API_KEY)")
+    sp.add_argument(
+        "--live", action="store_true", help="use the real Anthropic API (needs ANTHROPIC_API_KEY)"
+    )
     sp.add_argument("-q", "--quiet", action="store_true")
 
     cmd("tui", c.cmd_tui, "open the terminal UI (also: phaser with no command)")

@@ -27,8 +27,15 @@ def print_status(statuses: list, stream: TextIO | None = None) -> None:
             continue
         done = sum(p.tasks_done for p in st.phases)
         total = sum(p.tasks_total for p in st.phases)
-        nxt = f"next: phase {st.next}" if st.next is not None else ("complete" if st.phases_done == len(st.phases) else "nothing runnable")
-        print(f"{st.title}  ({st.path})  phases {st.phases_done}/{len(st.phases)}  tasks {done}/{total}  {nxt}", file=out)
+        nxt = (
+            f"next: phase {st.next}"
+            if st.next is not None
+            else ("complete" if st.phases_done == len(st.phases) else "nothing runnable")
+        )
+        print(
+            f"{st.title}  ({st.path})  phases {st.phases_done}/{len(st.phases)}  tasks {done}/{total}  {nxt}",
+            file=out,
+        )
         width = max((len(p.title) for p in st.phases), default=10)
         width = min(width, 48)
         for p in st.phases:
@@ -74,7 +81,9 @@ class EventPrinter:
         self._end_text()
         if isinstance(event, ev.PhaseStarted):
             attempt = f" (attempt {event.attempt})" if event.attempt > 1 else ""
-            print(f"\n=== {event.slug}: phase {event.phase}: {event.title} on {event.model}{attempt}", file=out)
+            print(
+                f"\n=== {event.slug}: phase {event.phase}: {event.title} on {event.model}{attempt}", file=out
+            )
         elif isinstance(event, ev.StepStarted):
             print(f"--- {event.step}", file=out)
         elif isinstance(event, ev.ToolStarted):
@@ -114,7 +123,10 @@ def print_dry_run(info: dict[str, Any], stream: TextIO | None = None) -> None:
     print(f"  steps: {' -> '.join(info['steps'])}", file=out)
     print(f"  gates: {', '.join(info['gates']) or '(none configured)'}", file=out)
     b = info["budget"]
-    print(f"  budget: {money(b['phase_usd'])} / {b['phase_tokens']:,} tokens / {b['phase_turns']} turns per phase", file=out)
+    print(
+        f"  budget: {money(b['phase_usd'])} / {b['phase_tokens']:,} tokens / {b['phase_turns']} turns per phase",
+        file=out,
+    )
     est = info.get("estimate") or {}
     if est.get("input_tokens") is not None:
         print(
@@ -162,8 +174,11 @@ def print_cost(report: Any, stream: TextIO | None = None) -> None:
                 file=out,
             )
         for model, row in plan["by_model"].items():
-            print(f"  {'model':<8} {model:<20} {row['runs']:>4} {row['input_tokens']:>10,} {row['cache_creation_input_tokens']:>10,} "
-                  f"{row['cache_read_input_tokens']:>10,} {row['output_tokens']:>9,} {money(row['cost_usd']):>10}", file=out)
+            print(
+                f"  {'model':<8} {model:<20} {row['runs']:>4} {row['input_tokens']:>10,} {row['cache_creation_input_tokens']:>10,} "
+                f"{row['cache_read_input_tokens']:>10,} {row['output_tokens']:>9,} {money(row['cost_usd']):>10}",
+                file=out,
+            )
         print(f"  total {money(plan['total_usd'])}", file=out)
     if not report.plans:
         print("no runs recorded yet", file=out)

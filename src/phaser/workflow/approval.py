@@ -23,7 +23,9 @@ def approve(project: Project, slug: str | None, phase: int | None = None) -> lis
         if target is None:
             raise UsageError(f"{project.rel(info.plan_path)}: no phase {phase}")
         if not target.done:
-            raise UsageError(f"{project.rel(info.plan_path)}: phase {phase} is not done yet; nothing to approve")
+            raise UsageError(
+                f"{project.rel(info.plan_path)}: phase {phase} is not done yet; nothing to approve"
+            )
         numbers = [] if target.approved else [phase]
     else:
         numbers = [p.number for p in plan.phases if p.done and p.status != "skipped" and not p.approved]

@@ -40,9 +40,9 @@ def _summarise(run_dir: Path) -> dict | None:
             usage = e.get("usage") or {}
             for f in _FIELDS:
                 totals[f] += int(usage.get(f) or 0)
-            cost += float(e.get("cost_usd") or 0.0)
+            cost = max(cost, float(e.get("cost_usd") or 0.0))  # the session's running total
             model = e.get("model") or model
-    if outcome.get("cost_usd") is not None and not cost:
+    if outcome.get("cost_usd") is not None:
         cost = float(outcome["cost_usd"])
     return {
         "run": run_dir.name,
@@ -57,7 +57,11 @@ def _summarise(run_dir: Path) -> dict | None:
 
 
 def cost_report(project: Project, slug: str | None = None) -> CostReport:
-    slugs = [project.spec(slug).slug] if slug else sorted(p.name for p in (project.config.state_dir / "runs").glob("*") if p.is_dir())
+    slugs = (
+        [project.spec(slug).slug]
+        if slug
+        else sorted(p.name for p in (project.config.state_dir / "runs").glob("*") if p.is_dir())
+    )
     report = CostReport()
     for s in slugs:
         rows: dict[tuple, dict] = {}
@@ -65,17 +69,30 @@ def cost_report(project: Project, slug: str | None = None) -> CostReport:
         runs = [r for r in (_summarise(d) for d in run_dirs(project, s)) if r]
         for run in runs:
             for key, bucket in (((run["phase"], run["model"]), rows), (run["model"], by_model)):
-                row = bucket.setdefault(key, {"phase": run["phase"], "model": run["model"], "runs": 0, "cost_usd": 0.0, **dict.fromkeys(_FIELDS, 0)})
+                row = bucket.setdefault(
+                    key,
+                    {
+                        "phase": run["phase"],
+                        "model": run["model"],
+                        "runs": 0,
+                        "cost_usd": 0.0,
+                        **dict.fromkeys(_FIELDS, 0),
+                    },
+                )
                 row["runs"] += 1
                 row["cost_usd"] += run["cost_usd"]
                 for f in _FIELDS:
                     row[f] += run[f]
-        ordered = sorted(rows.values(), key=lambda r: (int(r["phase"]) if str(r["phase"]).isdigit() else 0, r["model"]))
+        ordered = sorted(
+            rows.values(), key=lambda r: (int(r["phase"]) if str(r["phase"]).isdigit() else 0, r["model"])
+        )
         report.plans.append(
             {
                 "slug": s,
                 "rows": ordered,
-                "by_model": {m: {k: v for k, v in row.items() if k != "phase"} for m, row in sorted(by_model.items())},
+                "by_model": {
+                    m: {k: v for k, v in row.items() if k != "phase"} for m, row in sorted(by_model.items())
+                },
                 "runs": runs,
                 "total_usd": sum(r["cost_usd"] for r in runs),
             }

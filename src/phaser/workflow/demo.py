@@ -112,14 +112,14 @@ def count_words(text: str) -> int:
     return len(words(text))
 """
 
-TOP_WRONG = '''
+TOP_WRONG = """
 
 def top_words(text: str, n: int) -> list[tuple[str, int]]:
     counts: dict[str, int] = {}
     for word in words(text):
         counts[word] = counts.get(word, 0) + 1
     return sorted(counts.items(), key=lambda item: -item[1])[:n]
-'''
+"""
 
 TEST_TOP = """\
 from wordstats import top_words
@@ -173,44 +173,132 @@ def _finish(summary: str) -> dict:
 
 
 def _claims(phase: int, n: int, evidence: str) -> list[dict]:
-    return [{"name": "claim_task", "input": {"ref": f"{phase}.{i}", "evidence": evidence}} for i in range(1, n + 1)]
+    return [
+        {"name": "claim_task", "input": {"ref": f"{phase}.{i}", "evidence": evidence}}
+        for i in range(1, n + 1)
+    ]
 
 
 def demo_script() -> list[dict]:
     """The scripted agent's turns, in the order phaser asks for them."""
     return [
         # phaser plan: explore read-only, then answer with the plan
-        {"text": "Let me look at the repository and the spec.", "tool_calls": [{"name": "bash", "input": {"command": "ls -R wordstats tests specs"}}]},
+        {
+            "text": "Let me look at the repository and the spec.",
+            "tool_calls": [{"name": "bash", "input": {"command": "ls -R wordstats tests specs"}}],
+        },
         {"tool_calls": [_edit("view", "tests/test_count.py")]},
         {"text": PLAN},
         # Phase 1: explore, code, (gates green), update
-        {"text": "Reading the tests that judge this phase.", "tool_calls": [_edit("view", "tests/test_count.py"), _edit("view", "wordstats/__init__.py")]},
-        {"text": "Writing would be refused in this step, so I only note the approach.", "tool_calls": [_finish("Add a regex tokenizer in core.py and export count_words.")]},
+        {
+            "text": "Reading the tests that judge this phase.",
+            "tool_calls": [_edit("view", "tests/test_count.py"), _edit("view", "wordstats/__init__.py")],
+        },
+        {
+            "text": "Writing would be refused in this step, so I only note the approach.",
+            "tool_calls": [_finish("Add a regex tokenizer in core.py and export count_words.")],
+        },
         {"tool_calls": [_edit("create", "wordstats/core.py", file_text=CORE_V1)]},
-        {"tool_calls": [_edit("create", "wordstats/__init__.py", file_text="from wordstats.core import count_words\n\n__all__ = [\"count_words\"]\n"), _finish("core.py with words() and count_words(); exported.")]},
-        {"tool_calls": [*_claims(1, 2, "tests/test_count.py passes under the harness's gate"), {"name": "add_note", "input": {"text": "Tokenizer is `words()` in core.py: lower-case runs of [a-z0-9']; reuse it for frequency."}}]},
+        {
+            "tool_calls": [
+                _edit(
+                    "str_replace",
+                    "wordstats/__init__.py",
+                    old_str='"""Word statistics."""\n',
+                    new_str='"""Word statistics."""\n\nfrom wordstats.core import count_words\n\n__all__ = ["count_words"]\n',
+                ),
+                _finish("core.py with words() and count_words(); exported."),
+            ]
+        },
+        {
+            "tool_calls": [
+                *_claims(1, 2, "tests/test_count.py passes under the harness's gate"),
+                {
+                    "name": "add_note",
+                    "input": {
+                        "text": "Tokenizer is `words()` in core.py: lower-case runs of [a-z0-9']; reuse it for frequency."
+                    },
+                },
+            ]
+        },
         {"tool_calls": [_finish("Phase 1 done.")]},
         # Phase 2: explore; code with a bug and a refused attempt to touch a protected test; gates red; fix
         {"tool_calls": [_edit("view", "wordstats/core.py")]},
         {"tool_calls": [_finish("Add top_words next to count_words, plus tests/test_top.py.")]},
-        {"text": "The old test's sample could use a tie too; let me extend it.", "tool_calls": [_edit("str_replace", "tests/test_count.py", old_str="The cat and the hat.", new_str="The cat and the the hat.")]},
-        {"text": "Understood: existing tests are protected. I'll add a new test file instead.", "tool_calls": [
-            _edit("str_replace", "wordstats/core.py", old_str="    return len(words(text))\n", new_str="    return len(words(text))\n" + TOP_WRONG),
-            _edit("create", "tests/test_top.py", file_text=TEST_TOP),
-            _edit("create", "wordstats/__init__.py", file_text="from wordstats.core import count_words, top_words\n\n__all__ = [\"count_words\", \"top_words\"]\n"),
-        ]},
+        {
+            "text": "The old test's sample could use a tie too; let me extend it.",
+            "tool_calls": [
+                _edit(
+                    "str_replace",
+                    "tests/test_count.py",
+                    old_str="The cat and the hat.",
+                    new_str="The cat and the the hat.",
+                )
+            ],
+        },
+        {
+            "text": "Understood: existing tests are protected. I'll add a new test file instead.",
+            "tool_calls": [
+                _edit(
+                    "str_replace",
+                    "wordstats/core.py",
+                    old_str="    return len(words(text))\n",
+                    new_str="    return len(words(text))\n" + TOP_WRONG,
+                ),
+                _edit("create", "tests/test_top.py", file_text=TEST_TOP),
+                _edit(
+                    "str_replace",
+                    "wordstats/__init__.py",
+                    old_str='count_words\n\n__all__ = ["count_words"]',
+                    new_str='count_words, top_words\n\n__all__ = ["count_words", "top_words"]',
+                ),
+            ],
+        },
         {"tool_calls": [_finish("top_words added with tests.")]},
-        {"text": "Ties must be alphabetical; sort by (-count, word).", "tool_calls": [_edit("str_replace", "wordstats/core.py", old_str="key=lambda item: -item[1]", new_str="key=lambda item: (-item[1], item[0])")]},
+        {
+            "text": "Ties must be alphabetical; sort by (-count, word).",
+            "tool_calls": [
+                _edit(
+                    "str_replace",
+                    "wordstats/core.py",
+                    old_str="key=lambda item: -item[1]",
+                    new_str="key=lambda item: (-item[1], item[0])",
+                )
+            ],
+        },
         {"tool_calls": [_finish("Fixed the tie order.")]},
-        {"tool_calls": [*_claims(2, 2, "tests/test_top.py and the existing tests pass"), {"name": "add_note", "input": {"text": "First attempt sorted by count only; the gate caught the tie order."}}]},
+        {
+            "tool_calls": [
+                *_claims(2, 2, "tests/test_top.py and the existing tests pass"),
+                {
+                    "name": "add_note",
+                    "input": {"text": "First attempt sorted by count only; the gate caught the tie order."},
+                },
+            ]
+        },
         {"tool_calls": [_finish("Phase 2 done.")]},
         # Phase 3
         {"tool_calls": [_edit("view", "wordstats/__init__.py")]},
         {"tool_calls": [_finish("Add wordstats/__main__.py and a CLI test.")]},
-        {"tool_calls": [_edit("create", "wordstats/__main__.py", file_text=MAIN), _edit("create", "tests/test_cli.py", file_text=TEST_CLI)]},
+        {
+            "tool_calls": [
+                _edit("create", "wordstats/__main__.py", file_text=MAIN),
+                _edit("create", "tests/test_cli.py", file_text=TEST_CLI),
+            ]
+        },
         {"tool_calls": [_finish("CLI added.")]},
-        {"tool_calls": [*_claims(3, 2, "tests/test_cli.py passes"), {"name": "add_task", "input": {"text": "Consider `--top N` to choose how many words to show"}}]},
-        {"tool_calls": [_finish("Phase 3 done; left a follow-up task for a human to decide on.")]},
+        {
+            "tool_calls": [
+                *_claims(3, 2, "tests/test_cli.py passes"),
+                {
+                    "name": "add_note",
+                    "input": {
+                        "text": "Follow-up for a human to decide: a `--top N` option to choose how many words to show."
+                    },
+                },
+            ]
+        },
+        {"tool_calls": [_finish("Phase 3 done; left a follow-up suggestion in the notes.")]},
     ]
 
 
@@ -223,20 +311,50 @@ def make_demo_project(root: Path) -> Project:
     (root / "tests" / "test_count.py").write_text(TEST_COUNT, encoding="utf-8")
     (root / "specs" / "word-stats").mkdir(parents=True, exist_ok=True)
     (root / "specs" / "word-stats" / "spec.md").write_text(SPEC, encoding="utf-8")
-    (root / "AGENTS.md").write_text("Run the tests with `python -m pytest -q`. Keep functions small.\n", encoding="utf-8")
+    (root / "AGENTS.md").write_text(
+        "Run the tests with `python -m pytest -q`. Keep functions small.\n", encoding="utf-8"
+    )
     init_project(root)
     gate = f"{sys.executable} -m pytest -q -p no:cacheprovider"
     (root / "phaser.toml").write_text(
-        "# Written by phaser demo.\n[gates]\n" f"commands = [{json.dumps(gate)}]\nfix_attempts = 2\n\n[models]\nescalate = false\n",
+        "# Written by phaser demo.\n[gates]\n"
+        f"commands = [{json.dumps(gate)}]\nfix_attempts = 2\n\n[models]\nescalate = false\n",
         encoding="utf-8",
     )
     (root / ".gitignore").write_text((root / ".gitignore").read_text() + "__pycache__/\n", encoding="utf-8")
-    for cmd in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
-                ["git", "-c", "user.name=demo", "-c", "user.email=demo@localhost", "commit", "-q", "-m", "A word statistics package with a failing test suite"]):
+    for cmd in (
+        ["git", "init", "-q", "-b", "main"],
+        ["git", "add", "-A"],
+        [
+            "git",
+            "-c",
+            "user.name=demo",
+            "-c",
+            "user.email=demo@localhost",
+            "commit",
+            "-q",
+            "-m",
+            "A word statistics package with a failing test suite",
+        ],
+    ):
         subprocess.run(cmd, cwd=root, check=True, capture_output=True)
     (root / "demo-script.json").write_text(json.dumps(demo_script(), indent=1), encoding="utf-8")
     subprocess.run(["git", "add", "demo-script.json"], cwd=root, check=True)
-    subprocess.run(["git", "-c", "user.name=demo", "-c", "user.email=demo@localhost", "commit", "-q", "-m", "The scripted agent's turns"], cwd=root, check=True)
+    subprocess.run(
+        [
+            "git",
+            "-c",
+            "user.name=demo",
+            "-c",
+            "user.email=demo@localhost",
+            "commit",
+            "-q",
+            "-m",
+            "The scripted agent's turns",
+        ],
+        cwd=root,
+        check=True,
+    )
     return Project.open(root)
 
 
@@ -251,8 +369,13 @@ def run_demo(folder: Path | None = None, *, live: bool = False, quiet: bool = Fa
         print(f"phaser demo (live): a real model will plan and build {root}", file=out)
     else:
         options = RunOptions(provider_obj=ScriptedProvider(demo_script()))
-        print("phaser demo: the agent here is SCRIPTED (no model, no network, no API key); everything", file=out)
-        print("around it is real: plan validation, edit locks, protected tests, pytest gates, commits, costs.", file=out)
+        print(
+            "phaser demo: the agent here is SCRIPTED (no model, no network, no API key); everything", file=out
+        )
+        print(
+            "around it is real: plan validation, edit locks, protected tests, pytest gates, commits, costs.",
+            file=out,
+        )
         print(f"project: {root}\n", file=out)
     printer = EventPrinter(out, quiet=quiet)
     print("$ phaser plan word-stats", file=out)
@@ -271,5 +394,8 @@ def run_demo(folder: Path | None = None, *, live: bool = False, quiet: bool = Fa
     print("\n$ git log --oneline\n" + log, file=out)
     print(f"The demo project stays in {root}: look at specs/word-stats/plan.md and .phaser/runs/.", file=out)
     if not live:
-        print("To run the same on a real model: export ANTHROPIC_API_KEY=... and run: phaser demo --live", file=out)
+        print(
+            "To run the same on a real model: export ANTHROPIC_API_KEY=... and run: phaser demo --live",
+            file=out,
+        )
     return run.exit_code

@@ -30,7 +30,9 @@ def tick(project: Project, slug: str | None, ref: str, checked: bool = True) -> 
         raise UsageError(f"{project.rel(info.plan_path)}: no phase {phase_no}")
     task = phase.task(index)
     if task is None:
-        raise UsageError(f"{project.rel(info.plan_path)}: phase {phase_no} has {len(phase.tasks)} tasks, no task {index}")
+        raise UsageError(
+            f"{project.rel(info.plan_path)}: phase {phase_no} has {len(phase.tasks)} tasks, no task {index}"
+        )
     if task.checked == checked:
         return task
     new = edit_plan(info.plan_path, SetTask(task.ref, checked, expect_text=task.text), base=plan.text)

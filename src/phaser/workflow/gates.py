@@ -98,11 +98,15 @@ def _summary(result: GateResult) -> str:
     return "ok" if result.ok else f"exit {result.exit_code}"
 
 
-def run_gates(commands: list[str], root: Path, timeout_s: float, env: dict[str, str] | None = None) -> list[GateResult]:
+def run_gates(
+    commands: list[str], root: Path, timeout_s: float, env: dict[str, str] | None = None
+) -> list[GateResult]:
     return [run_gate(cmd, root, timeout_s, env) for cmd in commands]
 
 
-def audit(results: list[GateResult], baseline: list[GateResult] | None, test_damage: list[str]) -> list[GateResult]:
+def audit(
+    results: list[GateResult], baseline: list[GateResult] | None, test_damage: list[str]
+) -> list[GateResult]:
     """Turn green gates red when they prove less than before the phase."""
     before = {r.command: r for r in baseline or []}
     for r in results:
@@ -114,7 +118,9 @@ def audit(results: list[GateResult], baseline: list[GateResult] | None, test_dam
             if skipped > prior.counts.get("skipped", 0):
                 r.ok = False
                 r.summary = f"{r.summary}: more tests skipped than before the phase ({prior.counts.get('skipped', 0)} -> {skipped})"
-            elif passed + r.counts.get("failed", 0) < prior.counts.get("passed", 0) + prior.counts.get("failed", 0):
+            elif passed + r.counts.get("failed", 0) < prior.counts.get("passed", 0) + prior.counts.get(
+                "failed", 0
+            ):
                 r.ok = False
                 before_n = prior.counts.get("passed", 0) + prior.counts.get("failed", 0)
                 r.summary = f"{r.summary}: fewer tests ran than before the phase ({before_n} -> {passed + r.counts.get('failed', 0)})"

@@ -35,7 +35,11 @@ def dirty_paths(root: Path) -> list[str]:
         if not entry:
             continue
         path = entry[3:]
-        if path.startswith(OWN_PATHS) or Path(path).name.endswith(".lock") and Path(path).name.startswith("."):
+        if (
+            path.startswith(OWN_PATHS)
+            or Path(path).name.endswith(".lock")
+            and Path(path).name.startswith(".")
+        ):
             continue
         out.append(path)
     return out
@@ -44,7 +48,9 @@ def dirty_paths(root: Path) -> list[str]:
 def commit_all(root: Path, message: str) -> str:
     """Stage everything not ignored and commit; returns the new commit's hash."""
     _git(root, "add", "-A")
-    env_args = ["-c", "user.name=phaser", "-c", "user.email=phaser@localhost"] if not _has_identity(root) else []
+    env_args = (
+        ["-c", "user.name=phaser", "-c", "user.email=phaser@localhost"] if not _has_identity(root) else []
+    )
     _git(root, *env_args, "commit", "-q", "--no-verify", "--allow-empty", "-m", message)
     return head(root) or ""
 

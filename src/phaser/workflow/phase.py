@@ -123,13 +123,26 @@ class PhaseRun:
             out.model, out.attempts = model, i
             attempt = _Attempt(model, Journal.new(self.cfg.state_dir, self.info.slug, phase.number))
             out.run_dir = self.project.rel(attempt.journal.run_dir)
-            save_active(self.cfg.state_dir, ActiveRun(self.info.slug, phase.number, str(attempt.journal.run_dir), base, _now()), before)
+            save_active(
+                self.cfg.state_dir,
+                ActiveRun(self.info.slug, phase.number, str(attempt.journal.run_dir), base, _now()),
+                before,
+            )
             try:
                 self._attempt(attempt, phase.title, i, baseline, before)
             except (BudgetExceeded, RunStopped, ProviderError) as exc:
-                kind = "budget" if isinstance(exc, BudgetExceeded) else "stopped" if isinstance(exc, RunStopped) else "error"
+                kind = (
+                    "budget"
+                    if isinstance(exc, BudgetExceeded)
+                    else "stopped"
+                    if isinstance(exc, RunStopped)
+                    else "error"
+                )
                 attempt.journal.write("phase_end", outcome=kind, detail=str(exc))
-                out.outcome, out.detail = kind, str(exc) + " (the phase is resumable: phaser next restarts it cleanly)"
+                out.outcome, out.detail = (
+                    kind,
+                    str(exc) + " (the phase is resumable: phaser next restarts it cleanly)",
+                )
                 return self._finish(out, attempt)
             except BaseException:
                 attempt.journal.write("phase_end", outcome="crashed")
@@ -147,7 +160,9 @@ class PhaseRun:
         plan = read_plan(self.info.plan_path)
         phase = plan.phase(self.number)
         policy = PathPolicy(self.root, self.cfg.protect.paths, phase.unprotect, self.info.plan_path)
-        toolbox = ToolBox(self.root, policy, self.info.plan_path, self.number, self.cfg.agent, self.on_event, a.journal)
+        toolbox = ToolBox(
+            self.root, policy, self.info.plan_path, self.number, self.cfg.agent, self.on_event, a.journal
+        )
         budget = self.cfg.budget
         if self.budget_usd is not None:
             from dataclasses import replace
@@ -167,8 +182,14 @@ class PhaseRun:
             step_turns=self.cfg.agent.step_turns,
         )
         self.on_event(ev.PhaseStarted(self.info.slug, self.number, title, a.model, number))
-        a.journal.write("phase_start", slug=self.info.slug, phase=self.number, title=title, model=a.model, attempt=number)
-        spec = self.info.spec_path.read_text(encoding="utf-8") if self.info.spec_path.is_file() else "(no spec.md)"
+        a.journal.write(
+            "phase_start", slug=self.info.slug, phase=self.number, title=title, model=a.model, attempt=number
+        )
+        spec = (
+            self.info.spec_path.read_text(encoding="utf-8")
+            if self.info.spec_path.is_file()
+            else "(no spec.md)"
+        )
         brief = prompts.phase_brief(plan, phase, spec, self.project.rel(self.info.plan_path))
         self._step(a, Step.EXPLORE, brief + "\n" + prompts.EXPLORE)
         gates_list = ", ".join(self.cfg.gates.commands) or "none configured"
@@ -187,7 +208,6 @@ class PhaseRun:
         self._step(a, Step.UPDATE, prompts.UPDATE.format(number=self.number, gates=describe(a.gates)))
 
     def _step(self, a: _Attempt, step: Step, prompt: str) -> None:
-        self.on_event(ev.StepStarted(step.value))
         assert a.session is not None
         a.session.run_step(step, prompt)
 
@@ -208,7 +228,11 @@ class PhaseRun:
         self.on_event(ev.StepStarted("gates"))
         changes = diff(before, take_snapshot(self.root))
         damage = test_damage(self.root, changes.deleted, changes.modified)
-        results = audit(run_gates(self.cfg.gates.commands, self.root, self.cfg.gates.timeout_s, self._gate_env()), baseline, damage)
+        results = audit(
+            run_gates(self.cfg.gates.commands, self.root, self.cfg.gates.timeout_s, self._gate_env()),
+            baseline,
+            damage,
+        )
         for g in results:
             self.on_event(ev.GateFinished(g.command, g.ok, g.summary, g.output_tail if not g.ok else ""))
         a.journal.write("gates", results=[g.as_dict() for g in results])
@@ -235,12 +259,18 @@ class PhaseRun:
         plan_rel = self.project.rel(self.info.plan_path)
         paths = [p for p in changes.added + changes.modified + changes.deleted if p != plan_rel]
         restore(self.root, before, paths)
-        self.on_event(ev.Notice(f"{why}: the attempt's changes were undone (kept in {self.project.rel(patch)})", "warning"))
+        self.on_event(
+            ev.Notice(
+                f"{why}: the attempt's changes were undone (kept in {self.project.rel(patch)})", "warning"
+            )
+        )
 
     def _block(self, out: PhaseOutcome, a: _Attempt, before) -> PhaseOutcome:
         self._discard(a, before, "gates stayed red")
         why = f"blocked {_now()}: gates still red after {self.cfg.gates.fix_attempts} fix attempts on {', '.join(m for m in [self.model, a.model] if m)}: {describe(a.gates)}"
-        edit_plan(self.info.plan_path, SetMeta(self.number, "status", "blocked"), AppendNote(self.number, why[:600]))
+        edit_plan(
+            self.info.plan_path, SetMeta(self.number, "status", "blocked"), AppendNote(self.number, why[:600])
+        )
         clear_active(self.cfg.state_dir, self.info.slug)
         out.outcome, out.detail = "blocked", "gates stayed red; the phase is marked status: blocked"
         return self._finish(out, a)
@@ -254,7 +284,11 @@ class PhaseRun:
         ops = []
         for ref, _evidence in toolbox.claims:
             claimed.append(ref)
-            task = phase.task(int(ref.split(".")[1])) if ref.startswith(f"{self.number}.") and ref.split(".")[1].isdigit() else None
+            task = (
+                phase.task(int(ref.split(".")[1]))
+                if ref.startswith(f"{self.number}.") and ref.split(".")[1].isdigit()
+                else None
+            )
             if task is not None and not task.checked:
                 ops.append(SetTask(task.ref, True, expect_text=task.text))
         out.claimed = claimed
@@ -281,4 +315,3 @@ class PhaseRun:
             out.outcome = "incomplete"
             out.detail = f"gates green, but tasks {', '.join(left)} were not claimed done; review the plan"
         return self._finish(out, a)
-

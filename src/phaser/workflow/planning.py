@@ -63,7 +63,7 @@ def plan_spec(
     options = options or RunOptions()
     info = project.spec(slug)
     if not info.spec_path.is_file():
-        raise UsageError(f"{project.rel(info.spec_path)} does not exist: phaser new \"Title\" writes one")
+        raise UsageError(f'{project.rel(info.spec_path)} does not exist: phaser new "Title" writes one')
     spec = info.spec_path.read_text(encoding="utf-8")
     original: str | None = None
     if info.has_plan:
@@ -71,10 +71,12 @@ def plan_spec(
         if revise is None and not force and _has_progress(original):
             raise UsageError(
                 f"{project.rel(info.plan_path)} has progress (checked tasks or notes): "
-                "use --revise \"feedback\" to revise it, or --force to replace it"
+                'use --revise "feedback" to revise it, or --force to replace it'
             )
     elif revise is not None:
-        raise UsageError(f"{project.rel(info.plan_path)} does not exist yet: run phaser plan {info.slug} first")
+        raise UsageError(
+            f"{project.rel(info.plan_path)} does not exist yet: run phaser plan {info.slug} first"
+        )
 
     cfg = project.config
     model = options.model or cfg.models.plan
@@ -83,9 +85,16 @@ def plan_spec(
     policy = PathPolicy(project.root, cfg.protect.paths, [], info.plan_path)
     toolbox = ToolBox(project.root, policy, None, None, cfg.agent, on_event, journal)
     session = AgentSession(
-        provider, toolbox, journal,
-        model=model, system=prompts.system_prompt(project.root), max_tokens=cfg.provider.max_tokens,
-        on_event=on_event, budget=cfg.budget, price=cfg.price(model), stop_event=options.stop_event,
+        provider,
+        toolbox,
+        journal,
+        model=model,
+        system=prompts.system_prompt(project.root),
+        max_tokens=cfg.provider.max_tokens,
+        on_event=on_event,
+        budget=cfg.budget,
+        price=cfg.price(model),
+        stop_event=options.stop_event,
         step_turns=cfg.agent.step_turns,
     )
     if revise is not None:
@@ -93,7 +102,6 @@ def plan_spec(
     else:
         example = template_text("plan.md", project.root).replace("{title}", "Example feature")
         prompt = prompts.PLAN.format(format=example, spec_path=project.rel(info.spec_path), spec=spec)
-    on_event(ev.StepStarted("plan"))
     try:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             session.run_step(Step.PLAN, prompt)
@@ -102,7 +110,11 @@ def plan_spec(
             journal.write("plan_candidate", attempt=attempt, problems=problems, chars=len(text))
             if not problems:
                 break
-            on_event(ev.Notice(f"the proposed plan has {len(problems)} problem(s); sent back to the model", "warning"))
+            on_event(
+                ev.Notice(
+                    f"the proposed plan has {len(problems)} problem(s); sent back to the model", "warning"
+                )
+            )
             prompt = prompts.INVALID.format(problems="\n".join(problems))
         else:
             raise PlanError(
@@ -118,7 +130,9 @@ def plan_spec(
         atomic_write(info.plan_path, text)
         plan = parse_plan(text, info.plan_path)
         journal.write("plan_written", path=str(info.plan_path), phases=len(plan.phases))
-        return PlanResult(info.slug, info.plan_path, len(plan.phases), plan.tasks_total, attempt, session.cost_usd)
+        return PlanResult(
+            info.slug, info.plan_path, len(plan.phases), plan.tasks_total, attempt, session.cost_usd
+        )
     finally:
         journal.close()
 

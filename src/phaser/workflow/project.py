@@ -62,7 +62,9 @@ class Project:
             if len(specs) == 1:
                 return specs[0]
             if not specs:
-                raise UsageError(f"no specs in {self.rel(self.specs_dir)}/: create one with: phaser new \"Title\"")
+                raise UsageError(
+                    f'no specs in {self.rel(self.specs_dir)}/: create one with: phaser new "Title"'
+                )
             names = ", ".join(s.slug for s in specs)
             raise UsageError(f"this project has several specs ({names}): name one")
         candidate = Path(slug)

@@ -107,6 +107,6 @@ def phase_brief(plan: Plan, phase: Phase, spec_text: str, plan_rel: str) -> str:
     section = "".join(lines[phase.line : phase.end_line]).rstrip()
     return (
         f"<spec>\n{spec_text.strip()}\n</spec>\n\n"
-        f"<plan path=\"{plan_rel}\">\n{plan.text.strip()}\n</plan>\n\n"
+        f'<plan path="{plan_rel}">\n{plan.text.strip()}\n</plan>\n\n'
         f"You are working on phase {phase.number} only:\n\n{section}\n"
     )

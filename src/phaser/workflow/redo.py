@@ -36,11 +36,15 @@ def redo(
         raise UsageError(f"{project.rel(info.plan_path)}: no phase {number}")
     commit = git.find_phase_commit(root, info.slug, number)
     if commit is None:
-        raise UsageError(f"no commit of phase {number} found (phaser commits each phase that passes its gates)")
+        raise UsageError(
+            f"no commit of phase {number} found (phaser commits each phase that passes its gates)"
+        )
     later = git.commits_touching_since(root, commit)
     if later and not force:
         shown = "; ".join(line.split(" ", 1)[1] for line in later[:3])
-        raise UsageError(f"{len(later)} later commit(s) build on phase {number} ({shown}): pass --force to drop them")
+        raise UsageError(
+            f"{len(later)} later commit(s) build on phase {number} ({shown}): pass --force to drop them"
+        )
     _check_tree(project, info, options)
     plan_text = info.plan_path.read_text(encoding="utf-8")
     git.reset_hard(root, f"{commit}^")
@@ -49,6 +53,16 @@ def redo(
     ops += [SetMeta(number, "approved", None), SetMeta(number, "status", None)]
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     model = f" on {options.model}" if options.model else ""
-    ops.append(AppendNote(number, f"redo {stamp}{model}: reset to {commit[:10]}^; the earlier attempt stays in the journal"))
+    ops.append(
+        AppendNote(
+            number, f"redo {stamp}{model}: reset to {commit[:10]}^; the earlier attempt stays in the journal"
+        )
+    )
     edit_plan(info.plan_path, *ops)
-    return run_next(project, info.slug, phase=number, options=RunOptions(**{**options.__dict__, "allow_dirty": True}), on_event=on_event)
+    return run_next(
+        project,
+        info.slug,
+        phase=number,
+        options=RunOptions(**{**options.__dict__, "allow_dirty": True}),
+        on_event=on_event,
+    )

@@ -54,7 +54,11 @@ def clear_active(state_dir: Path, slug: str) -> None:
 def save_patch(root: Path, before: Snapshot, run_dir: Path, exclude: list[Path] = ()) -> Path:
     """Write what changed since ``before`` as a unified diff under ``run_dir`` (nothing is lost)."""
     changes = diff(before, take_snapshot(root))
-    excluded = {str(p.resolve().relative_to(root.resolve())) for p in exclude if p.resolve().is_relative_to(root.resolve())}
+    excluded = {
+        str(p.resolve().relative_to(root.resolve()))
+        for p in exclude
+        if p.resolve().is_relative_to(root.resolve())
+    }
     run_dir.mkdir(parents=True, exist_ok=True)
     patch = run_dir / "discarded.patch"
     chunks = []
@@ -103,4 +107,3 @@ def recover(root: Path, state_dir: Path, slug: str, plan_path: Path) -> str | No
         f"phase {run.phase} did not finish (started {run.started}): the tree is back to its state before that "
         f"phase; the discarded changes are kept in {shown}"
     )
-

@@ -52,7 +52,9 @@ def route_model(project: Project, phase: Phase, options: RunOptions) -> tuple[st
     if phase.model:
         return phase.model, "model: in the plan"
     profile = options.profile or project.config.models.profile
-    return project.config.model_for(phase.difficulty, profile), f"difficulty {phase.difficulty}, profile {profile}"
+    return project.config.model_for(
+        phase.difficulty, profile
+    ), f"difficulty {phase.difficulty}, profile {profile}"
 
 
 def pick_phase(plan: Plan, number: int | None, rel: str) -> Phase | None:
@@ -64,7 +66,9 @@ def pick_phase(plan: Plan, number: int | None, rel: str) -> Phase | None:
     done = {p.number for p in plan.phases if p.done}
     missing = [d for d in phase.depends if d not in done]
     if missing:
-        raise UsageError(f"{rel}: phase {number} depends on phase {', '.join(map(str, missing))}, not done yet")
+        raise UsageError(
+            f"{rel}: phase {number} depends on phase {', '.join(map(str, missing))}, not done yet"
+        )
     return phase
 
 
@@ -116,7 +120,11 @@ def run_next(
         plan = read_plan(info.plan_path)
         target = pick_phase(plan, phase, project.rel(info.plan_path))
         if target is None:
-            reason = "every phase is done" if plan.complete else "no phase can run (blocked, or waiting on dependencies)"
+            reason = (
+                "every phase is done"
+                if plan.complete
+                else "no phase can run (blocked, or waiting on dependencies)"
+            )
             return PhaseOutcome(info.slug, 0, "", "nothing", reason)
         _check_tree(project, info, options)
         model, _why = route_model(project, target, options)
@@ -171,7 +179,11 @@ def run_all(
         plan = read_plan(info.plan_path)
         waiting = unapproved(plan)
         if limit is not None and plan.next_phase() is not None and len(waiting) >= max(limit, 1):
-            on_event(ev.Notice(f"waiting for approval of phase {', '.join(map(str, waiting))}: phaser approve {info.slug}"))
+            on_event(
+                ev.Notice(
+                    f"waiting for approval of phase {', '.join(map(str, waiting))}: phaser approve {info.slug}"
+                )
+            )
             result.reason = "approval"
             return result
         if plan.complete:
@@ -198,7 +210,9 @@ def run_all(
             return result
 
 
-def dry_run(project: Project, slug: str | None, *, phase: int | None = None, options: RunOptions | None = None) -> dict:
+def dry_run(
+    project: Project, slug: str | None, *, phase: int | None = None, options: RunOptions | None = None
+) -> dict:
     """What `phaser next` would do, with a first-call estimate from count_tokens and the price table."""
     from phaser.agent.provider import Request
     from phaser.agent.tools import tool_definitions
@@ -214,7 +228,13 @@ def dry_run(project: Project, slug: str | None, *, phase: int | None = None, opt
     cfg = project.config
     spec = info.spec_path.read_text(encoding="utf-8") if info.spec_path.is_file() else ""
     brief = prompts.phase_brief(plan, target, spec, project.rel(info.plan_path)) + "\n" + prompts.EXPLORE
-    request = Request(model, prompts.system_prompt(project.root), [{"role": "user", "content": brief}], tool_definitions(), cfg.provider.max_tokens)
+    request = Request(
+        model,
+        prompts.system_prompt(project.root),
+        [{"role": "user", "content": brief}],
+        tool_definitions(),
+        cfg.provider.max_tokens,
+    )
     estimate: dict = {}
     try:
         tokens = make_provider(project, options).count_tokens(request)
@@ -222,7 +242,9 @@ def dry_run(project: Project, slug: str | None, *, phase: int | None = None, opt
         estimate = {"input_tokens": tokens, "first_call_usd": price.cost(tokens, 0) if price else None}
     except Exception as exc:  # noqa: BLE001 - an estimate is optional; say why it is missing
         estimate = {"error": str(exc).splitlines()[0]}
-    escalates_to = cfg.escalated(model) if cfg.models.escalate and not options.model and not target.model else None
+    escalates_to = (
+        cfg.escalated(model) if cfg.models.escalate and not options.model and not target.model else None
+    )
     return {
         "slug": info.slug,
         "phase": target.number,
@@ -235,6 +257,10 @@ def dry_run(project: Project, slug: str | None, *, phase: int | None = None, opt
         "gates": cfg.gates.commands,
         "protected": cfg.protect.paths,
         "unprotect": target.unprotect,
-        "budget": {"phase_usd": cfg.budget.phase_usd, "phase_tokens": cfg.budget.phase_tokens, "phase_turns": cfg.budget.phase_turns},
+        "budget": {
+            "phase_usd": cfg.budget.phase_usd,
+            "phase_tokens": cfg.budget.phase_tokens,
+            "phase_turns": cfg.budget.phase_turns,
+        },
         "estimate": estimate,
     }

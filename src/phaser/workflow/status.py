@@ -60,7 +60,9 @@ def status_of(project: Project, info: SpecInfo, plan: Plan | None = None) -> Pla
     rel = project.rel(info.plan_path)
     if plan is None:
         if not info.has_plan:
-            return PlanStatus(info.slug, rel, info.slug, None, error=f"{rel}: no plan yet (phaser plan {info.slug})")
+            return PlanStatus(
+                info.slug, rel, info.slug, None, error=f"{rel}: no plan yet (phaser plan {info.slug})"
+            )
         try:
             plan = read_plan(info.plan_path)
         except PhaserError as exc:
