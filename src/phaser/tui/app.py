@@ -1,0 +1,108 @@
+"""phaser's terminal UI: `phaser` with no command, or `phaser tui`.
+
+The app only holds what every screen shares: the project, the provider to inject into runs
+(tests and demos pass a scripted one; by default runs build their own model client, inside the
+worker, so the anthropic SDK is never imported here), and how to open $EDITOR.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from collections.abc import Callable, Iterable
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual.app import App, SuspendNotSupported, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from phaser.tui.confirm import ConfirmScreen
+from phaser.tui.home import HomeScreen
+from phaser.workflow.project import Project
+
+if TYPE_CHECKING:
+    from phaser.agent.provider import Provider
+
+EditorFn = Callable[[Path], None]
+
+
+def editor_command(path: Path) -> list[str]:
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    return [*shlex.split(editor), str(path)]
+
+
+class PhaserApp(App[int]):
+    CSS_PATH = "phaser.tcss"
+    TITLE = "phaser"
+    BINDINGS = [Binding("q", "quit", "Quit")]
+
+    def __init__(
+        self,
+        project: Project,
+        *,
+        provider: Provider | None = None,
+        editor: EditorFn | None = None,
+        watch_files: bool = True,
+        debounce_s: float = 0.2,
+    ) -> None:
+        super().__init__()
+        self.project = project
+        self.provider = provider
+        """Injected into every run (RunOptions.provider_obj); None: runs build the configured provider."""
+        self.editor = editor
+        self.watch_files = watch_files
+        self.debounce_s = debounce_s
+        self.sub_title = str(project.root)
+
+    def get_default_screen(self) -> Screen:
+        return HomeScreen()
+
+    @property
+    def home(self) -> HomeScreen:
+        """The home screen, wherever it is in the stack."""
+        return next(s for s in self.screen_stack if isinstance(s, HomeScreen))
+
+    def open_editor(self, path: Path) -> None:
+        """Open ``path`` in $VISUAL/$EDITOR with the app suspended; the screen comes back afterwards."""
+        if self.editor is not None:
+            self.editor(path)
+            return
+        command = editor_command(path)
+        try:
+            with self.suspend():
+                subprocess.run(command, check=False)
+        except SuspendNotSupported:
+            self.notify(f"cannot hand the terminal to an editor here: edit {path} yourself", severity="warning")
+        except OSError as exc:
+            self.notify(f"{command[0]}: {exc.strerror or exc}", title="Editor", severity="error")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, HomeScreen):
+            for binding in screen.BINDINGS:
+                if isinstance(binding, Binding) and screen.check_action(binding.action, ()):
+                    yield SystemCommand(binding.description, binding.tooltip or binding.description, partial(screen.run_action, binding.action))
+
+    async def action_quit(self) -> None:
+        home = self.screen_stack[0] if self.screen_stack else None
+        if isinstance(home, HomeScreen) and home.job is not None:
+            job = home.job
+
+            def answer(yes: bool | None) -> None:
+                if yes:
+                    job.stop.set()
+                    self.exit(0)
+
+            self.push_screen(ConfirmScreen(f"{job.what} is running. Stop it and quit? (the phase stays resumable)", yes="Stop and quit", no="Stay"), answer)
+            return
+        self.exit(0)
+
+
+def run_app(project: Project) -> int:
+    """Run the TUI until the person quits; the exit code for `phaser tui`."""
+    app = PhaserApp(project)
+    app.run()
+    return app.return_code or 0
