@@ -285,3 +285,23 @@ def test_complete_when_all_done():
     plan = parse_plan(_plan("## Phase 1: a", "- [x] a", "## Phase 2: b", "status: done"))
     assert plan.complete and plan.next_phase() is None
     assert plan.tasks_total == 1 and plan.tasks_done == 1
+
+
+def test_documented_example_parses_as_described():
+    doc = (Path(__file__).parent.parent / "docs" / "plan-format.md").read_text()
+    example = doc.split("```markdown\n", 1)[1].split("\n```\n", 1)[0] + "\n"
+    plan = parse_plan(example)
+    assert [(p.number, p.title) for p in plan.phases] == [
+        (1, "Token model"),
+        (2, "Refresh flow"),
+        (3, "Cleanup"),
+    ]
+    assert [(t.ref, t.depth) for t in plan.phases[0].tasks] == [
+        ("1.1", 0),
+        ("1.2", 0),
+        ("1.3", 1),
+        ("1.4", 0),
+    ]
+    assert plan.phases[0].notes[1] == "A note may run over two lines; phaser joins them."
+    assert plan.phases[1].depends == [1] and plan.phases[2].status == "skipped"
+    assert plan.next_phase().number == 1
