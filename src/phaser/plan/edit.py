@@ -20,7 +20,6 @@ from phaser.errors import EditConflict, UsageError
 from phaser.plan.model import DIFFICULTIES, Phase, Plan
 from phaser.plan.parse import (
     BOM,
-    Layout,
     cached,
     layout_for,
     line_ending,
@@ -34,6 +33,10 @@ from phaser.plan.parse import (
 _REF_RE = re.compile(r"\s*(\d+)\.(\d+)\s*")
 _KEY_RE = re.compile(r"[A-Za-z_-]+")
 _ORDERED_RE = re.compile(r"(.*?)(\d{1,9})([.)][ \t]+)")
+
+
+def _one_line(value: str) -> bool:
+    return bool(value.strip()) and "\n" not in value and "\r" not in value
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ class AddTask:
     text: str
 
     def __post_init__(self) -> None:
-        if not self.text.strip() or "\n" in self.text or "\r" in self.text:
+        if not _one_line(self.text):
             raise UsageError("a task needs one line of text")
 
 
@@ -107,11 +110,11 @@ class AddPhase:
     body: str = ""
 
     def __post_init__(self) -> None:
-        if not self.title.strip() or "\n" in self.title or "\r" in self.title:
+        if not _one_line(self.title):
             raise UsageError("a phase needs a one-line title")
         if self.difficulty not in DIFFICULTIES:
             raise UsageError(f"difficulty must be one of {', '.join(DIFFICULTIES)}, not {self.difficulty!r}")
-        if any("\n" in t or "\r" in t or not t.strip() for t in self.tasks):
+        if not all(_one_line(t) for t in self.tasks):
             raise UsageError("each task needs one line of text")
 
 
@@ -131,17 +134,10 @@ def apply(text: str, op: Op) -> str:
         return _set_task(text, op)
     if isinstance(op, SetFrontmatter):
         return _set_frontmatter(text, op.values)
-    handler: dict[type, Callable[[_Doc, Any], list[list[str]]]] = {
-        SetMeta: _set_meta,
-        AppendNote: _append_note,
-        AddTask: _add_task,
-        AddPhase: _add_phase,
-    }
-    if type(op) not in handler:
+    handler = _HANDLERS.get(type(op))
+    if handler is None:
         raise TypeError(f"not a plan edit op: {op!r}")
-    doc = _Doc(text)
-    candidates = handler[type(op)](doc, op)
-    for lines in candidates:
+    for lines in handler(_Doc(text), op):
         new = "".join(lines)
         if new == text or _verify(new, op):
             return new
@@ -325,6 +321,14 @@ def _add_phase(doc: _Doc, op: AddPhase) -> list[list[str]]:
     return [doc.insert(at, lead + block)]
 
 
+_HANDLERS: dict[type, Callable[[_Doc, Any], list[list[str]]]] = {
+    SetMeta: _set_meta,
+    AppendNote: _append_note,
+    AddTask: _add_task,
+    AddPhase: _add_phase,
+}
+
+
 def _verify(new: str, op: Any) -> bool:
     """Re-parse an edited text and check the op did what it says (and nothing odd happened)."""
     try:
@@ -459,17 +463,3 @@ def _round_trip(inner: list[str], values: dict[str, Any], eol: str) -> list[str]
     buf = io.StringIO()
     yaml.dump(data, buf)
     return [row + eol for row in buf.getvalue().splitlines()]
-
-
-__all__ = [
-    "AddPhase",
-    "AddTask",
-    "AppendNote",
-    "Layout",
-    "Op",
-    "SetFrontmatter",
-    "SetMeta",
-    "SetTask",
-    "apply",
-    "apply_all",
-]
