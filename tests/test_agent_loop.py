@@ -365,3 +365,15 @@ def test_journal_redacts_and_truncates(tmp_path: Path, monkeypatch: pytest.Monke
     assert entries[1]["usage"] == {"input_tokens": 5}
     assert json.loads(raw.splitlines()[0])["headers"]["x-api-key"] == "[redacted]"
     assert os.path.isdir(journal.run_dir)
+
+
+def test_tool_definitions_are_fixed_and_sdk_shaped(project: Path) -> None:
+    from phaser.agent.tools import tool_definitions
+
+    session, _, _ = make_session(project, [])
+    defs = tool_definitions()
+    assert defs == session.toolbox.definitions()
+    assert defs[0] == {"type": "text_editor_20250728", "name": EDITOR}
+    assert defs[1] == {"type": "bash_20250124", "name": "bash"}
+    assert [d["name"] for d in defs[2:]] == ["claim_task", "add_note", "add_task", "finish_step"]
+    assert all(d["input_schema"]["type"] == "object" for d in defs[2:])

@@ -72,6 +72,18 @@ CUSTOM_TOOLS = [
 ]
 
 
+def tool_definitions() -> list[dict[str, Any]]:
+    """The fixed tool list: Anthropic's editor and bash (which Claude is trained on), then ours.
+
+    A function of nothing, so a dry run can price a request without building a ToolBox.
+    """
+    return [
+        {"type": "text_editor_20250728", "name": EDITOR},
+        {"type": "bash_20250124", "name": "bash"},
+        *(dict(t) for t in CUSTOM_TOOLS),
+    ]
+
+
 class ToolBox:
     """Runs tool calls for one phase; the loop sets ``step`` as the phase moves on."""
 
@@ -117,12 +129,8 @@ class ToolBox:
         }
 
     def definitions(self) -> list[dict[str, Any]]:
-        """The fixed tool list: Anthropic's editor and bash (which Claude is trained on), then ours."""
-        return [
-            {"type": "text_editor_20250728", "name": EDITOR},
-            {"type": "bash_20250124", "name": "bash"},
-            *CUSTOM_TOOLS,
-        ]
+        """The same list for every step of the phase, so the prompt-cache prefix stays valid."""
+        return tool_definitions()
 
     def run(self, call: ToolCall) -> dict[str, Any]:
         """Run one call; always returns a tool_result block (``is_error`` on any failure)."""
