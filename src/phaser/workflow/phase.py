@@ -13,7 +13,7 @@ from phaser.agent.loop import AgentSession
 from phaser.agent.policy import PathPolicy, Step
 from phaser.agent.provider import Provider, Usage
 from phaser.agent.sandbox import safe_env
-from phaser.agent.snapshot import diff, take_snapshot
+from phaser.agent.snapshot import diff, restore, take_snapshot
 from phaser.agent.tools import ToolBox
 from phaser.errors import BudgetExceeded, PhaserError, ProviderError, RunStopped
 from phaser.plan.edit import AppendNote, SetMeta, SetTask
@@ -21,7 +21,7 @@ from phaser.plan.store import edit_plan, read_plan
 from phaser.workflow import git, prompts
 from phaser.workflow.gates import GateResult, audit, describe, run_gates, test_damage
 from phaser.workflow.project import Project, SpecInfo
-from phaser.workflow.resume import ActiveRun, clear_active, save_active, save_patch
+from phaser.workflow.resume import ActiveRun, changed_paths, clear_active, save_active, save_patch
 
 EXIT_CODES = {"passed": 0, "nothing": 0, "incomplete": 3, "blocked": 1, "budget": 3, "stopped": 1, "error": 1}
 
@@ -252,12 +252,8 @@ class PhaseRun:
 
     def _discard(self, a: _Attempt, before, why: str) -> None:
         """Put the tree back to its state before the phase; the attempt's changes go to a patch."""
-        patch = save_patch(self.root, before, Path(a.journal.run_dir), exclude=[self.info.plan_path])
-        from phaser.agent.snapshot import restore
-
-        changes = diff(before, take_snapshot(self.root))
-        plan_rel = self.project.rel(self.info.plan_path)
-        paths = [p for p in changes.added + changes.modified + changes.deleted if p != plan_rel]
+        paths = changed_paths(self.root, before, exclude=[self.info.plan_path])
+        patch = save_patch(self.root, before, Path(a.journal.run_dir), paths)
         restore(self.root, before, paths)
         self.on_event(
             ev.Notice(

@@ -11,7 +11,7 @@ from phaser.agent.provider import Provider
 from phaser.errors import UsageError
 from phaser.workflow.project import Project
 
-_SECRET_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+_SECRET_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL")
 _saved_secrets: dict[str, str] = {}
 
 
@@ -30,7 +30,8 @@ class RunOptions:
 
 
 def api_key() -> str | None:
-    """The key, read once; afterwards it is kept in memory only, out of reach of the agent's commands."""
+    """The key (and base URL), read once; afterwards kept in memory only, out of reach of the agent's
+    commands, since phaser scrubs ANTHROPIC_* from its own environment once a client exists."""
     for name in _SECRET_ENV:
         if os.environ.get(name):
             _saved_secrets[name] = os.environ[name]
@@ -71,7 +72,7 @@ def make_provider(project: Project, options: RunOptions) -> Provider:
     cfg = project.config.provider
     provider = AnthropicProvider(
         api_key=api_key(),
-        base_url=cfg.base_url or None,
+        base_url=cfg.base_url or _saved_secrets.get("ANTHROPIC_BASE_URL") or None,
         max_retries=cfg.max_retries,
         timeout=cfg.timeout_s,
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from phaser.agent.snapshot import Snapshot, diff, read_blob, restore, take_snapshot
 from phaser.plan.store import atomic_write
+from phaser.workflow import git
 
 
 @dataclass
@@ -51,20 +52,25 @@ def clear_active(state_dir: Path, slug: str) -> None:
         p.unlink(missing_ok=True)
 
 
-def save_patch(root: Path, before: Snapshot, run_dir: Path, exclude: list[Path] = ()) -> Path:
-    """Write what changed since ``before`` as a unified diff under ``run_dir`` (nothing is lost)."""
+def changed_paths(root: Path, before: Snapshot, exclude: list[Path] = ()) -> list[str]:
+    """Paths that differ from ``before``, minus ``exclude``. In a git repository only uncommitted
+    ones count: the agent cannot commit, so anything committed since is a person's decision."""
     changes = diff(before, take_snapshot(root))
-    excluded = {
-        str(p.resolve().relative_to(root.resolve()))
-        for p in exclude
-        if p.resolve().is_relative_to(root.resolve())
-    }
+    top = root.resolve()
+    excluded = {str(p.resolve().relative_to(top)) for p in exclude if p.resolve().is_relative_to(top)}
+    paths = [p for p in sorted(changes.added + changes.modified + changes.deleted) if p not in excluded]
+    if git.is_repo(root):
+        dirty = set(git.dirty_paths(root))
+        paths = [p for p in paths if p in dirty]
+    return paths
+
+
+def save_patch(root: Path, before: Snapshot, run_dir: Path, paths: list[str]) -> Path:
+    """Write the changes of ``paths`` since ``before`` as a unified diff under ``run_dir`` (nothing is lost)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     patch = run_dir / "discarded.patch"
     chunks = []
-    for rel in sorted(changes.added + changes.modified + changes.deleted):
-        if rel in excluded:
-            continue
+    for rel in paths:
         old = read_blob(before, rel) if rel in before.entries else None
         new_path = root / rel
         new = new_path.read_bytes() if new_path.is_file() else None
@@ -93,11 +99,9 @@ def recover(root: Path, state_dir: Path, slug: str, plan_path: Path) -> str | No
     if found is None:
         return None
     run, before = found
-    run_dir = Path(run.run_dir)
-    patch = save_patch(root, before, run_dir, exclude=[plan_path])
-    changes = diff(before, take_snapshot(root))
-    rel_plan = str(plan_path.resolve().relative_to(root.resolve()))
-    restore(root, before, [p for p in changes.added + changes.modified + changes.deleted if p != rel_plan])
+    paths = changed_paths(root, before, exclude=[plan_path])
+    patch = save_patch(root, before, Path(run.run_dir), paths)
+    restore(root, before, paths)
     clear_active(state_dir, slug)
     try:
         shown = patch.relative_to(root)

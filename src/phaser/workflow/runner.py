@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from filelock import FileLock, Timeout
 
@@ -173,6 +173,8 @@ def run_all(
     options = options or RunOptions()
     info = project.plan_spec(slug)
     limit = _approval_limit(project, approve)
+    if options.provider_obj is None and read_plan(info.plan_path).next_phase() is not None:
+        options = replace(options, provider_obj=make_provider(project, options))  # one client for the run
     result = RunResult(info.slug, "complete")
     run_budget = project.config.budget.run_usd
     while True:

@@ -1,0 +1,220 @@
+"""`phaser next` / `phaser run` end to end: the real anthropic SDK against the fake Messages API,
+in temporary git repositories with a real pytest gate."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from workflow_helpers import claims, edit, finish, git, phase_turns, project_with_plan, read, tree_bytes
+
+from phaser.cli import main
+from phaser.workflow import demo
+
+
+@pytest.fixture
+def api(fake_api, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-secret-key-123456")
+    return fake_api
+
+
+def models_used(api) -> list[str]:
+    return [r["body"]["model"] for r in api.requests]
+
+
+def test_full_run_to_completion(tmp_path, api, capsys):
+    root = project_with_plan(tmp_path / "p")
+    api.set_script(phase_turns(1) + phase_turns(2) + phase_turns(3))
+    assert main(["run", "-C", str(root), "-q"]) == 0
+    plan = read(root, "specs/word-stats/plan.md")
+    assert plan.count("- [x]") == 6 and "- [ ]" not in plan
+    assert "verified" in plan and "5 passed" in plan and "6 passed" in plan
+    log = git(root, "log", "--format=%s")
+    assert log.splitlines()[:3] == ["phase 3: Command line", "phase 2: Most frequent words", "phase 1: Count words"]
+    assert git(root, "status", "--porcelain").strip() == ""
+    # model routing by difficulty: easy -> haiku, medium -> sonnet
+    assert set(models_used(api)[:6]) == {"claude-haiku-5-5"}
+    assert "claude-sonnet-5-5" in models_used(api)
+    # the refused edit of a protected test left it untouched
+    assert read(root, "tests/test_count.py") == demo.TEST_COUNT
+    # every request carries the same tools and a cached system prompt
+    tools = [json.dumps(r["body"]["tools"], sort_keys=True) for r in api.requests]
+    assert len(set(tools)) == 1
+    assert all(r["body"]["system"][-1].get("cache_control") for r in api.requests)
+    # the secret never reaches the model
+    assert all("sk-test-secret" not in json.dumps(r["body"]) for r in api.requests)
+    out = capsys.readouterr().out
+    assert "phase 3: passed" in out
+
+
+def test_next_runs_one_phase_and_reports_json(tmp_path, api, capsys):
+    root = project_with_plan(tmp_path / "p")
+    api.set_script(phase_turns(1))
+    assert main(["next", "-C", str(root), "--json", "-q"]) == 0
+    outcome = json.loads(capsys.readouterr().out)
+    assert outcome["phase"] == 1 and outcome["outcome"] == "passed" and outcome["ticked"] == ["1.1", "1.2"]
+    assert outcome["model"] == "claude-haiku-5-5" and outcome["commit"]
+    assert outcome["usage"]["input_tokens"] + outcome["usage"]["cache_read_input_tokens"] > 0
+    assert outcome["gates"][0]["ok"] and outcome["gates"][0]["counts"]["passed"] == 3
+
+
+def test_gate_that_stays_red_stops_the_line(tmp_path, api):
+    root = project_with_plan(tmp_path / "p")
+    wrong = "def count_words(text):\n    return 0\n"
+    api.set_script([
+        {"tool_calls": [finish("explored")]},
+        {"tool_calls": [edit("create", "wordstats/core.py", file_text=wrong),
+                        edit("str_replace", "wordstats/__init__.py", old_str='"""Word statistics."""\n',
+                             new_str='"""Word statistics."""\nfrom wordstats.core import count_words\n'),
+                        *claims(1, 2), finish("coded")]},
+        {"tool_calls": [finish("tried")]},
+        {"tool_calls": [finish("tried again")]},
+    ])
+    before = tree_bytes(root)
+    assert main(["run", "-C", str(root), "-q"]) == 1
+    plan = read(root, "specs/word-stats/plan.md")
+    assert "status: blocked" in plan and "gates still red" in plan
+    assert "- [x]" not in plan  # claims made during a red phase are never ticked
+    after = tree_bytes(root)
+    after.pop("specs/word-stats/plan.md")
+    before.pop("specs/word-stats/plan.md")
+    assert after == before  # the failed attempt was undone ...
+    patches = list((root / ".phaser" / "runs" / "word-stats" / "1").glob("*/discarded.patch"))
+    assert patches and "return 0" in patches[0].read_text()  # ... and kept
+    assert len(api.requests) == 4  # nothing further ran
+    assert git(root, "log", "--format=%s").splitlines()[0] == "plan"
+
+
+def test_gate_that_collects_no_tests_is_red(tmp_path, api):
+    root = project_with_plan(tmp_path / "p")
+    gate = 'commands = ["python -m pytest -q -p no:cacheprovider -k no_such_test"]'
+    toml = read(root, "phaser.toml")
+    toml = toml.replace(toml.split("\n")[2], gate)
+    (root / "phaser.toml").write_text(toml + "fix_attempts = 0\n" if "fix_attempts" not in toml else toml.replace("fix_attempts = 2", "fix_attempts = 0"))
+    git(root, "commit", "-qam", "gate")
+    api.set_script(phase_turns(1)[:4])
+    assert main(["next", "-C", str(root), "-q", "--json"]) == 1
+    plan = read(root, "specs/word-stats/plan.md")
+    assert "status: blocked" in plan and "collected no tests" in plan
+
+
+def test_more_skipped_tests_than_before_is_red(tmp_path, api):
+    root = project_with_plan(tmp_path / "p")
+    (root / "phaser.toml").write_text(read(root, "phaser.toml").replace("fix_attempts = 2", "fix_attempts = 0"))
+    git(root, "commit", "-qam", "no fixes")
+    skipper = "import pytest\n\n\n@pytest.mark.skip(reason='later')\ndef test_later():\n    assert False\n"
+    turns = phase_turns(1)[:4]
+    turns[3] = {"tool_calls": [*turns[3]["tool_calls"][:-1], edit("create", "tests/test_later.py", file_text=skipper), finish("coded")]}
+    api.set_script(turns)
+    assert main(["next", "-C", str(root), "-q"]) == 1
+    assert "more tests skipped than before" in read(root, "specs/word-stats/plan.md")
+
+
+def test_escalation_retries_on_the_next_tier(tmp_path, api):
+    root = project_with_plan(tmp_path / "p")
+    toml = read(root, "phaser.toml").replace("escalate = false", "escalate = true").replace("fix_attempts = 2", "fix_attempts = 0")
+    (root / "phaser.toml").write_text(toml)
+    git(root, "commit", "-qam", "escalate")
+    bad = [
+        {"tool_calls": [finish("explored")]},
+        {"tool_calls": [edit("create", "wordstats/core.py", file_text="def count_words(t):\n    return -1\n"), finish()]},
+    ]
+    api.set_script(bad + phase_turns(1))
+    assert main(["next", "-C", str(root), "-q"]) == 0
+    assert models_used(api)[:2] == ["claude-haiku-5-5", "claude-haiku-5-5"]
+    assert set(models_used(api)[2:]) == {"claude-sonnet-5-5"}
+    plan = read(root, "specs/word-stats/plan.md")
+    assert "model claude-sonnet-5-5" in plan and plan.count("- [x]") == 2
+    assert "return -1" not in read(root, "wordstats/core.py")
+
+
+def test_budget_stop_leaves_the_phase_resumable(tmp_path, api, capsys):
+    root = project_with_plan(tmp_path / "p", toml_extra="\n[budget]\nphase_turns = 3\n")
+    api.set_script(phase_turns(1))
+    assert main(["next", "-C", str(root), "-q"]) == 3
+    assert "- [x]" not in read(root, "specs/word-stats/plan.md")
+    assert (root / "wordstats" / "core.py").exists()  # left as it was when the budget hit
+    journal = next((root / ".phaser" / "runs" / "word-stats" / "1").glob("*/journal.jsonl")).read_text()
+    assert "budget_exceeded" in journal
+    # raise the cap: the next run restores the pre-phase tree first, then completes
+    (root / "phaser.toml").write_text(read(root, "phaser.toml").replace("phase_turns = 3", "phase_turns = 80"))
+    git(root, "commit", "-qm", "more budget", "--", "phaser.toml")
+    api.set_script(phase_turns(1))
+    capsys.readouterr()
+    assert main(["next", "-C", str(root), "-q"]) == 0
+    assert "did not finish" in capsys.readouterr().out
+    assert read(root, "specs/word-stats/plan.md").count("- [x]") == 2
+
+
+def test_dirty_tree_is_refused(tmp_path, api, capsys):
+    root = project_with_plan(tmp_path / "p")
+    (root / "notes.txt").write_text("my own work\n")
+    assert main(["next", "-C", str(root), "-q"]) == 3
+    assert "uncommitted changes (notes.txt)" in capsys.readouterr().err
+    assert api.requests == []
+
+
+def test_human_edit_during_a_phase_survives(tmp_path, api):
+    root = project_with_plan(tmp_path / "p")
+    plan_path = root / "specs" / "word-stats" / "plan.md"
+    turns = phase_turns(1)
+    script = iter(turns)
+
+    def respond(request):
+        turn = next(script)
+        if turn is turns[2]:  # while the agent codes, the human saves the plan in their editor
+            text = plan_path.read_text()
+            text = text.replace("## Overview\n", "## Overview\nHuman: keep the API tiny.\n")
+            text = text.replace("- [ ] Add `tests/test_cli.py` running it on a temporary file",
+                                "- [ ] Add `tests/test_cli.py` running it on a temporary file\n- [ ] Human-added: document the CLI")
+            plan_path.write_text(text)
+        return turn
+
+    api.set_script(respond)
+    assert main(["next", "-C", str(root), "-q"]) == 0
+    plan = plan_path.read_text()
+    assert "Human: keep the API tiny." in plan and "Human-added: document the CLI" in plan
+    assert plan.count("- [x]") == 2 and "Tokenizer is `words()`" in plan
+
+
+def test_approval_each_and_backpressure_limit(tmp_path, api, capsys):
+    root = project_with_plan(tmp_path / "p")
+    api.set_script(phase_turns(1) + phase_turns(2) + phase_turns(3))
+    assert main(["run", "-C", str(root), "-q", "--approve", "each"]) == 3
+    assert "waiting for approval of phase 1" in capsys.readouterr().out
+    assert read(root, "specs/word-stats/plan.md").count("- [x]") == 2
+    assert main(["approve", "-C", str(root)]) == 0
+    assert "approved: " in read(root, "specs/word-stats/plan.md")
+    git(root, "commit", "-qam", "approve 1")
+    # with a limit of 2 unapproved phases, phase 2 runs, then the loop waits (phase 3 is not started)
+    assert main(["run", "-C", str(root), "-q", "--approve", "1"]) == 3
+    plan = read(root, "specs/word-stats/plan.md")
+    assert plan.count("- [x]") == 4
+    assert main(["approve", "-C", str(root), "--phase", "2", "--reject", "Ties need a test with three words"]) == 0
+    plan = read(root, "specs/word-stats/plan.md")
+    assert "- [ ] Address review feedback: Ties need a test with three words" in plan
+    assert "rejected" in plan
+
+
+def test_dry_run_estimates_the_first_call(tmp_path, api, capsys):
+    root = project_with_plan(tmp_path / "p")
+    assert main(["next", "-C", str(root), "--dry-run", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["phase"] == 1 and info["model"] == "claude-haiku-5-5" and info["difficulty"] == "easy"
+    assert info["estimate"]["input_tokens"] > 500 and info["estimate"]["first_call_usd"] > 0
+    assert api.requests[-1]["path"].startswith("/v1/messages/count_tokens")
+    assert main(["next", "-C", str(root), "--dry-run", "--model", "claude-opus-5-5"]) == 0
+    assert "claude-opus-5-5 (--model)" in capsys.readouterr().out
+
+
+def test_missing_api_key_is_one_clear_line(tmp_path, monkeypatch, capsys):
+    from phaser.workflow import providers
+
+    root = project_with_plan(tmp_path / "p")
+    monkeypatch.setattr(providers, "_saved_secrets", {})  # a fresh process: no key seen before
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
+    assert main(["next", "-C", str(root), "-q"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "ANTHROPIC_API_KEY" in err and len(err.splitlines()) == 1
