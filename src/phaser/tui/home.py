@@ -27,7 +27,7 @@ from phaser.errors import PhaserError, RunStopped
 from phaser.tui.checkpoint import CheckpointInfo, CheckpointScreen, Decision
 from phaser.tui.confirm import ConfirmScreen
 from phaser.tui.plan_tree import PlanTree
-from phaser.tui.plan_view import PlanView
+from phaser.tui.plan_view import PlanView, relative
 from phaser.tui.prompt import PromptScreen
 from phaser.tui.run_log import RunLog, outcome_style
 from phaser.tui.run_status import RunStatus
@@ -68,14 +68,15 @@ class HomeScreen(Screen[None]):
     ]
 
     @dataclass
-    class RunEvent(Message):
+    class RunEvent(Message, bubble=False):
         """A workflow event from the worker thread."""
+
 
         slug: str
         event: ev.Event
 
     @dataclass
-    class JobEnded(Message):
+    class JobEnded(Message, bubble=False):
         job: Job
         outcome: str
         """passed, incomplete, blocked, budget, stopped, error, nothing, complete, approval, planned."""
@@ -83,8 +84,9 @@ class HomeScreen(Screen[None]):
         data: dict[str, Any] = field(default_factory=dict)
 
     @dataclass
-    class FilesChanged(Message):
+    class FilesChanged(Message, bubble=False):
         """Spec or plan files changed on disk (the SpecWatcher's callback)."""
+
 
         paths: set[Path]
 
@@ -135,7 +137,7 @@ class HomeScreen(Screen[None]):
     async def on_mount(self) -> None:
         self.query_one("#log", RunLog).border_title = "Log"
         await self.reload()
-        self.plan_view.tree.focus()
+        self.spec_list.focus()
         self.start_watcher()
 
     def on_unmount(self) -> None:
@@ -153,7 +155,11 @@ class HomeScreen(Screen[None]):
     async def reload(self, select: str | None = None) -> None:
         """Read every spec and plan again and show them, keeping the selection and cursor."""
         self.reloads += 1
-        await self.spec_list.show(project_status(self.project), select=select)
+        statuses = project_status(self.project)
+        for status in statuses:
+            if status.error:
+                status.error = relative(self.project, status.error)
+        await self.spec_list.show(statuses, select=select)
         self.show_plan()
         self.refresh_bindings()
 
@@ -162,6 +168,13 @@ class HomeScreen(Screen[None]):
         running = self.running_phase[1] if self.running_phase and info and self.running_phase[0] == info.slug else None
         self.plan_view.show(self.project, info, running=running)
         self.refresh_bindings()
+
+    @on(SpecList.Selected)
+    def _opened(self) -> None:
+        """Enter or a click on a spec: go to its plan."""
+        self.show_plan()
+        if self.plan_view.plan is not None:
+            self.plan_view.tree.focus()
 
     @on(SpecList.Chosen)
     def _chosen(self, event: SpecList.Chosen) -> None:

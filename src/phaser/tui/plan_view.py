@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import ContentSwitcher, Markdown, Static
@@ -9,6 +11,7 @@ from textual.widgets import ContentSwitcher, Markdown, Static
 from phaser.errors import PhaserError
 from phaser.plan.model import Plan
 from phaser.plan.store import read_plan
+from phaser.plan.validate import validate_text
 from phaser.tui.plan_tree import PlanTree
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.status import phase_model
@@ -27,6 +30,12 @@ def phase_states(plan: Plan, running: int | None, approvals: bool) -> dict[int, 
     return states
 
 
+def relative(project: Project, message: str) -> str:
+    """A ``/abs/path:line: message`` with the path shown relative to the project root."""
+    root = str(project.root.resolve()) + "/"
+    return message.replace(root, "") if message.startswith(root) else message
+
+
 class PlanView(Vertical):
     """Shows one spec; ``plan`` is the parsed plan on screen (None without one, or when it fails to parse)."""
 
@@ -36,6 +45,8 @@ class PlanView(Vertical):
         self.plan: Plan | None = None
         self.info: SpecInfo | None = None
         self.error: str | None = None
+        self.problems: list[str] = []
+        """Validation problems of a plan that parsed (``file:line: message``), shown as warnings."""
         self.states: dict[int, str] = {}
         self.markdown_text = ""
         self._shown_markdown: str | None = None
@@ -72,11 +83,14 @@ class PlanView(Vertical):
             self._shown_markdown = self.markdown_text
             self.query_one(Markdown).update(self.markdown_text)
 
-    def _set_error(self, message: str | None) -> None:
+    def _set_error(self, message: str | None, problems: list[str] | None = None) -> None:
         self.error = message
+        self.problems = problems or []
         error = self.query_one("#plan-error", Static)
-        error.update(message or "")
-        error.display = bool(message)
+        shown = self.problems[:3] + ([f"… and {len(self.problems) - 3} more"] if len(self.problems) > 3 else [])
+        error.update(message or "\n".join(f"⚠ {p}" for p in shown))
+        error.display = bool(message or shown)
+        error.set_class(not message and bool(shown), "-warning")
 
     def show(self, project: Project, info: SpecInfo | None, *, running: int | None = None) -> None:
         """Read ``info``'s plan from disk and show it (keeping the tree's cursor where it was)."""
@@ -104,13 +118,17 @@ class PlanView(Vertical):
             plan = read_plan(info.plan_path)
         except PhaserError as exc:
             title.update(f"{info.slug}: {project.rel(info.plan_path)}")
-            self._set_error(str(exc))
+            self._set_error(relative(project, str(exc)))
             tree.clear()
             self.markdown_text = info.plan_path.read_text(encoding="utf-8", errors="replace")
             self._sync_markdown()
             return
         self.plan = plan
-        self._set_error(None)
+        try:
+            problems = [str(p) for p in validate_text(plan.text, Path(project.rel(info.plan_path)), kind="plan")]
+        except PhaserError as exc:
+            problems = [str(exc)]
+        self._set_error(None, problems)
         approvals = project.config.approval.policy != "never"
         self.states = phase_states(plan, running, approvals)
         models = {p.number: phase_model(project, plan, p.number) for p in plan.phases}
