@@ -72,14 +72,23 @@ def cmd_status(args: argparse.Namespace) -> int:
     else:
         print_status(statuses)
     errors = [s for s in statuses if s.error and "no plan yet" not in s.error]
+    if not args.json:
+        for st in errors:
+            print(f"phaser: {st.error}", file=sys.stderr)
     return 2 if errors else 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from phaser.config import Config, find_root
+    from phaser.errors import ConfigError
     from phaser.workflow.checks import validate
 
-    project = _project(args)
-    problems = validate(project, Path(args.path) if args.path else None)
+    try:
+        project = _project(args)
+    except ConfigError:  # report it with everything else instead of stopping at it
+        root = getattr(args, "root", None)
+        project = Project(Config(root=find_root(Path(root) if root else None)))
+    problems = validate(project, project.resolve(Path(args.path)) if args.path else None)
     for problem in problems:
         print(problem)
     if problems:

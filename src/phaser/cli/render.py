@@ -23,8 +23,9 @@ def print_status(statuses: list, stream: TextIO | None = None) -> None:
         if i:
             print(file=out)
         if st.error:
-            print(f"{st.slug}: {st.error}", file=out)
-            continue
+            if "no plan yet" in st.error:
+                print(f"{st.slug}: {st.error}", file=out)
+            continue  # unreadable plans are reported on stderr by the caller
         done = sum(p.tasks_done for p in st.phases)
         total = sum(p.tasks_total for p in st.phases)
         nxt = (

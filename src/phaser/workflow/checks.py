@@ -23,7 +23,7 @@ def validate(project: Project, path: Path | None = None) -> list[Problem]:
     else:
         target = path
         if not target.exists():
-            return [Problem(str(path), 1, "no such file or folder")]
+            return [Problem(project.rel(path), 1, "no such file or folder")]
         if target.name in ("phaser.toml", "pyproject.toml"):
             try:
                 load_config(target.parent)

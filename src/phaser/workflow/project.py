@@ -67,15 +67,25 @@ class Project:
                 )
             names = ", ".join(s.slug for s in specs)
             raise UsageError(f"this project has several specs ({names}): name one")
-        candidate = Path(slug)
-        if candidate.suffix == ".md" or candidate.is_dir():
-            folder = (candidate.parent if candidate.suffix == ".md" else candidate).resolve()
-            return SpecInfo(folder.name, folder)
+        if "/" in slug or slug.endswith(".md"):
+            return self._spec_at(Path(slug))
         for s in specs:
             if s.slug == slug:
                 return s
         names = ", ".join(s.slug for s in specs) or "none"
         raise UsageError(f"no spec named {slug!r} in {self.rel(self.specs_dir)}/ (have: {names})")
+
+    def _spec_at(self, given: Path) -> SpecInfo:
+        """A spec named by a path: relative to the current folder, else to the project root."""
+        candidate = given if given.is_absolute() or given.exists() else self.root / given
+        if not candidate.exists():
+            raise UsageError(f"{given}: no such file or folder")
+        folder = (candidate.parent if candidate.is_file() else candidate).resolve()
+        return SpecInfo(folder.name, folder)
+
+    def resolve(self, given: Path) -> Path:
+        """A path argument: relative to the current folder when it exists there, else to the root (-C)."""
+        return given if given.is_absolute() or given.exists() else self.root / given
 
     def plan_spec(self, slug: str | None = None) -> SpecInfo:
         """Like spec(), but with no slug prefers the only spec that has a plan."""

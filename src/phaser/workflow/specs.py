@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+
+import yaml
 from pathlib import Path
 
 from phaser.config import DEFAULT_TOML
@@ -25,7 +27,11 @@ def slugify(title: str) -> str:
 def yaml_scalar(value: str) -> str:
     """A title as a YAML scalar that survives colons, quotes and leading symbols."""
     if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 _.,()/'-]*", value) and not value.endswith(" "):
-        return value
+        try:
+            if yaml.safe_load(value) == value:  # not a bool, null or number in disguise
+                return value
+        except yaml.YAMLError:
+            pass
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -58,6 +64,8 @@ def new_spec(project: Project, title: str, slug: str | None = None) -> SpecInfo:
     slug = slug or slugify(title)
     if not slug:
         raise UsageError(f"cannot make a folder name from {title!r}: pass --slug")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", slug) or ".." in slug:
+        raise UsageError(f"{slug!r} is not a folder name for specs/: use lower-case letters, digits and dashes")
     info = SpecInfo(slug, project.specs_dir / slug)
     if info.spec_path.exists():
         raise UsageError(f"{project.rel(info.spec_path)} already exists")
