@@ -53,7 +53,9 @@ def test_overrides_and_profiles(tmp_path):
 
 
 def test_tool_phaser_in_pyproject(tmp_path):
-    write(tmp_path, "pyproject.toml", '[project]\nname = "x"\n\n[tool.phaser.gates]\ncommands = ["make test"]\n')
+    write(
+        tmp_path, "pyproject.toml", '[project]\nname = "x"\n\n[tool.phaser.gates]\ncommands = ["make test"]\n'
+    )
     cfg = load_config(tmp_path)
     assert cfg.gates.commands == ["make test"]
     assert cfg.source == tmp_path / "pyproject.toml"
@@ -96,7 +98,11 @@ def test_broken_toml_names_line(tmp_path):
 
 
 def test_prices_table_overrides_and_adds(tmp_path):
-    write(tmp_path, "phaser.toml", '[prices."my-model"]\ninput = 1\noutput = 2\ncache_write = 1.25\ncache_read = 0.1\n')
+    write(
+        tmp_path,
+        "phaser.toml",
+        '[prices."my-model"]\ninput = 1\noutput = 2\ncache_write = 1.25\ncache_read = 0.1\n',
+    )
     cfg = load_config(tmp_path)
     price = cfg.price("my-model")
     assert price.cost(1_000_000, 1_000_000, 0, 1_000_000) == pytest.approx(3.1)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from workflow_helpers import claims, edit, finish, git, phase_turns, project_with_plan, read, tree_bytes
 
 from phaser.cli import main
 from phaser.workflow import demo
+from workflow_helpers import claims, edit, finish, git, phase_turns, project_with_plan, read, tree_bytes
 
 
 @pytest.fixture
@@ -31,7 +31,11 @@ def test_full_run_to_completion(tmp_path, api, capsys):
     assert plan.count("- [x]") == 6 and "- [ ]" not in plan
     assert "verified" in plan and "5 passed" in plan and "6 passed" in plan
     log = git(root, "log", "--format=%s")
-    assert log.splitlines()[:3] == ["phase 3: Command line", "phase 2: Most frequent words", "phase 1: Count words"]
+    assert log.splitlines()[:3] == [
+        "phase 3: Command line",
+        "phase 2: Most frequent words",
+        "phase 1: Count words",
+    ]
     assert git(root, "status", "--porcelain").strip() == ""
     # model routing by difficulty: easy -> haiku, medium -> sonnet
     assert set(models_used(api)[:6]) == {"claude-haiku-5-5"}
@@ -62,15 +66,26 @@ def test_next_runs_one_phase_and_reports_json(tmp_path, api, capsys):
 def test_gate_that_stays_red_stops_the_line(tmp_path, api):
     root = project_with_plan(tmp_path / "p")
     wrong = "def count_words(text):\n    return 0\n"
-    api.set_script([
-        {"tool_calls": [finish("explored")]},
-        {"tool_calls": [edit("create", "wordstats/core.py", file_text=wrong),
-                        edit("str_replace", "wordstats/__init__.py", old_str='"""Word statistics."""\n',
-                             new_str='"""Word statistics."""\nfrom wordstats.core import count_words\n'),
-                        *claims(1, 2), finish("coded")]},
-        {"tool_calls": [finish("tried")]},
-        {"tool_calls": [finish("tried again")]},
-    ])
+    api.set_script(
+        [
+            {"tool_calls": [finish("explored")]},
+            {
+                "tool_calls": [
+                    edit("create", "wordstats/core.py", file_text=wrong),
+                    edit(
+                        "str_replace",
+                        "wordstats/__init__.py",
+                        old_str='"""Word statistics."""\n',
+                        new_str='"""Word statistics."""\nfrom wordstats.core import count_words\n',
+                    ),
+                    *claims(1, 2),
+                    finish("coded"),
+                ]
+            },
+            {"tool_calls": [finish("tried")]},
+            {"tool_calls": [finish("tried again")]},
+        ]
+    )
     before = tree_bytes(root)
     assert main(["run", "-C", str(root), "-q"]) == 1
     plan = read(root, "specs/word-stats/plan.md")
@@ -91,7 +106,11 @@ def test_gate_that_collects_no_tests_is_red(tmp_path, api):
     gate = 'commands = ["python -m pytest -q -p no:cacheprovider -k no_such_test"]'
     toml = read(root, "phaser.toml")
     toml = toml.replace(toml.split("\n")[2], gate)
-    (root / "phaser.toml").write_text(toml + "fix_attempts = 0\n" if "fix_attempts" not in toml else toml.replace("fix_attempts = 2", "fix_attempts = 0"))
+    (root / "phaser.toml").write_text(
+        toml + "fix_attempts = 0\n"
+        if "fix_attempts" not in toml
+        else toml.replace("fix_attempts = 2", "fix_attempts = 0")
+    )
     git(root, "commit", "-qam", "gate")
     api.set_script(phase_turns(1)[:4])
     assert main(["next", "-C", str(root), "-q", "--json"]) == 1
@@ -101,11 +120,19 @@ def test_gate_that_collects_no_tests_is_red(tmp_path, api):
 
 def test_more_skipped_tests_than_before_is_red(tmp_path, api):
     root = project_with_plan(tmp_path / "p")
-    (root / "phaser.toml").write_text(read(root, "phaser.toml").replace("fix_attempts = 2", "fix_attempts = 0"))
+    (root / "phaser.toml").write_text(
+        read(root, "phaser.toml").replace("fix_attempts = 2", "fix_attempts = 0")
+    )
     git(root, "commit", "-qam", "no fixes")
     skipper = "import pytest\n\n\n@pytest.mark.skip(reason='later')\ndef test_later():\n    assert False\n"
     turns = phase_turns(1)[:4]
-    turns[3] = {"tool_calls": [*turns[3]["tool_calls"][:-1], edit("create", "tests/test_later.py", file_text=skipper), finish("coded")]}
+    turns[3] = {
+        "tool_calls": [
+            *turns[3]["tool_calls"][:-1],
+            edit("create", "tests/test_later.py", file_text=skipper),
+            finish("coded"),
+        ]
+    }
     api.set_script(turns)
     assert main(["next", "-C", str(root), "-q"]) == 1
     assert "more tests skipped than before" in read(root, "specs/word-stats/plan.md")
@@ -113,12 +140,21 @@ def test_more_skipped_tests_than_before_is_red(tmp_path, api):
 
 def test_escalation_retries_on_the_next_tier(tmp_path, api):
     root = project_with_plan(tmp_path / "p")
-    toml = read(root, "phaser.toml").replace("escalate = false", "escalate = true").replace("fix_attempts = 2", "fix_attempts = 0")
+    toml = (
+        read(root, "phaser.toml")
+        .replace("escalate = false", "escalate = true")
+        .replace("fix_attempts = 2", "fix_attempts = 0")
+    )
     (root / "phaser.toml").write_text(toml)
     git(root, "commit", "-qam", "escalate")
     bad = [
         {"tool_calls": [finish("explored")]},
-        {"tool_calls": [edit("create", "wordstats/core.py", file_text="def count_words(t):\n    return -1\n"), finish()]},
+        {
+            "tool_calls": [
+                edit("create", "wordstats/core.py", file_text="def count_words(t):\n    return -1\n"),
+                finish(),
+            ]
+        },
     ]
     api.set_script(bad + phase_turns(1))
     assert main(["next", "-C", str(root), "-q"]) == 0
@@ -138,7 +174,9 @@ def test_budget_stop_leaves_the_phase_resumable(tmp_path, api, capsys):
     journal = next((root / ".phaser" / "runs" / "word-stats" / "1").glob("*/journal.jsonl")).read_text()
     assert "budget_exceeded" in journal
     # raise the cap: the next run restores the pre-phase tree first, then completes
-    (root / "phaser.toml").write_text(read(root, "phaser.toml").replace("phase_turns = 3", "phase_turns = 80"))
+    (root / "phaser.toml").write_text(
+        read(root, "phaser.toml").replace("phase_turns = 3", "phase_turns = 80")
+    )
     git(root, "commit", "-qm", "more budget", "--", "phaser.toml")
     api.set_script(phase_turns(1))
     capsys.readouterr()
@@ -166,8 +204,10 @@ def test_human_edit_during_a_phase_survives(tmp_path, api):
         if turn is turns[2]:  # while the agent codes, the human saves the plan in their editor
             text = plan_path.read_text()
             text = text.replace("## Overview\n", "## Overview\nHuman: keep the API tiny.\n")
-            text = text.replace("- [ ] Add `tests/test_cli.py` running it on a temporary file",
-                                "- [ ] Add `tests/test_cli.py` running it on a temporary file\n- [ ] Human-added: document the CLI")
+            text = text.replace(
+                "- [ ] Add `tests/test_cli.py` running it on a temporary file",
+                "- [ ] Add `tests/test_cli.py` running it on a temporary file\n- [ ] Human-added: document the CLI",
+            )
             plan_path.write_text(text)
         return turn
 
@@ -191,7 +231,10 @@ def test_approval_each_and_backpressure_limit(tmp_path, api, capsys):
     assert main(["run", "-C", str(root), "-q", "--approve", "1"]) == 3
     plan = read(root, "specs/word-stats/plan.md")
     assert plan.count("- [x]") == 4
-    assert main(["approve", "-C", str(root), "--phase", "2", "--reject", "Ties need a test with three words"]) == 0
+    assert (
+        main(["approve", "-C", str(root), "--phase", "2", "--reject", "Ties need a test with three words"])
+        == 0
+    )
     plan = read(root, "specs/word-stats/plan.md")
     assert "- [ ] Address review feedback: Ties need a test with three words" in plan
     assert "rejected" in plan

@@ -17,7 +17,10 @@ def finish(summary: str = "done") -> dict:
 
 
 def claims(phase: int, n: int) -> list[dict]:
-    return [{"name": "claim_task", "input": {"ref": f"{phase}.{i}", "evidence": "gates green"}} for i in range(1, n + 1)]
+    return [
+        {"name": "claim_task", "input": {"ref": f"{phase}.{i}", "evidence": "gates green"}}
+        for i in range(1, n + 1)
+    ]
 
 
 def project_with_plan(root: Path, plan: str = demo.PLAN, toml_extra: str = "") -> Path:
@@ -34,7 +37,11 @@ def project_with_plan(root: Path, plan: str = demo.PLAN, toml_extra: str = "") -
 
 def git(root: Path, *args: str) -> str:
     return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@localhost", *args], cwd=root, check=True, capture_output=True, text=True
+        ["git", "-c", "user.name=t", "-c", "user.email=t@localhost", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
 
 

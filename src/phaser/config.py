@@ -268,7 +268,9 @@ def _build(root: Path, path: Path, data: dict[str, Any], prefix: str) -> Config:
             known = ", ".join([*_SECTIONS, "prices"])
             raise ConfigError(f"unknown section [{table}] (known: {known})", path=path, line=line)
         if not isinstance(value, dict):
-            raise ConfigError(f"[{table}] must be a table", path=path, line=_locate(path, prefix.rstrip("."), name))
+            raise ConfigError(
+                f"[{table}] must be a table", path=path, line=_locate(path, prefix.rstrip("."), name)
+            )
         setattr(cfg, name, _section(path, table, cls, value, name))
     return cfg
 
@@ -286,14 +288,18 @@ def _section(path: Path, table: str, cls: type, values: dict[str, Any], name: st
         value = _coerce(value, default, path, line, f"{table}.{key}")
         choices = _CHOICES.get((name, key))
         if choices and value not in choices:
-            raise ConfigError(f"{table}.{key} must be one of {', '.join(choices)}, not {value!r}", path=path, line=line)
+            raise ConfigError(
+                f"{table}.{key} must be one of {', '.join(choices)}, not {value!r}", path=path, line=line
+            )
         setattr(obj, key, value)
     return obj
 
 
 def _coerce(value: Any, default: Any, path: Path, line: int | None, where: str) -> Any:
     def wrong(expected: str) -> ConfigError:
-        return ConfigError(f"{where} must be {expected}, not {type(value).__name__} {value!r}", path=path, line=line)
+        return ConfigError(
+            f"{where} must be {expected}, not {type(value).__name__} {value!r}", path=path, line=line
+        )
 
     if isinstance(default, bool):
         if not isinstance(value, bool):
@@ -327,7 +333,11 @@ def _prices(path: Path, prefix: str, value: Any, base: dict[str, Price]) -> dict
     out = dict(base)
     names = {f.name for f in dataclasses.fields(Price)}
     for model, entry in value.items():
-        line = _locate(path, f'{table}."{model}"') or _locate(path, f"{table}.{model}") or _locate(path, table, model)
+        line = (
+            _locate(path, f'{table}."{model}"')
+            or _locate(path, f"{table}.{model}")
+            or _locate(path, table, model)
+        )
         if not isinstance(entry, dict):
             raise ConfigError(f"{table}.{model} must be a table of prices", path=path, line=line)
         unknown = set(entry) - names

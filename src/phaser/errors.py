@@ -14,7 +14,9 @@ class PhaserError(Exception):
 
     exit_code = 2
 
-    def __init__(self, msg: str, *, path: str | Path | None = None, line: int | None = None, title: str = "") -> None:
+    def __init__(
+        self, msg: str, *, path: str | Path | None = None, line: int | None = None, title: str = ""
+    ) -> None:
         super().__init__(msg)
         self.msg = msg
         self.path = str(path) if path is not None else None

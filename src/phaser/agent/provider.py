@@ -76,7 +76,9 @@ class ModelTurn:
     @property
     def tool_calls(self) -> list[ToolCall]:
         return [
-            ToolCall(b["id"], b["name"], dict(b.get("input") or {})) for b in self.content if b.get("type") == "tool_use"
+            ToolCall(b["id"], b["name"], dict(b.get("input") or {}))
+            for b in self.content
+            if b.get("type") == "tool_use"
         ]
 
 

@@ -18,10 +18,10 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 TurnSpec = dict[str, Any]
-Script = Union[Sequence[TurnSpec], Callable[[dict[str, Any]], TurnSpec]]
+Script = Sequence[TurnSpec] | Callable[[dict[str, Any]], TurnSpec]
 
 
 def estimate_tokens(obj: Any) -> int:

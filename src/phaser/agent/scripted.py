@@ -34,7 +34,9 @@ class ScriptedProvider:
         turn = self._cursor.next_turn(self._as_wire(request))
         if "fault" in turn:
             fault = turn["fault"]
-            raise ProviderError(f"scripted fault: {fault.get('type', 'api_error')} ({fault.get('status', 500)})")
+            raise ProviderError(
+                f"scripted fault: {fault.get('type', 'api_error')} ({fault.get('status', 500)})"
+            )
         self._n += 1
         content = turn_content(turn, id_prefix=f"toolu_s{self._n:04d}_")
         if on_chunk is not None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from pathlib import Path
 
 import yaml
-from pathlib import Path
 
 from phaser.config import DEFAULT_TOML
 from phaser.errors import UsageError
@@ -65,7 +65,9 @@ def new_spec(project: Project, title: str, slug: str | None = None) -> SpecInfo:
     if not slug:
         raise UsageError(f"cannot make a folder name from {title!r}: pass --slug")
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", slug) or ".." in slug:
-        raise UsageError(f"{slug!r} is not a folder name for specs/: use lower-case letters, digits and dashes")
+        raise UsageError(
+            f"{slug!r} is not a folder name for specs/: use lower-case letters, digits and dashes"
+        )
     info = SpecInfo(slug, project.specs_dir / slug)
     if info.spec_path.exists():
         raise UsageError(f"{project.rel(info.spec_path)} already exists")
