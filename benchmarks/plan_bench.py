@@ -116,7 +116,7 @@ def main() -> None:
         base = wall([*py, "-c", "pass"])
         print("\nCLI wall time (median of 5, includes interpreter start)")
         print(f"  python -c pass               {fmt(base)}")
-        print(f"  python -c 'import phaser.plan' {fmt(wall([*py, '-c', 'import phaser.plan']), base)}")
+        print(f"  import phaser.plan.store     {fmt(wall([*py, '-c', 'import phaser.plan.store']), base)}")
         print(f"  phaser --help                {fmt(wall([*py, '-m', 'phaser', '--help']), base)}")
         print(
             f"  phaser status plan.md 100x10 {fmt(wall([*py, '-m', 'phaser', 'status', str(small)]), base)}"

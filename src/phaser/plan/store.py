@@ -11,14 +11,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import tempfile
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from phaser.errors import EditConflict, PlanError
-from phaser.plan.edit import Op, SetTask, apply_all
 from phaser.plan.model import Plan
 from phaser.plan.parse import cached, parse_plan, remember
+
+if TYPE_CHECKING:  # edit ops load on first edit, so read-only commands start faster
+    from phaser.plan.edit import Op
 
 LOCK_TIMEOUT_S = 10.0
 _RETRIES = 5
@@ -80,6 +82,8 @@ def atomic_write(path: Path, data: str | bytes) -> None:
     Writes through symlinks (the link stays a link), and text goes out byte-exact: UTF-8 with no
     newline translation.
     """
+    import tempfile
+
     target = Path(os.path.realpath(path))
     payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
@@ -152,6 +156,8 @@ def edit_plan(path: Path, *ops: Op, base: str | None = None, parse_result: bool 
     """
     from filelock import FileLock, Timeout
 
+    from phaser.plan.edit import apply_all
+
     path = Path(path)
     lock = FileLock(str(lock_path(path)), timeout=LOCK_TIMEOUT_S)
     try:
@@ -181,6 +187,8 @@ def edit_plan(path: Path, *ops: Op, base: str | None = None, parse_result: bool 
 
 def _pin_tasks(ops: tuple[Op, ...], base: str) -> tuple[Op, ...]:
     """Give each bare SetTask the text its ref had in ``base``, so it still finds its task."""
+    from phaser.plan.edit import SetTask
+
     if not any(isinstance(op, SetTask) and op.expect_text is None for op in ops):
         return ops
     plan = parse_plan(base)
