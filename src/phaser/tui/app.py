@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import threading
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -56,6 +57,21 @@ class PhaserApp(App[int]):
         self.watch_files = watch_files
         self.debounce_s = debounce_s
         self.sub_title = str(project.root)
+        self._provider_lock = threading.Lock()
+
+    def session_provider(self) -> Provider | None:
+        """The provider for a run (called on the worker thread).
+
+        A scripted provider named in the config is built once and kept, so its script carries on
+        from run to run within the session (as `phaser demo` does); any other provider is left to
+        the workflow, which builds it inside the run (the model client is imported only then).
+        """
+        with self._provider_lock:
+            if self.provider is None and self.project.config.provider.name == "scripted":
+                from phaser.workflow.providers import RunOptions, make_provider
+
+                self.provider = make_provider(self.project, RunOptions())
+            return self.provider
 
     def get_default_screen(self) -> Screen:
         return HomeScreen()

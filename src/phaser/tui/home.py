@@ -108,7 +108,7 @@ class HomeScreen(Screen[None]):
                 yield PlanView(id="plan")
                 yield RunStatus(id="run-status")
                 yield RunLog(id="log")
-        yield Footer()
+        yield Footer(compact=True)
 
     @property
     def project(self):
@@ -210,17 +210,18 @@ class HomeScreen(Screen[None]):
             view = self.plan_view
         except NoMatches:
             return True
+        # False hides a binding (the footer must fit 80 columns), None shows it dimmed.
         info = view.info
         if action == "stop":
-            return True if self.busy else None
+            return self.busy
         if action in ("run_next", "run_all", "revise"):
-            return None if self.busy or view.plan is None else True
+            return False if view.plan is None else None if self.busy else True
         if action == "plan":
             return None if self.busy or info is None else True
         if action == "edit_spec":
             return None if info is None else True
         if action == "checkpoint":
-            return True if view.waiting else None
+            return bool(view.waiting) and not self.busy
         return True
 
     async def action_reload(self) -> None:
@@ -357,7 +358,7 @@ class HomeScreen(Screen[None]):
             gates = _journal_gates(self.project, slug, number)
         stat = ""
         if commit:
-            proc = subprocess.run(["git", "show", "--stat", "--format=%h %s%n", commit], cwd=root, capture_output=True, text=True)
+            proc = subprocess.run(["git", "show", "--stat", "--format=%h %s", commit], cwd=root, capture_output=True, text=True)
             stat = proc.stdout.strip() if proc.returncode == 0 else proc.stderr.strip()
         return CheckpointInfo(slug, number, title, commit, stat, gates, list(notes))
 
@@ -399,9 +400,9 @@ class HomeScreen(Screen[None]):
         def sink(event: ev.Event) -> None:
             self.post_message(self.RunEvent(job.slug, event))
 
-        options = RunOptions(stop_event=job.stop, provider_obj=self.app.provider)
         project = self.project
         try:
+            options = RunOptions(stop_event=job.stop, provider_obj=self.app.session_provider())
             if job.kind in ("plan", "revise"):
                 from phaser.workflow.planning import plan_spec
 
