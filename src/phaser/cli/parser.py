@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("slug", nargs="?")
     sp.add_argument("--revise", metavar="FEEDBACK", help="revise the existing plan with this feedback")
     sp.add_argument("--force", action="store_true", help="replace a plan that has progress")
+    sp.add_argument("-q", "--quiet", action="store_true", help="no streaming text, just steps and results")
     _model_args(sp)
 
     sp = cmd("next", c.cmd_next, "run the next unfinished phase in a fresh agent context")
