@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-import pytest
 from textual.widgets import Button, Input
 
 from phaser.agent.scripted import ScriptedProvider
@@ -208,27 +207,27 @@ async def test_opens_project_lists_specs_and_shows_bad_plans_as_errors(tmp_path)
 
 async def test_renders_at_80x24_and_120x40_in_dark_and_light(tmp_path):
     project = make_project(tmp_path, approval="each", extra={"specs/broken/plan.md": BROKEN})
-    app = PhaserApp(project, watch_files=False)
     for size in ((80, 24), (120, 40)):
+        app = PhaserApp(project, watch_files=False)
         async with app.run_test(size=size) as pilot:
             for theme in ("textual-dark", "textual-light"):
                 app.theme = theme
                 await pilot.pause()
-                app.save_screenshot(str(tmp_path / f"home-{size[0]}-{theme}.svg"))
                 await pilot.press("m")
                 await pilot.pause()
                 await pilot.press("m")
                 await pilot.press("c")
-                await wait_for(pilot, lambda: isinstance(app.screen, CostsScreen), what="costs")
+                await wait_for(pilot, lambda app=app: isinstance(app.screen, CostsScreen), what="costs")
                 await pilot.pause()
                 await pilot.press("escape")
-                await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen), what="back home")
+                await wait_for(pilot, lambda app=app: isinstance(app.screen, HomeScreen), what="back home")
+            app.save_screenshot(str(tmp_path / f"home-{size[0]}.svg"))
             app.push_screen(CheckpointScreen(home(app).checkpoint_info("hello", 1, "Greet", ["a note [x]"])))
             await pilot.pause()
             app.save_screenshot(str(tmp_path / f"checkpoint-{size[0]}.svg"))
+            assert "a note [x]" in str(app.screen.query_one("#checkpoint-notes").render())
             await pilot.press("escape")
             await pilot.pause()
-        app = PhaserApp(project, watch_files=False)
 
 
 # -- editing tasks ------------------------------------------------------------------------------
@@ -264,6 +263,16 @@ async def test_toggling_a_task_changes_exactly_that_checkbox(tmp_path):
         assert tree.cursor_to("task:1:1.2:0")
         await pilot.press("enter")
         await wait_for(pilot, lambda: plan_path.read_bytes() == original, what="the file back to its bytes")
+
+        # the file moved on behind the screen's back (no watcher here): a toggle never ticks another task
+        assert tree.cursor_to("task:1:1.1:0")
+        changed = original.replace(b"- [ ] Write `hello.txt` [with brackets]\n", b"- [ ] A new first task\n- [ ] Write `hello.txt` [with brackets]\n")
+        atomic_write(plan_path, changed.decode())
+        reloads = screen.reloads
+        await pilot.press("x")
+        await wait_for(pilot, lambda: screen.reloads > reloads, what="the reload")
+        assert plan_path.read_bytes() == changed
+        assert task_labels(app)[0] == "[ ] 1.1  A new first task"
 
 
 async def test_an_external_edit_appears_on_screen_keeping_the_selection(tmp_path):
@@ -451,9 +460,10 @@ async def test_command_palette_offers_the_screen_actions(tmp_path):
     app = PhaserApp(project, watch_files=False)
     async with app.run_test(size=(120, 40)) as pilot:
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        for title in ("New spec", "Plan it", "Next phase", "Run all", "Costs", "Markdown"):
+        for title in ("New spec", "Plan it", "Next phase", "Run all phases", "Costs", "Markdown view", "Revise the plan"):
             assert title in titles
-        assert "Stop" not in titles  # nothing runs
+        assert "Stop the run" not in titles  # nothing runs
+        assert "Approve or reject a phase" not in titles  # nothing waits
         command = next(c for c in app.get_system_commands(app.screen) if c.title == "Costs")
         await command.callback()
         await wait_for(pilot, lambda: isinstance(app.screen, CostsScreen), what="costs via the palette")

@@ -100,7 +100,8 @@ class PhaserApp(App[int]):
         if isinstance(screen, HomeScreen):
             for binding in screen.BINDINGS:
                 if isinstance(binding, Binding) and screen.check_action(binding.action, ()):
-                    yield SystemCommand(binding.description, binding.tooltip or binding.description, partial(screen.run_action, binding.action))
+                    title = screen.PALETTE.get(binding.action, binding.description)
+                    yield SystemCommand(title, binding.tooltip or title, partial(screen.run_action, binding.action))
 
     async def action_quit(self) -> None:
         home = self.screen_stack[0] if self.screen_stack else None

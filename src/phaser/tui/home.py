@@ -54,18 +54,25 @@ class Job:
 
 class HomeScreen(Screen[None]):
     BINDINGS = [
-        Binding("n", "new_spec", "New spec", tooltip="Write a new spec (title, then your $EDITOR)"),
-        Binding("e", "edit_spec", "Edit spec", tooltip="Open the selected spec.md in $EDITOR"),
-        Binding("p", "plan", "Plan it", tooltip="Turn the selected spec into a plan (a planning run)"),
+        Binding("n", "new_spec", "New", tooltip="Write a new spec (title, then your $EDITOR)"),
+        Binding("e", "edit_spec", "Edit", tooltip="Open the selected spec.md in $EDITOR"),
+        Binding("p", "plan", "Plan", tooltip="Turn the selected spec into a plan (a planning run)"),
         Binding("r", "revise", "Revise", tooltip="Revise the plan with your feedback (a planning run)"),
-        Binding("g", "run_next", "Next phase", tooltip="Run the next phase of the selected plan"),
+        Binding("g", "run_next", "Next", tooltip="Run the next phase of the selected plan"),
         Binding("G", "run_all", "Run all", tooltip="Run phases until done, stopping at approval checkpoints"),
         Binding("s", "stop", "Stop", tooltip="Stop the run cleanly at the next turn (the phase stays resumable)"),
         Binding("a", "checkpoint", "Approve", tooltip="Review a phase waiting for approval: approve or reject"),
-        Binding("m", "toggle_markdown", "Markdown", tooltip="Show the plan as rendered markdown, or as a tree"),
+        Binding("m", "toggle_markdown", "View", tooltip="Show the plan as rendered markdown, or as a tree"),
         Binding("c", "costs", "Costs", tooltip="Tokens and dollars per phase and model"),
         Binding("ctrl+r", "reload", "Reload", show=False, tooltip="Read every spec and plan from disk again"),
     ]
+
+    PALETTE = {
+        "new_spec": "New spec", "edit_spec": "Edit spec in $EDITOR", "plan": "Plan it", "revise": "Revise the plan",
+        "run_next": "Next phase", "run_all": "Run all phases", "stop": "Stop the run", "checkpoint": "Approve or reject a phase",
+        "toggle_markdown": "Markdown view", "costs": "Costs", "reload": "Reload from disk",
+    }
+    """Titles of the screen's actions in the command palette (the footer uses the short descriptions)."""
 
     @dataclass
     class RunEvent(Message, bubble=False):
@@ -319,10 +326,19 @@ class HomeScreen(Screen[None]):
         info = self.plan_view.info
         if info is None:
             return
-        from phaser.workflow.edits import tick
+        from phaser.plan.store import read_plan
+        from phaser.workflow.edits import parse_ref, tick
 
         try:
-            tick(self.project, info.slug, event.ref, event.checked)
+            phase_no, index = parse_ref(event.ref)
+            phase = read_plan(info.plan_path).phase(phase_no)
+            task = phase.task(index) if phase is not None else None
+            if task is None or task.text != event.text:
+                # the file moved on since the screen was drawn: show it again rather than tick another task
+                self.notify(f"{self.project.rel(info.plan_path)} changed on disk: task {event.ref} is not what was shown; reloaded",
+                            severity="warning")
+            else:
+                tick(self.project, info.slug, event.ref, event.checked)
         except PhaserError as exc:
             self.error(exc, f"Task {event.ref}")
         await self.reload()

@@ -30,6 +30,8 @@ class Row:
     state: str = ""
     """A phase's state (done, next, running, blocked, waiting, pending, skipped); checked/open for a task."""
     index: int = 0
+    text: str = ""
+    """A task's text as parsed (to check the line still holds the same task before writing)."""
 
     @property
     def key(self) -> str:
@@ -49,7 +51,7 @@ class PlanTree(Tree[Row]):
     """Tasks toggle with x, space, enter or a click; each toggle posts PlanTree.ToggleTask."""
 
     BINDINGS = [
-        Binding("x", "toggle_task", "Tick task"),
+        Binding("x", "toggle_task", "Tick"),
         Binding("space", "toggle_task", "Tick task", show=False),
     ]
 
@@ -64,6 +66,7 @@ class PlanTree(Tree[Row]):
         checked: bool
         """The state the person wants: the opposite of what the line showed."""
         text: str
+        """The task's text as shown."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("plan", id=id)
@@ -87,7 +90,7 @@ class PlanTree(Tree[Row]):
             for task in phase.tasks:
                 mark = "[x]" if task.checked else "[ ]"
                 label = Text(f"{'  ' * task.depth}{mark} {task.ref}  {task.text}")
-                node.add_leaf(label, data=Row("task", phase.number, task.ref, "checked" if task.checked else "open"))
+                node.add_leaf(label, data=Row("task", phase.number, task.ref, "checked" if task.checked else "open", text=task.text))
             for i, note in enumerate(phase.notes):
                 node.add_leaf(Text(f"✎ {note}"), data=Row("note", phase.number, state="note", index=i))
         if cursor is not None:
@@ -136,8 +139,7 @@ class PlanTree(Tree[Row]):
         if node is None or node.data is None or node.data.kind != "task":
             return False
         checked = node.data.state == "checked"
-        text = str(node.label)
-        self.post_message(self.ToggleTask(node.data.ref, not checked, text))
+        self.post_message(self.ToggleTask(node.data.ref, not checked, node.data.text))
         return True
 
     def action_toggle_task(self) -> None:

@@ -36,7 +36,7 @@ class SpecList(ListView):
         """Show these plans; keep (or move to) ``select``, else keep the current selection."""
         keep = select or self.selected
         if [s.slug for s in statuses] == self.slugs:
-            for item, status in zip(self.query(SpecItem), statuses):
+            for item, status in zip(self.query(SpecItem), statuses, strict=True):
                 item.show(status)
         else:
             await self.clear()
