@@ -121,9 +121,9 @@ def main() -> None:
         print(
             f"  phaser status plan.md 100x10 {fmt(wall([*py, '-m', 'phaser', 'status', str(small)]), base)}"
         )
-        specs = small.parent.parent
+        project = small.parent.parent.parent
         print(
-            f"  phaser status specs/ (both)  {fmt(wall([*py, '-m', 'phaser', 'status', str(specs)]), base)}"
+            f"  phaser status (both plans)   {fmt(wall([*py, '-m', 'phaser', '-C', str(project), 'status']), base)}"
         )
 
 
