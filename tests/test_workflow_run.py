@@ -261,3 +261,25 @@ def test_missing_api_key_is_one_clear_line(tmp_path, monkeypatch, capsys):
     assert main(["next", "-C", str(root), "-q"]) == 1
     err = capsys.readouterr().err.strip()
     assert "ANTHROPIC_API_KEY" in err and len(err.splitlines()) == 1
+
+
+def test_api_faults_are_survived_without_running_a_tool_twice(tmp_path, api):
+    root = project_with_plan(tmp_path / "p")
+    turns = phase_turns(1)
+    faults = [
+        {"fault": {"status": 429, "retry_after": 0}},
+        {"fault": {"status": 529, "retry_after": 0}},
+        {"fault": {"drop": True}},
+        {"fault": {"stream_error": "overloaded_error"}},
+    ]
+    script = [faults[0], turns[0], faults[1], turns[1], faults[2], turns[2], faults[3], *turns[3:]]
+    api.set_script(script)
+    assert main(["next", "-C", str(root), "-q"]) == 0
+    assert read(root, "specs/word-stats/plan.md").count("- [x]") == 2
+    journal = next((root / ".phaser" / "runs" / "word-stats" / "1").glob("*/journal.jsonl")).read_text()
+    entries = [json.loads(line) for line in journal.splitlines()]
+    tools = [e for e in entries if e["kind"] == "tool"]
+    calls = sum(len(t.get("tool_calls", [])) for t in turns)
+    assert len(tools) == calls  # every tool ran exactly once despite four faults
+    creates = [t for t in tools if t["input"].get("command") == "create"]
+    assert len(creates) == 1 and creates[0]["ok"]
