@@ -283,3 +283,5 @@ def test_api_faults_are_survived_without_running_a_tool_twice(tmp_path, api):
     assert len(tools) == calls  # every tool ran exactly once despite four faults
     creates = [t for t in tools if t["input"].get("command") == "create"]
     assert len(creates) == 1 and creates[0]["ok"]
+    retried = [e for e in entries if e["kind"] == "retry"]  # phaser's own retries are journaled
+    assert len(retried) == 2 and all(e["attempt"] >= 1 for e in retried)

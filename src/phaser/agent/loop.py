@@ -129,7 +129,13 @@ class AgentSession:
             messages=len(self.messages),
             estimated_tokens=estimate_tokens({"system": self.system, "messages": self.messages}),
         )
-        turn = self.provider.complete(request, on_chunk=self._on_chunk)
+        retries = getattr(self.provider, "retries", None)
+        seen = len(retries) if isinstance(retries, list) else 0
+        try:
+            turn = self.provider.complete(request, on_chunk=self._on_chunk)
+        finally:
+            for retry in (retries or [])[seen:]:  # turns the provider restarted itself (mid-stream errors)
+                self.journal.write("retry", step=step.value, **retry)
         self.messages.append({"role": "assistant", "content": turn.content})
         self.turns += 1
         result.turns += 1

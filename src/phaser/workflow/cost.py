@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,18 +123,22 @@ def _describe(e: dict) -> str | None:
         return f"start phase {e.get('phase')}: {e.get('title')} on {e.get('model')} (attempt {e.get('attempt', 1)})"
     if kind == "step_start":
         return f"step {e.get('step')}"
-    if kind == "tool_call":
-        mark = "✗" if e.get("is_error") else "→"
-        return f"{mark} {e.get('name')}: {str(e.get('summary') or e.get('input', ''))[:100]}"
+    if kind == "tool":
+        mark = "→" if e.get("ok", True) else "✗"
+        return f"{mark} {e.get('name')}: {json.dumps(e.get('input', {}), ensure_ascii=False)[:100]}"
+    if kind == "refusal":
+        return f"! refused ({e.get('rule')}): {str(e.get('message'))[:120]}"
     if kind == "violation":
-        return f"! policy: {e.get('message')}"
+        return f"! reverted: {str(e.get('message') or e.get('paths'))[:120]}"
     if kind == "gates":
         return "gates: " + "; ".join(f"{r['command']}: {r['summary']}" for r in e.get("results", []))
     if kind == "response":
         u = e.get("usage") or {}
         return f"model reply ({u.get('output_tokens', 0)} tokens out, {e.get('stop_reason', '')})"
     if kind == "retry":
-        return f"retry: {e.get('error')}"
+        return f"retry {e.get('attempt')}: {e.get('error')}"
+    if kind in ("budget_exceeded", "stopped"):
+        return f"{kind.replace('_', ' ')}: {e.get('reason')}"
     if kind == "commit":
         return f"commit {str(e.get('commit'))[:10]}"
     if kind == "outcome":
