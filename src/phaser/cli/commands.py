@@ -153,6 +153,20 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace, work, render) -> int:
+    """Run ``work(on_event)`` with progress on the terminal, then print its result as text or JSON."""
+    printer = _printer(args)
+    try:
+        result = work(printer)
+    finally:
+        printer.close()
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+    else:
+        render(result)
+    return result.exit_code
+
+
 def cmd_next(args: argparse.Namespace) -> int:
     from phaser.cli.render import print_dry_run, print_outcome
     from phaser.workflow.runner import dry_run, run_next
@@ -165,14 +179,11 @@ def cmd_next(args: argparse.Namespace) -> int:
         else:
             print_dry_run(info)
         return 0
-    printer = _printer(args)
-    outcome = run_next(project, args.slug, phase=args.phase, options=_overrides(args), on_event=printer)
-    printer.close()
-    if args.json:
-        print(json.dumps(outcome.as_dict(), indent=2))
-    else:
-        print_outcome(outcome)
-    return outcome.exit_code
+    return _report(
+        args,
+        lambda sink: run_next(project, args.slug, phase=args.phase, options=_overrides(args), on_event=sink),
+        print_outcome,
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -180,14 +191,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from phaser.workflow.runner import run_all
 
     project = _project(args)
-    printer = _printer(args)
-    result = run_all(project, args.slug, approve=args.approve, options=_overrides(args), on_event=printer)
-    printer.close()
-    if args.json:
-        print(json.dumps(result.as_dict(), indent=2))
-    else:
-        print_run(result)
-    return result.exit_code
+    return _report(
+        args,
+        lambda sink: run_all(
+            project, args.slug, approve=args.approve, options=_overrides(args), on_event=sink
+        ),
+        print_run,
+    )
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
@@ -216,14 +226,13 @@ def cmd_redo(args: argparse.Namespace) -> int:
     slug, (number,) = _split(args.args, 1, "phaser redo [SLUG] N [--model ID]")
     if not number.isdigit():
         raise UsageError(f"N must be a phase number, not {number!r}")
-    printer = _printer(args)
-    outcome = redo(project, slug, int(number), force=args.force, options=_overrides(args), on_event=printer)
-    printer.close()
-    if args.json:
-        print(json.dumps(outcome.as_dict(), indent=2))
-    else:
-        print_outcome(outcome)
-    return outcome.exit_code
+    return _report(
+        args,
+        lambda sink: redo(
+            project, slug, int(number), force=args.force, options=_overrides(args), on_event=sink
+        ),
+        print_outcome,
+    )
 
 
 def cmd_cost(args: argparse.Namespace) -> int:

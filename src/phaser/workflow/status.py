@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from phaser.errors import PhaserError
 from phaser.plan.model import Plan
@@ -66,6 +67,8 @@ def status_of(project: Project, info: SpecInfo, plan: Plan | None = None) -> Pla
         try:
             plan = read_plan(info.plan_path)
         except PhaserError as exc:
+            if exc.path:
+                exc.path = project.rel(Path(exc.path))
             return PlanStatus(info.slug, rel, info.slug, None, error=str(exc))
     nxt = plan.next_phase()
     phases = [
