@@ -1,0 +1,43 @@
+"""SVG snapshots of the main screens at 80x24 and 120x40 (pytest-textual-snapshot).
+
+The project lives at a fixed path so the header (which shows the root) is the same on every run;
+update with `pytest tests/test_tui_snapshots.py --snapshot-update` after a deliberate UI change.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from phaser.tui.app import PhaserApp
+from phaser.workflow import demo
+from phaser.workflow.project import Project
+
+ROOT = Path(tempfile.gettempdir()) / "phaser-snapshot-project"
+BROKEN = "---\ntitle: [unclosed\n---\n\n## Phase 1: x\n- [ ] a\n"
+
+
+def make_project() -> Project:
+    shutil.rmtree(ROOT, ignore_errors=True)
+    spec = ROOT / "specs" / "word-stats"
+    spec.mkdir(parents=True)
+    (spec / "spec.md").write_text(demo.SPEC, encoding="utf-8")
+    plan = demo.PLAN.replace("- [ ] Add `wordstats/core.py`", "- [x] Add `wordstats/core.py`")
+    (spec / "plan.md").write_text(plan, encoding="utf-8")
+    broken = ROOT / "specs" / "zz-broken"
+    broken.mkdir()
+    (broken / "plan.md").write_text(BROKEN, encoding="utf-8")
+    return Project.open(ROOT)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_home_screen(snap_compare, size):
+    assert snap_compare(PhaserApp(make_project(), watch_files=False), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_broken_plan_selected(snap_compare, size):
+    assert snap_compare(PhaserApp(make_project(), watch_files=False), terminal_size=size, press=["down"])
