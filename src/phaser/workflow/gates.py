@@ -6,13 +6,14 @@ before the phase, fewer passing than before, or test files deleted or emptied by
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from phaser.agent.sandbox import run_command
+
+_GATE_OUTPUT_CAP = 200_000  # head and tail kept; pytest's closing line is in the tail
 
 _COUNT = re.compile(r"(\d+) (passed|failed|skipped|errors?|xfailed|xpassed|deselected|warnings?)")
 
@@ -56,35 +57,34 @@ def _tail(text: str, lines: int = 60, chars: int = 6000) -> str:
 
 
 def run_gate(command: str, root: Path, timeout_s: float, env: dict[str, str] | None = None) -> GateResult:
+    """Run one gate through the harness's command runner (process group, timeout, no secrets), unsandboxed:
+    gates are the project's own checks, run by phaser, not by the model."""
     started = time.monotonic()
-    proc = subprocess.Popen(
+    run = run_command(
         command,
-        shell=True,
         cwd=root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
+        timeout_s=timeout_s,
+        output_cap=_GATE_OUTPUT_CAP,
+        read_only=False,
         env=env,
-        start_new_session=True,
+        sandbox="none",
     )
-    timed_out = False
-    try:
-        out, _ = proc.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-    output = out.decode("utf-8", "replace")
-    code = proc.returncode if not timed_out else -9
-    result = GateResult(command, code == 0, code, "", _tail(output), duration_s=time.monotonic() - started)
-    result.timed_out = timed_out
+    result = GateResult(
+        command,
+        run.exit_code == 0,
+        run.exit_code,
+        "",
+        _tail(run.output),
+        duration_s=time.monotonic() - started,
+    )
+    result.timed_out = run.timed_out
     if result.is_pytest:
-        result.counts = pytest_counts(output)
+        result.counts = pytest_counts(run.output)
     result.summary = _summary(result)
-    if timed_out:
+    if run.timed_out:
         result.ok = False
         result.summary = f"timed out after {timeout_s:g}s"
-    elif result.is_pytest and code == 5:
+    elif result.is_pytest and run.exit_code == 5:
         result.ok = False
         result.summary = "collected no tests: a gate that runs nothing proves nothing"
     return result
