@@ -230,6 +230,23 @@ def _prefix_request(n_user: int, **extra: Any) -> dict[str, Any]:
     return body(system=[_bp("S" * 800)], messages=messages, **extra)
 
 
+def test_tool_use_overheads_are_billed_like_the_real_api(fake_api: FakeMessagesAPI) -> None:
+    """The real API adds a tool-use system prompt (346 tokens, auto) and expands the bash (245) and
+    text editor (700) tool types into schemas; a prefix that looks small in JSON is not."""
+    bare = body(system="You are terse.")
+    custom = body(system="You are terse.", tools=TOOLS[2:])
+    server = body(system="You are terse.", tools=TOOLS)
+    custom_tool = count_input_tokens(custom) - count_input_tokens(bare) - 346
+    assert custom_tool > 5  # the custom tool's own JSON still counts
+    assert count_input_tokens(server) - count_input_tokens(custom) == 245 + 700
+    forced = body(system="You are terse.", tools=TOOLS[2:], tool_choice={"type": "any"})
+    assert count_input_tokens(custom) - count_input_tokens(forced) == 346 - 313
+    fake_api.set_script([{"text": "x"}])
+    _, _, data = post(fake_api, server)
+    assert json.loads(data)["usage"]["input_tokens"] == count_input_tokens(server)
+    assert fake_api.requests[-1]["usage"]["input_tokens"] == count_input_tokens(server)
+
+
 def test_cache_accounting_write_then_read(fake_api: FakeMessagesAPI) -> None:
     api = FakeMessagesAPI(min_cache_tokens=100)
     first, second = _prefix_request(1), _prefix_request(2)

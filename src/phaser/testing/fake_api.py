@@ -5,8 +5,9 @@ building, SSE parsing, SDK retries, error classes) runs for real. Replies come f
 format in ``phaser.agent.script``; entries like ``{"fault": {"status": 529}}`` inject failures.
 
 Faithful where phaser could get it wrong: SSE framing and event order, 400s for malformed
-requests, usage numbers and prompt-cache accounting. Simplified: tokens come from
-``estimate_tokens``; cache entries never expire (TTL ignored, all writes count as 5m writes); the
+requests, usage numbers and prompt-cache accounting, including the tokens the real API adds for tool
+use (its tool-use system prompt, the schemas of the bash and text editor tools). Simplified: other
+tokens come from ``estimate_tokens``; cache entries never expire (TTL ignored, all writes count as 5m writes); the
 cache looks back over every block boundary up to the last breakpoint instead of 20 blocks;
 ``count_tokens`` never consumes the script nor triggers faults.
 
@@ -84,9 +85,33 @@ def prompt_blocks(body: dict[str, Any]) -> list[tuple[Any, bool]]:
     return out
 
 
+# What the real API bills beyond the JSON a client sends, from the tool-use pricing docs: a tool-use
+# system prompt whenever tools are present (346 tokens with tool_choice auto/none, 313 with any/tool)
+# and the schemas of Anthropic-defined tools, which the server expands from their `type`.
+TOOL_USE_SYSTEM_TOKENS = {"auto": 346, "none": 346, "any": 313, "tool": 313}
+SERVER_TOOL_TOKENS = {"bash_": 245, "text_editor_": 700}
+
+
+def prompt_tokens(body: dict[str, Any]) -> list[int]:
+    """Tokens of each prompt block (``prompt_blocks`` order), overheads included, so that usage
+    figures and cache splits add up to what the real API would bill."""
+    blocks = prompt_blocks(body)
+    out = []
+    for (kind, block), _ in blocks:
+        server = next(
+            (n for prefix, n in SERVER_TOOL_TOKENS.items() if str(block.get("type", "")).startswith(prefix)),
+            None,
+        )
+        out.append(server if kind == "tool" and server is not None else estimate_tokens(_canon([kind, block])))
+    if body.get("tools") and out:
+        choice = (body.get("tool_choice") or {}).get("type", "auto")
+        out[0] += TOOL_USE_SYSTEM_TOKENS.get(choice, 346)
+    return out
+
+
 def count_input_tokens(body: dict[str, Any]) -> int:
     """Input tokens of a request: the sum over its prompt blocks, so cache splits add up."""
-    return sum(estimate_tokens(_canon(b)) for b, _ in prompt_blocks(body))
+    return sum(prompt_tokens(body))
 
 
 def _count_breakpoints(body: dict[str, Any]) -> int:
@@ -321,10 +346,10 @@ class FakeMessagesAPI:
         blocks = prompt_blocks(body)
         digest = hashlib.sha256(str(body.get("model")).encode())
         hashes, totals, total = [], [], 0
-        for block, _ in blocks:
+        for (block, _), tokens in zip(blocks, prompt_tokens(body), strict=True):
             digest.update(_canon(block).encode() + b"\x00")
             hashes.append(digest.copy().hexdigest())
-            total += estimate_tokens(_canon(block))
+            total += tokens
             totals.append(total)
         marks = [i for i, (_, bp) in enumerate(blocks) if bp]
         read = written = 0
@@ -398,6 +423,9 @@ class FakeMessagesAPI:
         h.send_json(status, error, {"request-id": rid, **headers})
 
     def _message(self, body: dict[str, Any], content: list[dict[str, Any]], n: int) -> dict[str, Any]:
+        usage = self.cache_usage(body)
+        with self._lock:
+            self.requests[n - 1]["usage"] = dict(usage)  # what this request was billed, for tests
         return {
             "id": f"msg_fake_{n:04d}",
             "type": "message",
@@ -406,7 +434,7 @@ class FakeMessagesAPI:
             "content": content,
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": {**self.cache_usage(body), "output_tokens": 1, "service_tier": "standard"},
+            "usage": {**usage, "output_tokens": 1, "service_tier": "standard"},
         }
 
     def _reply(self, h: _Handler, turn: TurnSpec, body: dict[str, Any], n: int, rid: str) -> None:
