@@ -46,6 +46,18 @@ def test_full_run_to_completion(tmp_path, api, capsys):
     tools = [json.dumps(r["body"]["tools"], sort_keys=True) for r in api.requests]
     assert len(set(tools)) == 1
     assert all(r["body"]["system"][-1].get("cache_control") for r in api.requests)
+    # the spec is part of that stable head, byte-identical in every phase; the brief holds the plan
+    systems = {json.dumps(r["body"]["system"], sort_keys=True) for r in api.requests}
+    spec = read(root, "specs/word-stats/spec.md").strip()
+    assert len(systems) == 1 and spec in api.requests[0]["body"]["system"][0]["text"]
+    first = api.requests[0]["body"]["messages"][0]["content"]
+    brief = first if isinstance(first, str) else first[0]["text"]
+    assert spec not in brief and '<plan path="specs/word-stats/plan.md">' in brief
+    # the second phase on the same model reads the head (tools + system) from the cache at once
+    starts = [r for r in api.requests if len(r["body"]["messages"]) == 1]
+    assert len(starts) == 3 and models_used(api).count("claude-haiku-5-5") > 0
+    second = next(r for r in starts[1:] if r["body"]["model"] == starts[0]["body"]["model"])
+    assert second["usage"]["cache_read_input_tokens"] > 0
     # the secret never reaches the model
     assert all("sk-test-secret" not in json.dumps(r["body"]) for r in api.requests)
     out = capsys.readouterr().out

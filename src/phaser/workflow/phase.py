@@ -173,7 +173,9 @@ class PhaseRun:
             toolbox,
             a.journal,
             model=a.model,
-            system=prompts.system_prompt(self.root),
+            system=prompts.phase_system(
+                self.root, self.info.spec_path, self.project.rel(self.info.spec_path)
+            ),
             max_tokens=self.cfg.provider.max_tokens,
             on_event=self._track,
             budget=budget,
@@ -185,12 +187,7 @@ class PhaseRun:
         a.journal.write(
             "phase_start", slug=self.info.slug, phase=self.number, title=title, model=a.model, attempt=number
         )
-        spec = (
-            self.info.spec_path.read_text(encoding="utf-8")
-            if self.info.spec_path.is_file()
-            else "(no spec.md)"
-        )
-        brief = prompts.phase_brief(plan, phase, spec, self.project.rel(self.info.plan_path))
+        brief = prompts.phase_brief(plan, phase, self.project.rel(self.info.plan_path))
         self._step(a, Step.EXPLORE, brief + "\n" + prompts.EXPLORE)
         gates_list = ", ".join(self.cfg.gates.commands) or "none configured"
         self._step(a, Step.CODE, prompts.CODE.format(number=self.number, gates=gates_list))

@@ -96,17 +96,29 @@ def project_context(root: Path) -> str:
     return "\n\n".join(parts)
 
 
-def system_prompt(root: Path) -> str:
+def system_prompt(root: Path, spec_text: str | None = None, spec_rel: str = "spec.md") -> str:
+    """The stable head of every request: rules, project instructions and, for a phase, the spec.
+    The spec sits here rather than in the phase brief because it is the same for every phase of a
+    plan, so phases on the same model read it from the prompt cache instead of writing it again."""
     context = project_context(root)
-    return SYSTEM + ("\nProject instructions:\n\n" + context + "\n" if context else "")
+    text = SYSTEM + ("\nProject instructions:\n\n" + context + "\n" if context else "")
+    if spec_text is not None:
+        text += f'\nThe spec this plan implements:\n\n<spec path="{spec_rel}">\n{spec_text.strip()}\n</spec>\n'
+    return text
 
 
-def phase_brief(plan: Plan, phase: Phase, spec_text: str, plan_rel: str) -> str:
-    """The first user message of a phase: the spec, the plan as it stands, and which phase is ours."""
+def phase_system(root: Path, spec_path: Path, spec_rel: str) -> str:
+    """The system prompt of a phase of the plan beside ``spec_path``."""
+    spec = spec_path.read_text(encoding="utf-8", errors="replace") if spec_path.is_file() else "(no spec.md)"
+    return system_prompt(root, spec, spec_rel)
+
+
+def phase_brief(plan: Plan, phase: Phase, plan_rel: str) -> str:
+    """The first user message of a phase: the plan as it stands (it changes between phases, so it
+    follows the cached head), and which phase is ours."""
     lines = plan.text.splitlines(keepends=True)
     section = "".join(lines[phase.line : phase.end_line]).rstrip()
     return (
-        f"<spec>\n{spec_text.strip()}\n</spec>\n\n"
         f'<plan path="{plan_rel}">\n{plan.text.strip()}\n</plan>\n\n'
         f"You are working on phase {phase.number} only:\n\n{section}\n"
     )

@@ -228,11 +228,10 @@ def dry_run(
         raise UsageError(f"{project.rel(info.plan_path)}: no phase to run (all done, or blocked)")
     model, why = route_model(project, target, options)
     cfg = project.config
-    spec = info.spec_path.read_text(encoding="utf-8") if info.spec_path.is_file() else ""
-    brief = prompts.phase_brief(plan, target, spec, project.rel(info.plan_path)) + "\n" + prompts.EXPLORE
+    brief = prompts.phase_brief(plan, target, project.rel(info.plan_path)) + "\n" + prompts.EXPLORE
     request = Request(
         model,
-        prompts.system_prompt(project.root),
+        prompts.phase_system(project.root, info.spec_path, project.rel(info.spec_path)),
         [{"role": "user", "content": brief}],
         tool_definitions(),
         cfg.provider.max_tokens,
