@@ -109,6 +109,28 @@ def test_prices_table_overrides_and_adds(tmp_path):
     assert cfg.price("claude-sonnet-5-5").cache_read == 0.10
 
 
+def test_long_context_tier_bills_the_whole_request_at_the_higher_rate(tmp_path):
+    """Haiku 5.5: a request whose prompt (uncached + cache writes + cache reads) is over 100k tokens
+    pays five times every rate, output included; at or under the threshold, the base rates."""
+    haiku = load_config(tmp_path).price("claude-haiku-5-5")
+    at = haiku.cost(10_000, 1_000, 40_000, 50_000)  # 100,000 prompt tokens
+    over = haiku.cost(10_000, 1_000, 40_000, 50_001)
+    assert at == pytest.approx((10_000 * 0.10 + 1_000 * 0.50 + 40_000 * 0.125 + 50_000 * 0.01) / 1e6)
+    assert over == pytest.approx(5 * (at + 0.01 / 1e6))
+    assert sum(haiku.parts(10_000, 1_000, 40_000, 50_001)) == pytest.approx(over)
+    assert load_config(tmp_path).price("claude-sonnet-5-5").cost(300_000, 0) == pytest.approx(0.6)
+    # a table can set the tier for any model, e.g. 2x input and 1.5x output above 200k tokens
+    write(
+        tmp_path,
+        "phaser.toml",
+        '[prices."m"]\ninput = 3\noutput = 15\ncache_write = 3.75\ncache_read = 0.3\n'
+        "long_context_tokens = 200000\nlong_input_factor = 2\nlong_output_factor = 1.5\n",
+    )
+    m = load_config(tmp_path).price("m")
+    assert m.cost(200_000, 1_000) == pytest.approx(0.6 + 0.015)
+    assert m.cost(200_001, 1_000) == pytest.approx(2 * 200_001 * 3 / 1e6 + 1.5 * 0.015)
+
+
 def test_unknown_price_key(tmp_path):
     write(tmp_path, "phaser.toml", '[prices."m"]\ninptu = 1\n')
     with pytest.raises(ConfigError) as err:

@@ -95,28 +95,45 @@ class AgentConfig:
 
 @dataclass
 class Price:
-    """USD per million tokens."""
+    """USD per million tokens, for one request. Some models bill a request whose prompt (uncached
+    + cache writes + cache reads) exceeds ``long_context_tokens`` at higher rates for all its tokens;
+    ``long_input_factor`` scales the three input prices and ``long_output_factor`` the output price."""
 
     input: float
     output: float
     cache_write: float
     cache_read: float
     cache_write_1h: float = 0.0
+    long_context_tokens: float = 0.0
+    """0: no long-context tier."""
+    long_input_factor: float = 1.0
+    long_output_factor: float = 1.0
 
     def cost(self, input_tokens: int, output_tokens: int, cache_write: int = 0, cache_read: int = 0) -> float:
+        """The price of one request (the long-context tier depends on that request's prompt)."""
+        return sum(self.parts(input_tokens, output_tokens, cache_write, cache_read))
+
+    def parts(
+        self, input_tokens: int, output_tokens: int, cache_write: int = 0, cache_read: int = 0
+    ) -> tuple[float, float, float, float]:
+        """Dollars of one request for uncached input, cache writes, cache reads and output."""
+        fin = fout = 1.0
+        if self.long_context_tokens and input_tokens + cache_write + cache_read > self.long_context_tokens:
+            fin, fout = self.long_input_factor, self.long_output_factor
         return (
-            input_tokens * self.input
-            + output_tokens * self.output
-            + cache_write * self.cache_write
-            + cache_read * self.cache_read
-        ) / 1_000_000
+            fin * input_tokens * self.input / 1_000_000,
+            fin * cache_write * self.cache_write / 1_000_000,
+            fin * cache_read * self.cache_read / 1_000_000,
+            fout * output_tokens * self.output / 1_000_000,
+        )
 
 
 # Checked 2026-11 (see docs/configuration.md); override in [prices."model-id"].
 DEFAULT_PRICES: dict[str, Price] = {
     "claude-opus-5-5": Price(4.0, 20.0, 5.0, 0.20, 8.0),
     "claude-sonnet-5-5": Price(2.0, 10.0, 2.50, 0.10, 4.0),
-    "claude-haiku-5-5": Price(0.10, 0.50, 0.125, 0.01, 0.20),
+    # Haiku 5.5 bills a request whose prompt exceeds 100k tokens at five times every rate
+    "claude-haiku-5-5": Price(0.10, 0.50, 0.125, 0.01, 0.20, 100_000, 5.0, 5.0),
     "claude-fable-5-2": Price(8.0, 40.0, 10.0, 0.80, 16.0),
     "claude-opus-5": Price(5.0, 25.0, 6.25, 0.50, 10.0),
     "claude-sonnet-5": Price(3.0, 15.0, 3.75, 0.30, 6.0),
