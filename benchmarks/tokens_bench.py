@@ -1,14 +1,17 @@
 """Input/output tokens and dollars of a fixed 10-phase workload, phaser vs ideal caching vs one long
 conversation vs the floor. Prints figures and PASS/MISS per target; exits 0 either way.
 
-Run: .venv/bin/python benchmarks/tokens_bench.py [--keep]   (--keep leaves the two temporary projects)
+Run: .venv/bin/python benchmarks/tokens_bench.py [--keep]   (--keep leaves the temporary projects)
 
 The real workflow (``run_all``) drives the real ``anthropic`` SDK against the offline fake Messages API
 (src/phaser/testing/fake_api.py), which does the prompt-cache accounting. The agent is a fixed
 scripted turn list in the exact order the workflow asks (explore until finish_step, code until
 finish_step, phaser's own gates, plan update until finish_step). One phase has a red gate once, so
-it goes through a fix turn. Token counts are the fake's estimate (about 4 bytes of canonical JSON
-per token, per block), so the figures are comparable with each other, not with a real tokenizer.
+it goes through a fix turn. The agent makes one tool call per turn and checks its own work
+before handing over (STYLES["typical"]); the same work by a leaner agent and by one that batches
+each step's calls into one turn is run too, for the sensitivity of (c)/(a) to the requests per phase. Token counts are the fake's estimate (about 4 bytes of canonical
+JSON per token, per block, plus the tool-use overheads the real API bills), so the figures are
+comparable with each other, not with a real tokenizer.
 
 Scenarios, all from the request bodies the fake recorded during the run:
  (a) phaser as it runs: the fake's usage per request (cross-checked with the journal / phaser cost).
@@ -16,8 +19,10 @@ Scenarios, all from the request bodies the fake recorded during the run:
      message blocks in order) shared with any earlier request on the same model is read, the rest is
      written once (no minimum cacheable size, no expiry).
  (c) the same work as ONE conversation: all phases' messages concatenated after one tools+system
-     head; each request reads the previous request's whole context and writes only the new part;
-     priced on each phase's own model (a real cache could not be read across models: flattering).
+     head; each request reads from the cache what the same model cached last (the whole previous
+     context if the model did not change) and writes the rest; each phase on its own model. The plan
+     is given once: later phases start with their own section only (the conversation holds the rest).
+     (c0) is (c) with a cache that crosses models, which no real one does: printed as a lower bound.
  (d) the floor: each phase's final context read once, uncached, plus the same output tokens.
 Targets: cost (a) <= 1.15 x cost (b); cost (c) >= 3 x cost (a); >= 70% of (a)'s input tokens read
 from the cache. Also: (a) with difficulty routing vs the same workload with every phase on opus.
@@ -41,7 +46,7 @@ from typing import Any
 from phaser.agent.journal import read_journal
 from phaser.agent.script import estimate_tokens
 from phaser.config import DEFAULT_PRICES
-from phaser.testing.fake_api import FakeMessagesAPI, count_input_tokens, prompt_blocks
+from phaser.testing.fake_api import FakeMessagesAPI, count_input_tokens, prompt_blocks, prompt_tokens
 from phaser.workflow.cost import cost_report, run_dirs
 from phaser.workflow.project import Project
 from phaser.workflow.providers import RunOptions
@@ -476,25 +481,42 @@ def _finish(summary: str) -> dict:
     return {"name": "finish_step", "input": {"summary": summary}}
 
 
-def phase_turns(n: int, p: PhaseDef, first_fn: dict[str, str]) -> list[dict]:
+STYLES = {
+    "batched": "each step's calls in one turn (parallel tool use), no self-checks: the fewest requests",
+    "lean": "one call per turn; runs its own new tests before handing over",
+    "typical": "one call per turn; also reads a test for conventions, runs the whole suite and reviews "
+    "its diff before handing over, as coding agents commonly do",
+}
+
+
+def _turns(calls: list[dict], text: str, style: str) -> list[dict]:
+    """The calls as the agent makes them: one call per turn, or all in one turn."""
+    if style == "batched":
+        return [{"text": text, "tool_calls": calls}]
+    return [{"text": text if i == 0 else "", "tool_calls": [c]} for i, c in enumerate(calls)]
+
+
+def _bash(command: str) -> dict:
+    return {"name": "bash", "input": {"command": command}}
+
+
+def phase_turns(n: int, p: PhaseDef, first_fn: dict[str, str], style: str = "typical") -> list[dict]:
     f = p.feature
     turns: list[dict] = []
-    # explore: 2-3 views, then the approach
-    turns.append(
-        {
-            "text": f"Phase {n} touches {', '.join(p.reads[:2])}; reading them first.",
-            "tool_calls": [_edit("view", r) for r in p.reads[:2]],
-        }
+    pytest = "PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 python -m pytest -q -p no:cacheprovider"
+    checks = [] if style == "batched" else [_bash(f"{pytest} tests/test_{f}.py")]
+    if style == "typical":
+        checks += [_bash(pytest), _bash("git diff --stat")]
+    # explore: the package layout, the files the phase touches, a grep; then the approach
+    explore = [_edit("view", "ledger")] + [_edit("view", r) for r in p.reads]
+    explore.append(_bash(f"grep -n 'def ' {p.reads[0]} | head -20"))
+    if style == "typical":
+        explore.append(_edit("view", "tests/test_basics.py"))
+        if p.hook:
+            explore.append(_bash(f"grep -rn '{first_fn[p.hook]}' ledger tests"))
+    turns += _turns(
+        explore, f"Phase {n} touches {', '.join(p.reads[:2])}; looking at the layout first.", style
     )
-    if len(p.reads) > 2:
-        turns.append(
-            {
-                "tool_calls": [
-                    _edit("view", p.reads[2]),
-                    {"name": "bash", "input": {"command": f"grep -n 'def ' {p.reads[0]} | head -20"}},
-                ]
-            }
-        )
     turns.append(
         {
             "text": "I have what I need.",
@@ -507,10 +529,9 @@ def phase_turns(n: int, p: PhaseDef, first_fn: dict[str, str]) -> list[dict]:
             ],
         }
     )
-    # code: one turn per task, the last one also finishes the step
-    code: list[list[dict]] = [
-        [_edit("create", f"ledger/{f}.py", file_text=feature_module(p, n, buggy=p.bug))]
-    ]
+    # code: the module, the hook, the tests; then the agent's own checks, except in the buggy
+    # phase, where it forgets them and phaser's gate catches the bug
+    code = [_edit("create", f"ledger/{f}.py", file_text=feature_module(p, n, buggy=p.bug))]
     if p.hook:
         anchor = f"def {first_fn[p.hook]}("
         wrapper = (
@@ -519,32 +540,30 @@ def phase_turns(n: int, p: PhaseDef, first_fn: dict[str, str]) -> list[dict]:
             f"    from ledger.{f} import {f}_by_key, parse_{f}_row\n\n"
             f"    return {f}_by_key([parse_{f}_row(line) for line in lines])\n\n\n"
         )
-        code.append([_edit("str_replace", f"ledger/{p.hook}.py", old_str=anchor, new_str=wrapper + anchor)])
-    code.append([_edit("create", f"tests/test_{f}.py", file_text=feature_test(p))])
-    for i, calls in enumerate(code):
-        last = i == len(code) - 1
-        turns.append(
-            {
-                "text": "Now the tests." if last else "",
-                "tool_calls": calls
-                + ([_finish(f"ledger/{f}.py and tests/test_{f}.py written.")] if last else []),
-            }
-        )
-    if p.bug:  # the gate is red once: the fix turn answers phaser's FIX prompt
-        turns.append(
-            {
-                "text": "The grouping must be sorted by key; the test caught it.",
-                "tool_calls": [
-                    _edit(
-                        "str_replace",
-                        f"ledger/{f}.py",
-                        old_str="return list(totals.items())",
-                        new_str="return sorted(totals.items())",
-                    ),
-                    _finish("Sorted the per-key totals."),
-                ],
-            }
-        )
+        code.append(_edit("str_replace", f"ledger/{p.hook}.py", old_str=anchor, new_str=wrapper + anchor))
+    code.append(_edit("create", f"tests/test_{f}.py", file_text=feature_test(p)))
+    if not p.bug:
+        code += checks
+    turns += _turns(code, "Writing the module.", style)
+    turns.append(
+        {
+            "text": "Done; over to the gates.",
+            "tool_calls": [_finish(f"ledger/{f}.py and tests/test_{f}.py written.")],
+        }
+    )
+    if p.bug:  # the gate is red once: the fix turns answer phaser's FIX prompt
+        fix = [
+            _edit("view", f"ledger/{f}.py"),
+            _edit(
+                "str_replace",
+                f"ledger/{f}.py",
+                old_str="return list(totals.items())",
+                new_str="return sorted(totals.items())",
+            ),
+            *checks,
+        ]
+        turns += _turns(fix, "The grouping must be sorted by key; the test caught it.", style)
+        turns.append({"tool_calls": [_finish("Sorted the per-key totals.")]})
     # update: claim each task, leave a note; then finish
     turns.append(
         {
@@ -570,9 +589,9 @@ def phase_turns(n: int, p: PhaseDef, first_fn: dict[str, str]) -> list[dict]:
     return turns
 
 
-def script() -> list[dict]:
+def script(style: str = "typical") -> list[dict]:
     first_fn = {m: module_text(m)[1][0] for m in MODULES}
-    return [t for n, p in enumerate(PHASES, 1) for t in phase_turns(n, p, first_fn)]
+    return [t for n, p in enumerate(PHASES, 1) for t in phase_turns(n, p, first_fn, style)]
 
 
 def make_project(root: Path) -> Project:
@@ -634,6 +653,8 @@ class Row:
     cost: float = 0.0
     split: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0, 0.0])
     """Dollars for uncached input, cache writes, cache reads, output."""
+    peak: int = 0
+    """The largest request's input tokens (set by one_conversation)."""
 
     def add(self, model: str, uncached: int, write: int, read: int, output: int) -> None:
         price = DEFAULT_PRICES[model]
@@ -641,15 +662,9 @@ class Row:
         self.write += write
         self.read += read
         self.output += output
-        self.cost += price.cost(uncached, output, write, read)
-        for i, part in enumerate(
-            (
-                price.cost(uncached, 0),
-                price.cost(0, 0, write),
-                price.cost(0, 0, 0, read),
-                price.cost(0, output),
-            )
-        ):
+        parts = price.parts(uncached, output, write, read)
+        self.cost += sum(parts)
+        for i, part in enumerate(parts):
             self.split[i] += part
 
     @property
@@ -678,11 +693,11 @@ def _tok(block: Any) -> int:
 _PHASE_RE = re.compile(r"You are working on phase (\d+) only")
 
 
-def run_workload(model: str | None) -> Run:
+def run_workload(model: str | None, style: str = "typical") -> Run:
     root = Path(tempfile.mkdtemp(prefix="phaser-tokens-bench-"))
     project = make_project(root)
     start = time.perf_counter()
-    with FakeMessagesAPI(script(), min_cache_tokens=MIN_CACHE_TOKENS) as api:
+    with FakeMessagesAPI(script(style), min_cache_tokens=MIN_CACHE_TOKENS) as api:
         os.environ["ANTHROPIC_BASE_URL"] = api.base_url
         os.environ["ANTHROPIC_API_KEY"] = "test"  # phaser moves it out of os.environ once the client has it
         result = run_all(
@@ -700,7 +715,7 @@ def run_workload(model: str | None) -> Run:
         text = first if isinstance(first, str) else first[0]["text"]
         blocks = [b for b, _ in prompt_blocks(body)]
         reqs.append(
-            Req(int(_PHASE_RE.search(text).group(1)), body["model"], body, blocks, [_tok(b) for b in blocks])
+            Req(int(_PHASE_RE.search(text).group(1)), body["model"], body, blocks, prompt_tokens(body))
         )
     # output tokens and each phase's final reply + tool results, from the journal
     tails: dict[int, list] = {}
@@ -784,28 +799,42 @@ def head_len(q: Req) -> int:
     return sum(1 for kind, _ in q.blocks if kind in ("tool", "system"))
 
 
-def one_conversation(run: Run, per_model: bool = False) -> Row:
+def one_conversation(run: Run, per_model: bool = True) -> Row:
     """(c): every phase's messages in one conversation; each request reads the previous whole context.
-    ``per_model``: the cache is per model as on the real API, so after a model switch a request reads
-    only what that model cached last (its most recent request's context) and writes the rest."""
-    row = Row("(c) one long conversation, ideal")
+    ``per_model`` (the real API): the cache is per model, so after a model switch a request reads only
+    what that model cached last (its most recent request's context) and writes the rest. Without it,
+    the cache is taken to cross models, which no real cache does: a flattering lower bound."""
+    row = Row("(c) one long conversation, ideal" if per_model else "(c0) same, cache across models")
     last_on: dict[str, int] = {}
     heads = {_canon(q.blocks[: head_len(q)]) for q in run.reqs}
     if len(heads) != 1:
         raise SystemExit("tools+system differ between phases; (c) assumes one shared head")
     head = sum(run.reqs[0].toks[: head_len(run.reqs[0])])
     history, prev = 0, 0  # tokens of the earlier phases' full conversations; previous request's context
+    row.peak = 0
     phases = sorted({q.phase for q in run.reqs})
     for p in phases:
         mine = [q for q in run.reqs if q.phase == p]
+        # the conversation already holds the plan (given once, then kept up to date by the agent's own
+        # plan-tool calls), so a later phase starts with its own section, not the whole plan again
+        trim = 0 if p == phases[0] else mine[0].toks[head_len(mine[0])] - _tok(_without_plan(mine[0]))
         for q in mine:
-            total = head + history + sum(q.toks[head_len(q) :])
+            total = head + history + sum(q.toks[head_len(q) :]) - trim
             read = last_on.get(q.model, 0) if per_model else prev
             row.add(q.model, 0, total - read, read, q.output)
             prev = last_on[q.model] = total
+            row.peak = max(row.peak, total)
         last = mine[-1]
-        history += sum(last.toks[head_len(last) :]) + sum(_tok(b) for b in run.tails[p])
+        history += sum(last.toks[head_len(last) :]) - trim + sum(_tok(b) for b in run.tails[p])
     return row
+
+
+def _without_plan(q: Req) -> list:
+    """The first message block of a phase with the `<plan>` element taken out."""
+    kind, block = q.blocks[head_len(q)]
+    text = block["text"]
+    start, end = text.index("<plan "), text.index("</plan>") + len("</plan>\n\n")
+    return [kind, {**block, "text": text[:start] + text[end:]}]
 
 
 def floor(run: Run) -> Row:
@@ -837,11 +866,12 @@ def main() -> int:
     os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
     routed = run_workload(None)
     top = run_workload(TOP_MODEL)
+    others = {style: run_workload(None, style) for style in STYLES if style != "typical"}
     a, per = actual(routed)
     b, b_reads = ideal(routed.reqs)
     b_any, _ = ideal(routed.reqs, per_model=False)
     c = one_conversation(routed)
-    c_pm = one_conversation(routed, per_model=True)
+    c0 = one_conversation(routed, per_model=False)
     d = floor(routed)
     a_top, _ = actual(top)
     a_top.name = "(a') phaser, every phase on opus"
@@ -859,7 +889,9 @@ def main() -> int:
         f"{top.seconds:.1f}s"
     )
     print()
-    print("Columns (tokens are the fake server's estimate: ~4 bytes of canonical JSON per block):")
+    print(
+        "Columns (tokens: the fake server's estimate, ~4 bytes of canonical JSON per block, plus the real API's tool-use overheads):"
+    )
     print("  uncached in  input tokens billed at the base input price (no cache involved)")
     print("  cache write  input tokens written to the prompt cache (5-minute write price)")
     print("  cache read   input tokens read from the prompt cache (cache read price)")
@@ -870,19 +902,18 @@ def main() -> int:
     print("  (b)  the same request bodies; the longest block prefix seen in any earlier request on the same")
     print("       model is read, the rest written once (no minimum size, no expiry)")
     print("  (c)  one conversation holding all phases' messages in order after one tools+system head; each")
-    print("       request reads the previous one's whole context and writes the new part (priced per phase")
-    print("       model as if the cache crossed models, which a real one does not: a lower bound for (c))")
+    print("       request reads what its model cached last (the previous request's whole context unless the")
+    print(
+        "       model changed) and writes the rest; the plan is given once, later phases start with their own"
+    )
+    print("       section; (c0) the same if a cache could cross models (none can)")
     print("  (d)  each phase's final context read once uncached, plus the same output: the floor")
     print()
-    show([a, b, c, d, a_top])
+    show([a, b, c, c0, d, a_top])
     print()
     print("Cost split, $ (uncached input / cache writes / cache reads / output):")
-    for r in (a, b, c, d, a_top):
+    for r in (a, b, c, c0, d, a_top):
         print(f"  {r.name:<36}" + " / ".join(f"{x:.4f}" for x in r.split))
-    print(
-        f"  (c) with a per-model cache (a model switch reads only what that model cached last): "
-        f"${c_pm.cost:.4f}, {c_pm.write:,} written, {c_pm.read:,} read"
-    )
     print()
 
     # per phase, where (a) and (b) differ
@@ -940,24 +971,45 @@ def main() -> int:
     print(
         f"  {verdict(ratio_ca >= 3)}  one long conversation (c) costs >= 3x (a): ${c.cost:.4f} / ${a.cost:.4f} = {ratio_ca:.2f}x"
     )
-    if ratio_ca < 3:
-        extra = c.split[2] - a.split[2]
-        print(
-            f"        why: (c) writes about what (a) writes ({c.write:,} vs {a.write:,} tokens, ${c.split[1]:.4f} vs "
-            f"${a.split[1]:.4f}); its extra {c.read - a.read:,} read tokens cost only ${extra:.4f} at "
-            f"cache-read prices (1/12.5 to 1/25 of a write); 3x needs ${3 * a.cost - c.cost:.4f} more of reads"
-        )
+    print(
+        f"        where (c) spends more: +${c.split[1] - a.split[1]:.4f} of cache writes ({c.write:,} vs {a.write:,} "
+        f"tokens: after a model switch the whole history is written again), +${c.split[2] - a.split[2]:.4f} of "
+        f"cache reads ({c.read:,} vs {a.read:,} tokens); its last request carries {c.peak:,} input tokens"
+    )
     print(
         f"  {verdict(read_share >= 0.70)}  >= 70% of (a)'s input read from cache: {a.read:,} / {a.total_in:,} = {read_share:.1%}"
+    )
+    print(
+        f"        (c0), a cache crossing models (impossible, the lower bound): ${c0.cost:.4f} = {c0.cost / a.cost:.2f}x (a)"
+    )
+    c_top = one_conversation(top)
+    print(
+        f"        one conversation all on {TOP_MODEL} (one session needs the model of its hardest phase; "
+        f"no switch): ${c_top.cost:.4f} = {c_top.cost / a.cost:.2f}x (a), {c_top.cost / a_top.cost:.2f}x (a')"
     )
     print(f"  (a) vs floor (d): {a.cost / d.cost:.2f}x; (c) vs floor: {c.cost / d.cost:.2f}x")
     print(
         f"  difficulty routing vs every phase on {TOP_MODEL}: ${a.cost:.4f} vs ${a_top.cost:.4f} = "
         f"{a.cost / a_top.cost:.2f}x (routing saves {1 - a.cost / a_top.cost:.0%})"
     )
-    roots = [routed.project.root, top.project.root]
+    print()
+    print("Sensitivity: the same ten phases done by agents of other habits (each a full run, as above).")
+    print("(c)/(a) grows with the requests per phase: every request of a long conversation rereads all")
+    print("earlier phases, while phaser's fresh contexts reread only their own phase.")
+    print(
+        f"  {'agent style':<10}{'requests':>9}{'per phase':>10}{'(a) $':>9}{'(c) $':>9}{'(c)/(a)':>9}  habits"
+    )
+    for style, run in [*others.items(), ("typical", routed)]:
+        ra, rc = actual(run)[0], one_conversation(run)
+        print(
+            f"  {style:<10}{len(run.reqs):>9}{len(run.reqs) / len(PHASES):>10.1f}{ra.cost:>9.4f}{rc.cost:>9.4f}"
+            f"{rc.cost / ra.cost:>8.2f}x  {STYLES[style]}"
+        )
+    roots = [routed.project.root, top.project.root, *(r.project.root for r in others.values())]
     if "--keep" in sys.argv[1:]:
-        print(f"total wall time {time.perf_counter() - t0:.1f}s; projects kept in {roots[0]} and {roots[1]}")
+        print(
+            f"total wall time {time.perf_counter() - t0:.1f}s; projects kept in " + ", ".join(map(str, roots))
+        )
     else:
         for root in roots:
             shutil.rmtree(root, ignore_errors=True)
