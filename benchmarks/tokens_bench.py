@@ -9,8 +9,9 @@ scripted turn list in the exact order the workflow asks (explore until finish_st
 finish_step, phaser's own gates, plan update until finish_step). One phase has a red gate once, so
 it goes through a fix turn. The agent makes one tool call per turn and checks its own work
 before handing over (STYLES["typical"]); the same work by a leaner agent and by one that batches
-each step's calls into one turn is run too, for the sensitivity of (c)/(a) to the requests per phase. Token counts are the fake's estimate (about 4 bytes of canonical
-JSON per token, per block, plus the tool-use overheads the real API bills), so the figures are
+each step's calls into one turn is run too, for the sensitivity of (c)/(a) to the requests per
+phase. Token counts are the fake's estimate (about 4 bytes of canonical JSON per token, per block,
+plus the tool-use overheads the real API bills), so the figures are
 comparable with each other, not with a real tokenizer.
 
 Scenarios, all from the request bodies the fake recorded during the run:
@@ -18,11 +19,14 @@ Scenarios, all from the request bodies the fake recorded during the run:
  (b) the same requests with IDEAL caching: per request, the longest block prefix (tools, system,
      message blocks in order) shared with any earlier request on the same model is read, the rest is
      written once (no minimum cacheable size, no expiry).
- (c) the same work as ONE conversation: all phases' messages concatenated after one tools+system
-     head; each request reads from the cache what the same model cached last (the whole previous
-     context if the model did not change) and writes the rest; each phase on its own model. The plan
-     is given once: later phases start with their own section only (the conversation holds the rest).
-     (c0) is (c) with a cache that crosses models, which no real one does: printed as a lower bound.
+ (c) the same work as ONE conversation on the top model: all phases' messages after one tools+system
+     head; each request reads the previous request's whole context and writes the rest. The plan is
+     given once: later phases start with their own section (the conversation holds the rest). One
+     model, because a conversation cannot switch models on the 5.5 models (their thinking blocks are
+     tied to the model), and the one session needs the model its hardest phase needs.
+     (c1) is (c) switching model per phase anyway, with the real per-model cache (after a switch the
+     new model reads only what it cached last); (c0) is (c1) with a cache that crosses models, which
+     no real one does. (c) / (a') isolates the context strategy from routing.
  (d) the floor: each phase's final context read once, uncached, plus the same output tokens.
 Targets: cost (a) <= 1.15 x cost (b); cost (c) >= 3 x cost (a); >= 70% of (a)'s input tokens read
 from the cache. Also: (a) with difficulty routing vs the same workload with every phase on opus.
@@ -799,12 +803,17 @@ def head_len(q: Req) -> int:
     return sum(1 for kind, _ in q.blocks if kind in ("tool", "system"))
 
 
-def one_conversation(run: Run, per_model: bool = True) -> Row:
+def one_conversation(run: Run, model: str | None = TOP_MODEL, per_model: bool = True) -> Row:
     """(c): every phase's messages in one conversation; each request reads the previous whole context.
-    ``per_model`` (the real API): the cache is per model, so after a model switch a request reads only
-    what that model cached last (its most recent request's context) and writes the rest. Without it,
-    the cache is taken to cross models, which no real cache does: a flattering lower bound."""
-    row = Row("(c) one long conversation, ideal" if per_model else "(c0) same, cache across models")
+    ``model``: the conversation's one model. A conversation cannot switch models on the 5.5 models
+    (their thinking blocks are tied to the model), so one session runs on the model its hardest
+    phase needs. ``model=None`` prices each phase on its own model anyway (c1, idealized): with
+    ``per_model`` (as on the real API) a request after a switch reads only what that model cached
+    last and writes the rest; without it the cache crosses models (c0), which no real cache does."""
+    if model:
+        row = Row(f"(c) one long conversation, {model.removeprefix('claude-')}")
+    else:
+        row = Row("(c1) same, model switched per phase" if per_model else "(c0) (c1), cache across models")
     last_on: dict[str, int] = {}
     heads = {_canon(q.blocks[: head_len(q)]) for q in run.reqs}
     if len(heads) != 1:
@@ -819,10 +828,11 @@ def one_conversation(run: Run, per_model: bool = True) -> Row:
         # plan-tool calls), so a later phase starts with its own section, not the whole plan again
         trim = 0 if p == phases[0] else mine[0].toks[head_len(mine[0])] - _tok(_without_plan(mine[0]))
         for q in mine:
+            on = model or q.model
             total = head + history + sum(q.toks[head_len(q) :]) - trim
-            read = last_on.get(q.model, 0) if per_model else prev
-            row.add(q.model, 0, total - read, read, q.output)
-            prev = last_on[q.model] = total
+            read = last_on.get(on, 0) if per_model else prev
+            row.add(on, 0, total - read, read, q.output)
+            prev = last_on[on] = total
             row.peak = max(row.peak, total)
         last = mine[-1]
         history += sum(last.toks[head_len(last) :]) - trim + sum(_tok(b) for b in run.tails[p])
@@ -871,7 +881,8 @@ def main() -> int:
     b, b_reads = ideal(routed.reqs)
     b_any, _ = ideal(routed.reqs, per_model=False)
     c = one_conversation(routed)
-    c0 = one_conversation(routed, per_model=False)
+    c1 = one_conversation(routed, model=None)
+    c0 = one_conversation(routed, model=None, per_model=False)
     d = floor(routed)
     a_top, _ = actual(top)
     a_top.name = "(a') phaser, every phase on opus"
@@ -896,23 +907,25 @@ def main() -> int:
     print("  cache write  input tokens written to the prompt cache (5-minute write price)")
     print("  cache read   input tokens read from the prompt cache (cache read price)")
     print("  output       output tokens (the same scripted replies in every scenario)")
-    print("  cost $       DEFAULT_PRICES of each request's own model; for (c) and (d) each phase's model")
+    print(
+        "  cost $       DEFAULT_PRICES of each request's own model; for (c) its one model, (c1), (c0), (d) each phase's"
+    )
     print("Scenarios:")
     print("  (a)  the real workflow on the fake server; its cache accounting (checked against `phaser cost`)")
     print("  (b)  the same request bodies; the longest block prefix seen in any earlier request on the same")
     print("       model is read, the rest written once (no minimum size, no expiry)")
-    print("  (c)  one conversation holding all phases' messages in order after one tools+system head; each")
-    print("       request reads what its model cached last (the previous request's whole context unless the")
-    print(
-        "       model changed) and writes the rest; the plan is given once, later phases start with their own"
-    )
-    print("       section; (c0) the same if a cache could cross models (none can)")
+    print(f"  (c)  one conversation on {TOP_MODEL}, the model its hardest phase needs (on the 5.5 models a")
+    print("       conversation cannot switch models: thinking blocks are tied to the model); all phases'")
+    print("       messages after one tools+system head, each request reads the previous request's whole")
+    print("       context and writes the rest; the plan is given once, later phases start with their section")
+    print("  (c1) (c) switching model per phase anyway (idealized): after a switch the new model reads only")
+    print("       what it cached last; (c0) (c1) with a cache that crosses models (none does)")
     print("  (d)  each phase's final context read once uncached, plus the same output: the floor")
     print()
-    show([a, b, c, c0, d, a_top])
+    show([a, b, c, c1, c0, d, a_top])
     print()
     print("Cost split, $ (uncached input / cache writes / cache reads / output):")
-    for r in (a, b, c, c0, d, a_top):
+    for r in (a, b, c, c1, c0, d, a_top):
         print(f"  {r.name:<36}" + " / ".join(f"{x:.4f}" for x in r.split))
     print()
 
@@ -972,20 +985,20 @@ def main() -> int:
         f"  {verdict(ratio_ca >= 3)}  one long conversation (c) costs >= 3x (a): ${c.cost:.4f} / ${a.cost:.4f} = {ratio_ca:.2f}x"
     )
     print(
-        f"        where (c) spends more: +${c.split[1] - a.split[1]:.4f} of cache writes ({c.write:,} vs {a.write:,} "
-        f"tokens: after a model switch the whole history is written again), +${c.split[2] - a.split[2]:.4f} of "
-        f"cache reads ({c.read:,} vs {a.read:,} tokens); its last request carries {c.peak:,} input tokens"
+        f"        of which the context strategy alone, both all on {TOP_MODEL}: (c) / (a') ${a_top.cost:.4f} = "
+        f"{c.cost / a_top.cost:.2f}x; the rest is routing, which one conversation cannot do"
     )
+    print(
+        f"        (c1) switching model per phase (idealized): ${c1.cost:.4f} = {c1.cost / a.cost:.2f}x (a): "
+        f"+${c1.split[1] - a.split[1]:.4f} of cache writes (after a switch the history is written again), "
+        f"+${c1.split[2] - a.split[2]:.4f} of cache reads"
+    )
+    print(
+        f"        (c0) (c1) with a cache crossing models (impossible): ${c0.cost:.4f} = {c0.cost / a.cost:.2f}x (a)"
+    )
+    print(f"        the one conversation's last request carries {c.peak:,} input tokens")
     print(
         f"  {verdict(read_share >= 0.70)}  >= 70% of (a)'s input read from cache: {a.read:,} / {a.total_in:,} = {read_share:.1%}"
-    )
-    print(
-        f"        (c0), a cache crossing models (impossible, the lower bound): ${c0.cost:.4f} = {c0.cost / a.cost:.2f}x (a)"
-    )
-    c_top = one_conversation(top)
-    print(
-        f"        one conversation all on {TOP_MODEL} (one session needs the model of its hardest phase; "
-        f"no switch): ${c_top.cost:.4f} = {c_top.cost / a.cost:.2f}x (a), {c_top.cost / a_top.cost:.2f}x (a')"
     )
     print(f"  (a) vs floor (d): {a.cost / d.cost:.2f}x; (c) vs floor: {c.cost / d.cost:.2f}x")
     print(
@@ -997,13 +1010,13 @@ def main() -> int:
     print("(c)/(a) grows with the requests per phase: every request of a long conversation rereads all")
     print("earlier phases, while phaser's fresh contexts reread only their own phase.")
     print(
-        f"  {'agent style':<10}{'requests':>9}{'per phase':>10}{'(a) $':>9}{'(c) $':>9}{'(c)/(a)':>9}  habits"
+        f"  {'agent style':<10}{'requests':>9}{'per phase':>10}{'(a) $':>9}{'(c) $':>9}{'(c)/(a)':>9}{'(c1)/(a)':>10}  habits"
     )
     for style, run in [*others.items(), ("typical", routed)]:
-        ra, rc = actual(run)[0], one_conversation(run)
+        ra, rc, rc1 = actual(run)[0], one_conversation(run), one_conversation(run, model=None)
         print(
             f"  {style:<10}{len(run.reqs):>9}{len(run.reqs) / len(PHASES):>10.1f}{ra.cost:>9.4f}{rc.cost:>9.4f}"
-            f"{rc.cost / ra.cost:>8.2f}x  {STYLES[style]}"
+            f"{rc.cost / ra.cost:>8.2f}x{rc1.cost / ra.cost:>9.2f}x  {STYLES[style]}"
         )
     roots = [routed.project.root, top.project.root, *(r.project.root for r in others.values())]
     if "--keep" in sys.argv[1:]:
