@@ -258,7 +258,7 @@ def cmd_log(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from phaser.workflow.demo import run_demo
+    from phaser.cli.demo import run_demo
 
     return run_demo(Path(args.dir) if args.dir else None, live=args.live, quiet=args.quiet)
 

@@ -1,9 +1,11 @@
-"""`phaser demo`: the whole loop, offline, on a small real project in a temporary folder.
+"""The demo's project and its scripted agent: a small real package with a spec and a failing test
+suite, the plan a model would write for it, and the turns the scripted provider plays back.
 
 The agent is scripted (no model, no network), but everything around it is real: the plan is
 validated and written by phaser, files change only in the coding step, the existing tests are
 protected, pytest runs as the gate (and fails once), tasks are ticked only after green gates, each
-phase is committed, and costs are computed from token counts and the price table.
+phase is committed, and costs are computed from token counts and the price table. The terminal
+side (`phaser demo`) is ``phaser.cli.demo``.
 """
 
 from __future__ import annotations
@@ -11,19 +13,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from phaser.agent.scripted import ScriptedProvider
-from phaser.cli.render import EventPrinter, print_cost, print_status
-from phaser.errors import PhaserError
-from phaser.workflow.cost import cost_report
-from phaser.workflow.planning import plan_spec
 from phaser.workflow.project import Project
-from phaser.workflow.providers import RunOptions
-from phaser.workflow.runner import run_all
 from phaser.workflow.specs import init_project
-from phaser.workflow.status import project_status
 
 SPEC = """\
 ---
@@ -302,8 +295,9 @@ def demo_script() -> list[dict]:
     ]
 
 
-def make_demo_project(root: Path) -> Project:
-    """A small real project: a package, a failing test suite, a spec, git."""
+def make_demo_project(root: Path, *, scripted: bool = True) -> Project:
+    """A small real project: a package, a failing test suite, a spec, git; with ``scripted``, the
+    scripted agent's turns are committed beside it so a reader can see what the 'model' says."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "wordstats").mkdir(exist_ok=True)
     (root / "wordstats" / "__init__.py").write_text('"""Word statistics."""\n', encoding="utf-8")
@@ -338,6 +332,8 @@ def make_demo_project(root: Path) -> Project:
         ],
     ):
         subprocess.run(cmd, cwd=root, check=True, capture_output=True)
+    if not scripted:
+        return Project.open(root)
     (root / "demo-script.json").write_text(json.dumps(demo_script(), indent=1), encoding="utf-8")
     subprocess.run(["git", "add", "demo-script.json"], cwd=root, check=True)
     subprocess.run(
@@ -356,46 +352,3 @@ def make_demo_project(root: Path) -> Project:
         check=True,
     )
     return Project.open(root)
-
-
-def run_demo(folder: Path | None = None, *, live: bool = False, quiet: bool = False) -> int:
-    out = sys.stdout
-    root = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="phaser-demo-"))
-    if folder and root.exists() and any(root.iterdir()):
-        raise PhaserError(f"{root} is not empty: pick a new folder for the demo")
-    project = make_demo_project(root)
-    if live:
-        options = RunOptions(provider="anthropic")
-        print(f"phaser demo (live): a real model will plan and build {root}", file=out)
-    else:
-        options = RunOptions(provider_obj=ScriptedProvider(demo_script()))
-        print(
-            "phaser demo: the agent here is SCRIPTED (no model, no network, no API key); everything", file=out
-        )
-        print(
-            "around it is real: plan validation, edit locks, protected tests, pytest gates, commits, costs.",
-            file=out,
-        )
-        print(f"project: {root}\n", file=out)
-    printer = EventPrinter(out, quiet=quiet)
-    print("$ phaser plan word-stats", file=out)
-    result = plan_spec(project, "word-stats", options=options, on_event=printer)
-    printer.close()
-    print(f"wrote {project.rel(result.path)}: {result.phases} phases, {result.tasks} tasks\n", file=out)
-    print("$ phaser run word-stats", file=out)
-    run = run_all(project, "word-stats", approve="never", options=options, on_event=printer)
-    printer.close()
-    print(f"\nrun ended: {run.reason}\n", file=out)
-    print("$ phaser status", file=out)
-    print_status(project_status(project), out)
-    print("\n$ phaser cost", file=out)
-    print_cost(cost_report(project, "word-stats"), out)
-    log = subprocess.run(["git", "log", "--oneline"], cwd=root, capture_output=True, text=True).stdout
-    print("\n$ git log --oneline\n" + log, file=out)
-    print(f"The demo project stays in {root}: look at specs/word-stats/plan.md and .phaser/runs/.", file=out)
-    if not live:
-        print(
-            "To run the same on a real model: export ANTHROPIC_API_KEY=... and run: phaser demo --live",
-            file=out,
-        )
-    return run.exit_code
