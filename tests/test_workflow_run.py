@@ -62,6 +62,14 @@ def test_full_run_to_completion(tmp_path, api, capsys):
     assert all("sk-test-secret" not in json.dumps(r["body"]) for r in api.requests)
     out = capsys.readouterr().out
     assert "phase 3: passed" in out
+    # the evidence names the commit by subject and parent; status resolves each done phase's hash
+    assert "commit `phase 2: Most frequent words` on top of " in plan
+    hashes = git(root, "log", "--format=%H", "-3").split()[::-1]
+    assert main(["status", "-C", str(root), "--json"]) == 0
+    phases = json.loads(capsys.readouterr().out)["plans"][0]["phases"]
+    assert [p["commit"] for p in phases] == hashes
+    assert main(["status", "-C", str(root)]) == 0
+    assert hashes[0][:10] in capsys.readouterr().out
 
 
 def test_next_runs_one_phase_and_reports_json(tmp_path, api, capsys):

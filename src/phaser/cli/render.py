@@ -44,8 +44,10 @@ def print_status(statuses: list, stream: TextIO | None = None) -> None:
             extra = ""
             if p.state == "pending" and p.depends:
                 extra = "  (after " + ", ".join(str(d) for d in p.depends) + ")"
+            if p.state == "done" and p.commit:
+                extra = f"  {p.commit[:10]}"
             if p.state == "done" and p.approved:
-                extra = "  approved"
+                extra += "  approved"
             print(
                 f"  {STATE_MARK.get(p.state, '?')} {p.number:>2}  {title:<{width}}  {p.difficulty:<6}  "
                 f"{p.tasks_done:>2}/{p.tasks_total:<2}  {p.state:<7}  {p.model}{extra}",

@@ -85,3 +85,27 @@ def find_phase_commit(root: Path, slug: str, phase: int) -> str | None:
     proc = _git(root, "log", "--format=%H", f"--grep=^Phaser-Phase: {slug}/{phase}$", check=False)
     lines = proc.stdout.split()
     return lines[0] if lines else None
+
+
+def phase_commits(root: Path, slug: str) -> dict[int, str]:
+    """The newest commit of each phase of a plan, found by its `Phaser-Phase: slug/N` trailer in one
+    `git log`; empty outside a repository. The plan's evidence note can't name its own commit (the
+    note is part of it), so this is how status and the TUI show it."""
+    try:
+        proc = _git(
+            root,
+            "log",
+            "--format=%H %(trailers:key=Phaser-Phase,valueonly,separator=%x2C)",
+            f"--grep=^Phaser-Phase: {slug}/",
+            check=False,
+        )
+    except OSError:  # no git on this machine: status still works
+        return {}
+    found: dict[int, str] = {}
+    for line in proc.stdout.splitlines() if proc.returncode == 0 else []:
+        commit, _, trailers = line.partition(" ")
+        for value in trailers.split(","):
+            plan, _, number = value.strip().rpartition("/")
+            if plan == slug and number.isdigit():
+                found.setdefault(int(number), commit)
+    return found

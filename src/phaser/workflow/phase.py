@@ -291,7 +291,7 @@ class PhaseRun:
         stamp = (
             f"verified {_now()}: {gate_text}; model {a.model}; "
             f"{usage.total_input:,} in / {usage.output_tokens:,} out tokens, ${cost:.4f}"
-            + (f"; on top of {base[:10]}" if base else "")
+            + (f"; commit `phase {self.number}: {out.title}` on top of {base[:10]}" if base else "")
         )
         ops.append(AppendNote(self.number, stamp))
         new_plan = edit_plan(self.info.plan_path, *ops)

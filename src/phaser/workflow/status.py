@@ -8,6 +8,7 @@ from pathlib import Path
 from phaser.errors import PhaserError
 from phaser.plan.model import Plan
 from phaser.plan.store import read_plan
+from phaser.workflow import git
 from phaser.workflow.project import Project, SpecInfo
 
 
@@ -22,6 +23,8 @@ class PhaseStatus:
     tasks_total: int
     model: str
     approved: bool = False
+    commit: str | None = None
+    """The newest `phase N` commit of a done phase, from its git trailer; None outside git."""
 
 
 @dataclass
@@ -71,6 +74,7 @@ def status_of(project: Project, info: SpecInfo, plan: Plan | None = None) -> Pla
                 exc.path = project.rel(Path(exc.path))
             return PlanStatus(info.slug, rel, info.slug, None, error=str(exc))
     nxt = plan.next_phase()
+    commits = git.phase_commits(project.root, info.slug) if any(p.done for p in plan.phases) else {}
     phases = [
         PhaseStatus(
             number=p.number,
@@ -82,6 +86,7 @@ def status_of(project: Project, info: SpecInfo, plan: Plan | None = None) -> Pla
             tasks_total=len(p.tasks),
             model=p.model or project.config.model_for(p.difficulty),
             approved=p.approved,
+            commit=commits.get(p.number) if plan.state(p) == "done" else None,
         )
         for p in plan.phases
     ]
