@@ -4,6 +4,7 @@ the real anthropic SDK (pointed at the fake Messages API, since no real model is
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from phaser.cli import main
@@ -37,6 +38,11 @@ def test_offline_demo_runs_the_whole_loop(tmp_path, capsys, monkeypatch):
     assert "4 passed, 1 failed" in out and "5 passed" in out and "6 passed" in out
     assert "✗ str_replace tests/test_count.py" in out
     assert "phases 3/3  tasks 6/6  complete" in out and "total $" in out
+    # progress while it runs: each step line carries the phase's tokens and dollars so far
+    steps = [line for line in out.splitlines() if line.startswith("--- ")]
+    assert steps[0] == "--- plan" and any(line.startswith("--- code  [") for line in steps)
+    assert all(line.endswith("so far]") for line in steps if line.startswith(("--- gates", "--- update")))
+    assert out.count("    tokens: ") == 3  # one summary per phase
     assert "phaser demo --live" in out
     _finished_project(root)
     assert json.loads((root / "demo-script.json").read_text(encoding="utf-8")) == demo.demo_script()
@@ -57,6 +63,8 @@ def test_live_demo_goes_through_the_real_sdk(tmp_path, capsys, monkeypatch, fake
     assert models[0] == "claude-opus-5-5"  # the plan on the strongest model, then routing
     assert {"claude-haiku-5-5", "claude-sonnet-5-5"} <= set(models)
     assert any(r["usage"]["cache_read_input_tokens"] for r in fake_api.requests if "usage" in r)
+    cached = re.findall(r"\(([\d,]+) from cache\)", out)  # shown even with -q
+    assert cached and max(int(n.replace(",", "")) for n in cached) > 0
     assert all("sk-test-live-demo-key" not in json.dumps(r["body"]) for r in fake_api.requests)
 
 

@@ -83,12 +83,13 @@ class EventPrinter:
             return
         self._end_text()
         if isinstance(event, ev.PhaseStarted):
+            self._last_usage = None
             attempt = f" (attempt {event.attempt})" if event.attempt > 1 else ""
             print(
                 f"\n=== {event.slug}: phase {event.phase}: {event.title} on {event.model}{attempt}", file=out
             )
         elif isinstance(event, ev.StepStarted):
-            print(f"--- {event.step}", file=out)
+            print(f"--- {event.step}{self._so_far()}", file=out)
         elif isinstance(event, ev.ToolStarted):
             print(f"  → {event.name}: {event.summary}", file=out)
         elif isinstance(event, ev.ToolFinished):
@@ -113,7 +114,19 @@ class EventPrinter:
             usage = self._last_usage
             cost = f"  {money(usage.cost_usd)}" if usage else ""
             print(f"=== phase {event.phase}: {event.outcome}{cost}  {event.detail}".rstrip(), file=out)
+            if usage:
+                print(f"    tokens: {self._tokens(usage)}", file=out)
         out.flush()
+
+    @staticmethod
+    def _tokens(u: ev.UsageUpdated) -> str:
+        total_in = u.input_tokens + u.cache_creation_input_tokens + u.cache_read_input_tokens
+        return f"{total_in:,} in ({u.cache_read_input_tokens:,} from cache) / {u.output_tokens:,} out"
+
+    def _so_far(self) -> str:
+        """The phase's tokens and dollars so far, for the step lines: progress a person can watch."""
+        u = self._last_usage
+        return f"  [{self._tokens(u)}, {money(u.cost_usd)} so far]" if u else ""
 
     def close(self) -> None:
         self._end_text()
