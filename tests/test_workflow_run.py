@@ -185,6 +185,81 @@ def test_escalation_retries_on_the_next_tier(tmp_path, api):
     assert "return -1" not in read(root, "wordstats/core.py")
 
 
+def _escalating(root, extra_toml: str = ""):
+    toml = (
+        read(root, "phaser.toml")
+        .replace("escalate = false", "escalate = true")
+        .replace("fix_attempts = 2", "fix_attempts = 0")
+    )
+    (root / "phaser.toml").write_text(toml + extra_toml)
+    git(root, "commit", "-qam", "escalate")
+    bad = [
+        {"tool_calls": [finish("explored")]},
+        {
+            "tool_calls": [
+                edit("create", "wordstats/core.py", file_text="def count_words(t):\n    return -1\n"),
+                finish(),
+            ]
+        },
+    ]
+    return bad + phase_turns(1)
+
+
+def test_an_escalated_phase_reports_and_bills_both_attempts(tmp_path, api, capsys):
+    root = project_with_plan(tmp_path / "p")
+    api.set_script(_escalating(root))
+    assert main(["next", "-C", str(root), "-q", "--json"]) == 0
+    outcome = json.loads(capsys.readouterr().out)
+    assert outcome["attempts"] == 2 and outcome["turns"] == 2 + 6
+    assert main(["cost", "-C", str(root), "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)["plans"][0]["runs"]
+    assert [r["outcome"] for r in runs] == ["escalated", "passed"] and all(r["cost_usd"] > 0 for r in runs)
+    assert outcome["cost_usd"] == pytest.approx(sum(r["cost_usd"] for r in runs))
+    assert outcome["usage"]["output_tokens"] == sum(r["output_tokens"] for r in runs)
+    plan = read(root, "specs/word-stats/plan.md")
+    assert "model claude-sonnet-5-5 (escalated from claude-haiku-5-5)" in plan
+
+
+def test_the_phase_budget_covers_every_attempt(tmp_path, api, capsys):
+    root = project_with_plan(tmp_path / "p")
+    api.set_script(_escalating(root, "\n[budget]\nphase_turns = 5\n"))
+    assert main(["next", "-C", str(root), "-q", "--json"]) == 3
+    outcome = json.loads(capsys.readouterr().out)
+    # 2 turns on haiku, then only the 3 left for sonnet: never 2 + 5
+    assert len(api.requests) == 5 and outcome["outcome"] == "budget" and outcome["turns"] == 5
+    assert "the phase used 5 of 5 turns (the phase's cap)" in outcome["detail"]
+
+
+def test_run_caps_on_turns_and_tokens(tmp_path, api, capsys):
+    root = project_with_plan(tmp_path / "p", toml_extra="\n[budget]\nrun_turns = 6\n")
+    api.set_script(phase_turns(1) + phase_turns(2))
+    # phase 1 takes its 6 turns and passes; phase 2 is never started
+    assert main(["run", "-C", str(root), "-q", "--json"]) == 3
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert result["reason"] == "budget" and result["turns"] == 6 and len(result["phases"]) == 1
+    assert "run budget reached: this run used 6 of 6 turns" in captured.err
+    assert len(api.requests) == 6
+    # a phase gets no more than what is left of the run: 2 turns here
+    (root / "phaser.toml").write_text(read(root, "phaser.toml").replace("run_turns = 6", "run_turns = 2"))
+    git(root, "commit", "-qam", "less")
+    api.set_script(phase_turns(2))
+    assert main(["run", "-C", str(root), "-q", "--json"]) == 3
+    result = json.loads(capsys.readouterr().out)
+    assert len(api.requests) == 8 and result["phases"][0]["outcome"] == "budget"
+    assert "2 of 2 turns (what was left of the run's budget)" in result["phases"][0]["detail"]
+    # tokens: a cap of one token lets one request through, then stops the phase
+    (root / "phaser.toml").write_text(
+        read(root, "phaser.toml").replace("run_turns = 2", "run_turns = 800\nrun_tokens = 1")
+    )
+    git(root, "commit", "-qam", "tokens")
+    api.set_script(phase_turns(2))
+    assert main(["run", "-C", str(root), "-q", "--json"]) == 3
+    result = json.loads(capsys.readouterr().out)
+    assert len(api.requests) == 9 and result["reason"] == "budget"
+    assert "of 1 tokens (what was left of the run's budget)" in result["phases"][0]["detail"]
+
+
 def test_budget_stop_leaves_the_phase_resumable(tmp_path, api, capsys):
     root = project_with_plan(tmp_path / "p", toml_extra="\n[budget]\nphase_turns = 3\n")
     api.set_script(phase_turns(1))

@@ -76,10 +76,15 @@ class ApprovalConfig:
 
 @dataclass
 class BudgetConfig:
+    """Caps per phase (over all its attempts) and per `phaser run`; tokens count input, cached or
+    not, and output."""
+
     phase_usd: float = 5.0
     run_usd: float = 50.0
     phase_tokens: int = 4_000_000
     phase_turns: int = 80
+    run_tokens: int = 40_000_000
+    run_turns: int = 800
 
 
 @dataclass
@@ -408,6 +413,8 @@ DEFAULT_TOML = """\
 # run_usd = 50.0
 # phase_tokens = 4000000
 # phase_turns = 80
+# run_tokens = 40000000
+# run_turns = 800
 
 [agent]
 # bash_timeout_s = 120

@@ -4,7 +4,7 @@ harness-owned check-off with evidence and a commit. Red gates stop the line."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from phaser import events as ev
@@ -15,6 +15,7 @@ from phaser.agent.provider import Provider, Usage
 from phaser.agent.sandbox import safe_env
 from phaser.agent.snapshot import diff, restore, take_snapshot
 from phaser.agent.tools import ToolBox
+from phaser.config import BudgetConfig
 from phaser.errors import BudgetExceeded, PhaserError, ProviderError, RunStopped
 from phaser.plan.edit import AppendNote, SetMeta, SetTask
 from phaser.plan.store import edit_plan, read_plan
@@ -39,7 +40,9 @@ class PhaseOutcome:
     gates: list[dict] = field(default_factory=list)
     commit: str | None = None
     usage: dict = field(default_factory=dict)
+    """Tokens of every attempt of the phase (an escalated phase has two)."""
     cost_usd: float = 0.0
+    turns: int = 0
     run_dir: str = ""
     claimed: list[str] = field(default_factory=list)
     ticked: list[str] = field(default_factory=list)
@@ -53,6 +56,15 @@ class PhaseOutcome:
         data = asdict(self)
         data["exit_code"] = self.exit_code
         return data
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """What is left of a run's budget when a phase starts; the phase's own caps apply as well."""
+
+    usd: float
+    tokens: int
+    turns: int
 
 
 @dataclass
@@ -81,7 +93,7 @@ class PhaseRun:
         model: str,
         on_event: ev.EventSink = ev.ignore,
         stop_event=None,
-        budget_usd: float | None = None,
+        allowance: Allowance | None = None,
         escalate: bool = True,
     ) -> None:
         self.project = project
@@ -92,12 +104,14 @@ class PhaseRun:
         self.model = model
         self.on_event = on_event
         self.stop_event = stop_event
-        self.budget_usd = budget_usd
+        self.allowance = allowance
         self.escalate = escalate
         self.root = project.root
         self.repo = git.is_repo(self.root)
         self.usage = Usage()
+        """Totals over the phase's finished attempts (the budget covers all of them)."""
         self.cost = 0.0
+        self.turns = 0
 
     # -- the phase --------------------------------------------------------------------------
 
@@ -118,8 +132,7 @@ class PhaseRun:
         for i, model in enumerate(models, 1):
             if attempt is not None:
                 self._discard(attempt, before, "escalating to " + model)
-                attempt.journal.write("outcome", **{**out.as_dict(), "outcome": "escalated"})
-                attempt.journal.close()
+                self._end_attempt(attempt, out, "escalated")
             out.model, out.attempts = model, i
             attempt = _Attempt(model, Journal.new(self.cfg.state_dir, self.info.slug, phase.number))
             out.run_dir = self.project.rel(attempt.journal.run_dir)
@@ -139,9 +152,10 @@ class PhaseRun:
                     else "error"
                 )
                 attempt.journal.write("phase_end", outcome=kind, detail=str(exc))
+                detail = self._budget_detail(attempt) if isinstance(exc, BudgetExceeded) else str(exc)
                 out.outcome, out.detail = (
                     kind,
-                    str(exc) + " (the phase is resumable: phaser next restarts it cleanly)",
+                    detail + " (the phase is resumable: phaser next restarts it cleanly)",
                 )
                 return self._finish(out, attempt)
             except BaseException:
@@ -163,11 +177,6 @@ class PhaseRun:
         toolbox = ToolBox(
             self.root, policy, self.info.plan_path, self.number, self.cfg.agent, self.on_event, a.journal
         )
-        budget = self.cfg.budget
-        if self.budget_usd is not None:
-            from dataclasses import replace
-
-            budget = replace(budget, phase_usd=min(budget.phase_usd, self.budget_usd))
         a.session = AgentSession(
             self.provider,
             toolbox,
@@ -178,7 +187,7 @@ class PhaseRun:
             ),
             max_tokens=self.cfg.provider.max_tokens,
             on_event=self._track,
-            budget=budget,
+            budget=self._caps(),
             price=self.cfg.price(a.model),
             stop_event=self.stop_event,
             step_turns=self.cfg.agent.step_turns,
@@ -237,13 +246,76 @@ class PhaseRun:
 
     # -- endings ------------------------------------------------------------------------------
 
-    def _finish(self, out: PhaseOutcome, a: _Attempt) -> PhaseOutcome:
-        if a.session is not None:
-            out.usage = a.session.usage.as_dict()
-            out.cost_usd = a.session.cost_usd
-            out.violations = len(a.session.toolbox.violations)
-        a.journal.write("outcome", **out.as_dict())
+    # -- budget -------------------------------------------------------------------------------
+
+    def _limits(self) -> dict[str, tuple[float, str]]:
+        """Per dimension, the phase's cap over all its attempts and where it comes from: the phase
+        caps in [budget], or what was left of the run's when the phase started, whichever is less."""
+        b = self.cfg.budget
+        limits = {
+            "usd": (b.phase_usd, "phase"),
+            "tokens": (b.phase_tokens, "phase"),
+            "turns": (b.phase_turns, "phase"),
+        }
+        if self.allowance is not None:
+            for dim in limits:
+                left = getattr(self.allowance, dim)
+                if left < limits[dim][0]:
+                    limits[dim] = (left, "run")
+        return limits
+
+    def _caps(self) -> BudgetConfig:
+        """The next attempt's caps: the limits less what earlier attempts spent."""
+        lim = self._limits()
+        return replace(
+            self.cfg.budget,
+            phase_usd=lim["usd"][0] - self.cost,
+            phase_tokens=int(lim["tokens"][0]) - self.usage.total_input - self.usage.output_tokens,
+            phase_turns=int(lim["turns"][0]) - self.turns,
+        )
+
+    def _budget_detail(self, a: _Attempt) -> str:
+        """Which cap was reached, in the phase's totals (all attempts), and whose cap it is."""
+        s = a.session
+        usd = self.cost + (s.cost_usd if s else 0.0)
+        usage = self.usage + (s.usage if s else Usage())
+        spent = {
+            "usd": usd,
+            "tokens": usage.total_input + usage.output_tokens,
+            "turns": self.turns + (s.turns if s else 0),
+        }
+        for dim, (limit, whose) in self._limits().items():
+            if spent[dim] >= limit:
+                what = {
+                    "usd": f"${spent['usd']:.4f} of ${limit:.2f}",
+                    "tokens": f"{spent['tokens']:,} of {int(limit):,} tokens",
+                    "turns": f"{spent['turns']} of {int(limit)} turns",
+                }[dim]
+                cap = "the phase's cap" if whose == "phase" else "what was left of the run's budget"
+                return f"budget reached: the phase used {what} ({cap})"
+        return "budget reached"
+
+    # -- endings ------------------------------------------------------------------------------
+
+    def _end_attempt(self, a: _Attempt, out: PhaseOutcome, outcome: str | None = None) -> None:
+        """Journal the attempt's outcome with its own figures (so `phaser cost` counts each attempt
+        once) and add them to the phase's totals."""
+        s = a.session
+        own = {"usage": Usage().as_dict(), "cost_usd": 0.0, "turns": 0}
+        if s is not None:
+            own = {"usage": s.usage.as_dict(), "cost_usd": s.cost_usd, "turns": s.turns}
+            self.usage, self.cost, self.turns = (
+                self.usage + s.usage,
+                self.cost + s.cost_usd,
+                self.turns + s.turns,
+            )
+            out.violations += len(s.toolbox.violations)
+        a.journal.write("outcome", **{**out.as_dict(), **own, "outcome": outcome or out.outcome})
         a.journal.close()
+
+    def _finish(self, out: PhaseOutcome, a: _Attempt) -> PhaseOutcome:
+        self._end_attempt(a, out)
+        out.usage, out.cost_usd, out.turns = self.usage.as_dict(), self.cost, self.turns
         self.on_event(ev.PhaseFinished(self.info.slug, self.number, out.outcome, out.detail, out.as_dict()))
         return out
 
@@ -286,10 +358,11 @@ class PhaseRun:
                 ops.append(SetTask(task.ref, True, expect_text=task.text))
         out.claimed = claimed
         out.ticked = [op.ref for op in ops]
-        usage, cost = a.session.usage, a.session.cost_usd
+        usage, cost = self.usage + a.session.usage, self.cost + a.session.cost_usd  # every attempt
         gate_text = "; ".join(f"`{g.command}`: {g.summary}" for g in a.gates) or "no gates configured"
+        escalated = f" (escalated from {self.model})" if a.model != self.model else ""
         stamp = (
-            f"verified {_now()}: {gate_text}; model {a.model}; "
+            f"verified {_now()}: {gate_text}; model {a.model}{escalated}; "
             f"{usage.total_input:,} in / {usage.output_tokens:,} out tokens, ${cost:.4f}"
             + (f"; commit `phase {self.number}: {out.title}` on top of {base[:10]}" if base else "")
         )

@@ -12,7 +12,7 @@ from phaser.errors import NeedsHuman, UsageError
 from phaser.plan.model import Phase, Plan
 from phaser.plan.store import read_plan
 from phaser.workflow import git
-from phaser.workflow.phase import PhaseOutcome, PhaseRun
+from phaser.workflow.phase import Allowance, PhaseOutcome, PhaseRun
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.providers import RunOptions, make_provider
 from phaser.workflow.resume import recover
@@ -32,6 +32,26 @@ class RunResult:
         return sum(o.cost_usd for o in self.outcomes)
 
     @property
+    def tokens(self) -> int:
+        """Input (cached or not) and output tokens of every phase run so far, as the budget counts."""
+        return sum(
+            sum(
+                int(o.usage.get(k) or 0)
+                for k in (
+                    "input_tokens",
+                    "cache_creation_input_tokens",
+                    "cache_read_input_tokens",
+                    "output_tokens",
+                )
+            )
+            for o in self.outcomes
+        )
+
+    @property
+    def turns(self) -> int:
+        return sum(o.turns for o in self.outcomes)
+
+    @property
     def exit_code(self) -> int:
         return {"complete": 0, "approval": 3, "budget": 3, "incomplete": 3}.get(self.reason, 1)
 
@@ -40,6 +60,8 @@ class RunResult:
             "slug": self.slug,
             "reason": self.reason,
             "cost_usd": self.cost_usd,
+            "tokens": self.tokens,
+            "turns": self.turns,
             "exit_code": self.exit_code,
             "phases": [o.as_dict() for o in self.outcomes],
         }
@@ -108,7 +130,7 @@ def run_next(
     phase: int | None = None,
     options: RunOptions | None = None,
     on_event: ev.EventSink = ev.ignore,
-    budget_usd: float | None = None,
+    allowance: Allowance | None = None,
 ) -> PhaseOutcome:
     """Run one phase (the next one, or ``phase``) in a fresh agent context."""
     options = options or RunOptions()
@@ -137,7 +159,7 @@ def run_next(
             model=model,
             on_event=on_event,
             stop_event=options.stop_event,
-            budget_usd=budget_usd,
+            allowance=allowance,
             escalate=project.config.models.escalate and not options.model and not target.model,
         )
         return run.run()
@@ -176,7 +198,7 @@ def run_all(
     if options.provider_obj is None and read_plan(info.plan_path).next_phase() is not None:
         options = replace(options, provider_obj=make_provider(project, options))  # one client for the run
     result = RunResult(info.slug, "complete")
-    run_budget = project.config.budget.run_usd
+    budget = project.config.budget
     while True:
         plan = read_plan(info.plan_path)
         waiting = unapproved(plan)
@@ -194,12 +216,22 @@ def run_all(
         if plan.next_phase() is None:
             result.reason = "blocked"
             return result
-        remaining = run_budget - result.cost_usd
-        if remaining <= 0:
-            on_event(ev.Notice(f"run budget of ${run_budget:.2f} reached", "warning"))
+        left = Allowance(
+            budget.run_usd - result.cost_usd,
+            budget.run_tokens - result.tokens,
+            budget.run_turns - result.turns,
+        )
+        spent = [
+            f"${result.cost_usd:.4f} of ${budget.run_usd:.2f}" if left.usd <= 0 else "",
+            f"{result.tokens:,} of {budget.run_tokens:,} tokens" if left.tokens <= 0 else "",
+            f"{result.turns} of {budget.run_turns} turns" if left.turns <= 0 else "",
+        ]
+        if any(spent):
+            why = "; ".join(x for x in spent if x)
+            on_event(ev.Notice(f"run budget reached: this run used {why}", "warning"))
             result.reason = "budget"
             return result
-        outcome = run_next(project, info.slug, options=options, on_event=on_event, budget_usd=remaining)
+        outcome = run_next(project, info.slug, options=options, on_event=on_event, allowance=left)
         if outcome.outcome == "nothing":
             result.reason = "complete" if plan.complete else "blocked"
             return result
