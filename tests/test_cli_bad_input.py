@@ -279,3 +279,84 @@ def test_bad_input_in_a_real_process(tmp_path, scenario, argv, fragment):
     assert done.stderr.count("\n") == 1 and fragment in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
     assert tree(tmp_path) == before
+
+
+# (script file contents, what the one stderr line must say)
+BAD_SCRIPTS = [
+    (["hi", 3], "turn 1: expected an object, got a string"),
+    ({"a": 1}, 'got an object without "turns"'),
+    ({"turns": "hi"}, "expected a list of turns, got a string"),
+    (7, "expected a list of turns, got a number"),
+    ([{"text": "ok"}, [1]], "turn 2: expected an object, got a list"),
+    ([{"txt": "typo"}], "turn 1: unknown key 'txt'"),
+    ([{"text": 5}], "turn 1: text: expected a string, got a number"),
+    ([{"tool_calls": {"name": "bash"}}], "turn 1: tool_calls: expected a list, got an object"),
+    ([{"tool_calls": ["bash"]}], "turn 1: tool_calls[1]: expected an object, got a string"),
+    ([{"tool_calls": [{"input": {}}]}], "turn 1: tool_calls[1]: name: expected a non-empty string, got null"),
+    ([{"tool_calls": [{"name": "bash", "input": "ls"}]}], "turn 1: tool_calls[1]: input: expected an object"),
+    ([{"tool_calls": [{"name": "bash", "args": {}}]}], "turn 1: tool_calls[1]: unknown key 'args'"),
+    ([{"content": [{"text": "no type"}]}], "turn 1: content[1]: type: expected a string"),
+    ([{"text": "ok"}, {"fault": 529}], "turn 2: fault: expected an object, got a number"),
+    ([{"fault": {"status": "529"}}], "turn 1: fault: status: expected a number, got a string"),
+    ([{"fault": {"drop": "yes"}}], "turn 1: fault: drop: expected a boolean, got a string"),
+    ([{"fault": {"statuss": 529}}], "turn 1: fault: unknown key 'statuss'"),
+    ([{"fault": {"status": 529}, "text": "x"}], "turn 1: a fault turn holds only \"fault\""),
+]
+
+
+@pytest.mark.parametrize("command", ["run", "next"])
+@pytest.mark.parametrize(("script", "want"), BAD_SCRIPTS, ids=[w for _, w in BAD_SCRIPTS])
+def test_bad_script_shape_is_refused_before_the_run(tmp_path, capsys, command, script, want):
+    root = tmp_path / "proj"
+    one_plan(root)
+    path = tmp_path / "script.json"
+    path.write_text(json.dumps(script))
+    before = tree(tmp_path)
+    code, out, err = run(capsys, "-C", str(root), command, "--provider", "scripted", "--script", str(path))
+    assert code == 2, (out, err)
+    assert err.count("\n") == 1 and err.endswith("\n"), err
+    assert f"{path}: not a valid script: " in err and want in err, err
+    after = tree(tmp_path)
+    if command == "next":  # `next` takes the plan's run lock (an empty file) before it builds the provider
+        after.pop("proj/.phaser/locks/demo.lock")
+        for folder in ("proj/.phaser/locks", "proj/.phaser"):
+            after.pop(folder)
+    assert after == before
+
+
+def test_bad_script_shape_in_a_real_process(tmp_path):
+    root = tmp_path / "proj"
+    one_plan(root)
+    path = tmp_path / "script.json"
+    path.write_text('["hi", 3]')
+    done = subprocess.run(
+        [sys.executable, "-m", "phaser", "next", "--provider", "scripted", "--script", str(path)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == f"phaser: {path}: not a valid script: turn 1: expected an object, got a string\n"
+    assert "Traceback" not in done.stderr
+    assert not (root / ".phaser" / "active").exists() and not (root / ".phaser" / "runs").exists()
+
+
+def test_every_documented_script_key_is_accepted(tmp_path):
+    from phaser.agent.script import load_script
+
+    turns = [
+        {"text": "looking", "tool_calls": [{"name": "bash", "input": {"command": "ls"}, "id": "t1"}]},
+        {"tool_calls": [{"name": "finish_step"}], "stop_reason": "tool_use"},
+        {"content": [{"type": "thinking", "thinking": "hm", "signature": "c2ln"}], "text": "ok"},
+        {},
+        {"fault": {"status": 429, "type": "rate_limit_error", "message": "slow", "retry_after": 0.5}},
+        {"fault": {"drop": True, "text": "partial"}},
+        {"fault": {"truncate": True}},
+        {"fault": {"stream_error": "overloaded_error", "malformed": False}},
+    ]
+    path = tmp_path / "script.json"
+    path.write_text(json.dumps(turns))
+    assert load_script(path) == turns
+    path.write_text(json.dumps({"turns": turns}))
+    assert load_script(path) == turns
