@@ -1,4 +1,6 @@
 import os
+import secrets
+import signal
 import subprocess
 import sys
 import textwrap
@@ -133,3 +135,53 @@ def test_bwrap_read_only_and_writable_paths(tmp_path: Path) -> None:
     assert not Path("/etc/phaser-test").exists()
     r = run("echo tmpfile > /tmp/phaser-probe && cat /tmp/phaser-probe", tmp_path, "bwrap", read_only=True)
     assert "tmpfile" in r.output and not Path("/tmp/phaser-probe").exists()
+
+
+def _sleepers(mark: str) -> list[int]:
+    """Live processes running ``sleep <mark>`` (zombies have an empty cmdline and do not count)."""
+    want = b"sleep\0" + mark.encode() + b"\0"
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "cmdline").read_bytes() == want:
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("shape", ["direct", "grandchildren"])
+@pytest.mark.parametrize("mode", MODES)
+def test_commands_die_when_phaser_is_killed(tmp_path: Path, mode: str, shape: str) -> None:
+    """SIGKILL of the process running run_command leaves no command behind: neither the command bash
+    execs in place, nor the children of a compound command."""
+    mark = f"90.{secrets.randbelow(10**8):08d}"  # a unique argument, to find the sleeps in /proc
+    command = f"sleep {mark}" if shape == "direct" else f"sleep {mark} & sleep {mark}; wait"
+    want = 1 if shape == "direct" else 2
+    script = textwrap.dedent(
+        f"""
+        from pathlib import Path
+        from phaser.agent.sandbox import run_command
+        run_command({command!r}, cwd=Path({str(tmp_path)!r}), timeout_s=120, output_cap=1000,
+                    read_only=False, sandbox={mode!r})
+        """
+    )
+    phaser = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while len(_sleepers(mark)) < want and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(_sleepers(mark)) == want, "the command did not start"
+        phaser.send_signal(signal.SIGKILL)
+        phaser.wait()
+        deadline = time.monotonic() + 5
+        while _sleepers(mark) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _sleepers(mark) == [], "the command outlived the killed phaser"
+    finally:
+        phaser.kill()
+        phaser.wait()
+        for pid in _sleepers(mark):
+            os.kill(pid, signal.SIGKILL)

@@ -8,6 +8,20 @@ new pid namespace with its own /proc, so ``/proc/<phaser pid>/environ`` is out o
 
 Without bubblewrap, a process of the same user can still read phaser's memory and initial
 environment; ``scrub_process_env()`` narrows that (see docs/agent-harness.md).
+
+A command does not outlive phaser, even when phaser is killed with SIGKILL and cannot clean up:
+
+* On Linux the direct child (``bash``, or ``bwrap``) gets ``PR_SET_PDEATHSIG`` = SIGKILL. The kernel
+  sends it when the *thread* that forked the child exits; ``run_command`` forks in the calling
+  thread and blocks there until the child is reaped, so that thread never ends first. The setting
+  survives ``exec``, so a simple command that bash execs in place (``bash -c "pytest"``) is covered.
+* With bubblewrap, ``--die-with-parent`` and the new pid namespace take down everything inside.
+* Without bubblewrap (on any POSIX system) a tiny watchdog, ``bash`` in its own session blocked
+  reading a pipe only phaser holds, kills the command's process group when that pipe closes
+  because phaser died, so grandchildren such as ``make test`` -> ``pytest`` die too.
+
+Not covered: processes that leave the group or session themselves (``setsid``, daemons) when
+bubblewrap is not used, and a watchdog killed along with phaser by someone who kills it by pid.
 """
 
 from __future__ import annotations
@@ -21,10 +35,11 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from phaser.errors import ConfigError
 
@@ -193,7 +208,9 @@ def run_command(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=_die_with_parent(),
     )
+    watchdog = None if use_bwrap else _start_watchdog(proc.pid)
     reader = _CappedReader(proc.stdout, output_cap)  # type: ignore[arg-type]
     timed_out = False
     try:
@@ -203,6 +220,7 @@ def run_command(
     finally:
         _kill_group(proc)  # also reaps background jobs the command left behind
         proc.wait()
+        _stop_watchdog(watchdog)
     reader.join(timeout=5)
     output, truncated = reader.text()
     if timed_out:
@@ -213,6 +231,70 @@ def run_command(
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+@lru_cache(maxsize=1)
+def _prctl() -> Any:
+    """libc's prctl as a ctypes function, or None off Linux."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A preexec function that makes the child get SIGKILL when phaser dies (Linux only).
+
+    Everything is looked up before the fork; between fork and exec the child only calls prctl and
+    getppid. If phaser died before prctl took effect, the child is already orphaned: it kills itself.
+    """
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent = os.getpid()
+    args = (ctypes.c_ulong(signal.SIGKILL), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0))
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, *args)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return preexec
+
+
+# Blocks on a pipe only phaser holds; EOF (phaser exited or was killed) kills the command's group.
+_WATCHDOG = 'read -r _; kill -KILL -- "-$1" 2>/dev/null'
+
+
+def _start_watchdog(pgid: int) -> subprocess.Popen[bytes] | None:
+    try:
+        return subprocess.Popen(
+            ["bash", "-c", _WATCHDOG, "phaser-watchdog", str(pgid)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=safe_env(),
+            start_new_session=True,  # out of reach of a signal sent to phaser's own group
+        )
+    except OSError:
+        return None
+
+
+def _stop_watchdog(watchdog: subprocess.Popen[bytes] | None) -> None:
+    """Phaser killed the group itself: stop the watchdog *before* closing its pipe, so it never
+    signals a process group id that may since have been reused."""
+    if watchdog is None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        watchdog.kill()
+    watchdog.wait()
+    with contextlib.suppress(OSError):
+        watchdog.stdin.close()  # type: ignore[union-attr]
 
 
 class _CappedReader:
