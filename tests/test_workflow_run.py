@@ -4,12 +4,27 @@ in temporary git repositories with a real pytest gate."""
 from __future__ import annotations
 
 import json
+import sys
+import tempfile
 
 import pytest
 
 from phaser.cli import main
 from phaser.workflow import demo
-from workflow_helpers import claims, edit, finish, git, phase_turns, project_with_plan, read, tree_bytes
+from phaser.workflow.gates import GateResult, audit, run_gate
+from workflow_helpers import (
+    TRIVIAL_TESTS,
+    claims,
+    coding_turns,
+    edit,
+    finish,
+    git,
+    no_fix_attempts,
+    phase_turns,
+    project_with_plan,
+    read,
+    tree_bytes,
+)
 
 
 @pytest.fixture
@@ -365,3 +380,119 @@ def test_api_faults_are_survived_without_running_a_tool_twice(tmp_path, api):
     assert len(creates) == 1 and creates[0]["ok"]
     retried = [e for e in entries if e["kind"] == "retry"]  # phaser's own retries are journaled
     assert len(retried) == 2 and all(e["attempt"] >= 1 for e in retried)
+
+
+def test_tests_hidden_by_a_new_conftest_are_red(tmp_path, api, capsys):
+    """A new conftest.py (new files are allowed) hides the existing tests, and a new file with as
+    many trivial tests keeps the counts up: the tests that passed before must still run."""
+    root = project_with_plan(tmp_path / "p")
+    no_fix_attempts(root)
+    hide = edit("create", "conftest.py", file_text='collect_ignore = ["tests/test_count.py"]\n')
+    api.set_script(
+        phase_turns(1)
+        + coding_turns(2, 2, hide, edit("create", "tests/test_more.py", file_text=TRIVIAL_TESTS))
+    )
+    assert main(["next", "-C", str(root), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["next", "-C", str(root), "-q", "--json"]) == 1
+    outcome = json.loads(capsys.readouterr().out)
+    gate = outcome["gates"][0]
+    assert outcome["outcome"] == "blocked" and not gate["ok"] and "tests" not in gate
+    assert gate["summary"].startswith("3 passed: ")  # the counts alone look fine
+    why = (
+        "3 tests that passed before the phase no longer run: tests.test_count::test_apostrophes_stay_inside_words, "
+        "tests.test_count::test_counts_words, tests.test_count::test_empty_text_has_no_words"
+    )
+    assert why in gate["summary"]
+    plan = read(root, "specs/word-stats/plan.md")
+    assert "status: blocked" in plan and why in plan and "- [x] Add `top_words" not in plan
+    assert git(root, "log", "--format=%s").splitlines()[0] == "phase 1: Count words"
+    assert not (root / "conftest.py").exists() and not (root / "tests" / "test_more.py").exists()
+    assert git(root, "status", "--porcelain", "--untracked-files=all").split() == [
+        "M",
+        "specs/word-stats/plan.md",
+    ]
+
+
+def test_a_phase_may_drop_tests_in_files_it_unprotects(tmp_path, api):
+    plan = demo.PLAN.replace("depends: 1\n", "depends: 1\nunprotect: tests/test_count.py\n")
+    root = project_with_plan(tmp_path / "p", plan)
+    no_fix_attempts(root)
+    rename = edit(
+        "str_replace",
+        "tests/test_count.py",
+        old_str="def test_empty_text_has_no_words",
+        new_str="def test_no_words_in_empty_text",
+    )
+    more = edit("create", "tests/test_more.py", file_text=TRIVIAL_TESTS)
+    api.set_script(phase_turns(1) + coding_turns(2, 2, rename, more) + [{"tool_calls": [finish()]}])
+    assert main(["next", "-C", str(root), "-q"]) == 0
+    assert main(["next", "-C", str(root), "-q"]) == 0
+    assert git(root, "log", "--format=%s").splitlines()[0] == "phase 2: Most frequent words"
+    assert "test_no_words_in_empty_text" in read(root, "tests/test_count.py")
+
+
+def _gate(tests: dict[str, str] | None, **counts: int) -> GateResult:
+    counts = counts or {"passed": 1}
+    summary = ", ".join(f"{n} {what}" for what, n in counts.items())
+    return GateResult("python -m pytest -q", True, 0, summary, counts=counts, tests=tests)
+
+
+def test_audit_names_the_tests_that_stopped_passing():
+    before = {f"tests.test_a::test_{i}": "passed" for i in range(8)}
+    before |= {"tests.test_b.TestB::test_x": "passed", "tests.test_b::test_flaky": "failed"}
+    after = {"tests.test_a::test_0": "failed", "tests.test_a::test_1": "skipped"}
+    after |= {"tests.test_a::test_7": "passed", "tests.test_b::test_new": "passed"}
+    [red] = audit([_gate(after, passed=20)], [_gate(before, passed=9)], [])
+    assert not red.ok
+    assert red.summary == (
+        "20 passed: 6 tests that passed before the phase no longer run: tests.test_a::test_2, "
+        "tests.test_a::test_3, tests.test_a::test_4, tests.test_a::test_5, tests.test_a::test_6 "
+        "(and 1 more); 1 test that passed before the phase now fails: tests.test_a::test_0; "
+        "1 test that passed before the phase is now skipped: tests.test_a::test_1"
+    )
+    # tests in files under the phase's unprotect globs may go; classes map back to their file
+    [green] = audit(
+        [_gate(after, passed=20)], [_gate(before, passed=9)], [], ["tests/test_a.py", "tests/*_b.py"]
+    )
+    assert green.ok and green.summary == "20 passed"
+    # no report on either side: the counts alone decide, as before
+    assert audit([_gate(None, passed=9)], [_gate(before, passed=9)], [])[0].ok
+    assert audit([_gate(after, passed=9)], [_gate(None, passed=9)], [])[0].ok
+    # a gate already red by its exit code says which of its tests stopped passing
+    failing = _gate({"tests.test_a::test_0": "failed"}, passed=0, failed=1)
+    failing.ok, failing.exit_code, failing.summary = False, 1, "1 failed (exit 1)"
+    [still_red] = audit([failing], [_gate({"tests.test_a::test_0": "passed"})], [])
+    assert (
+        still_red.summary
+        == "1 failed (exit 1): 1 test that passed before the phase now fails: tests.test_a::test_0"
+    )
+    assert "tests" not in still_red.as_dict()
+
+
+def test_gate_results_come_from_pytests_junit_report(tmp_path, monkeypatch):
+    """The gate's command is run as written; pytest's own report gives each test's id and result,
+    and any PYTEST_ADDOPTS already set is kept. The report lives outside the project and is removed."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "tests").mkdir()
+    (project / "tests" / "test_x.py").write_text(
+        "import pytest\n\n\ndef test_ok():\n    pass\n\n\n@pytest.mark.skip\ndef test_skip():\n    pass\n\n\n"
+        "class TestK:\n    @pytest.mark.parametrize('n', [1, 2])\n    def test_n(self, n):\n        assert n == 1\n"
+    )
+    command = f"{sys.executable} -m pytest -p no:cacheprovider tests && echo done"
+    result = run_gate(command, project, 120, {"PYTEST_ADDOPTS": "-q"})
+    assert result.tests == {
+        "tests.test_x::test_ok": "passed",
+        "tests.test_x::test_skip": "skipped",
+        "tests.test_x.TestK::test_n[1]": "passed",
+        "tests.test_x.TestK::test_n[2]": "failed",
+    }
+    assert result.counts == {"passed": 2, "failed": 1, "skipped": 1} and not result.ok
+    assert "generated xml file" not in result.output_tail and "test session starts" not in result.output_tail
+    assert sorted(p.name for p in project.iterdir()) == ["tests"] and not list(temp.iterdir())
+    # no pytest run, no report: nothing to compare by id
+    assert run_gate("echo pytest", project, 30).tests is None

@@ -65,3 +65,32 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
         if p.is_file() and not rel.startswith((".git/", ".phaser/")) and not ignored:
             out[rel] = p.read_bytes()
     return out
+
+
+TRIVIAL_TESTS = """\
+def test_one():
+    assert True
+
+
+def test_two():
+    assert True
+
+
+def test_three():
+    assert True
+"""
+
+
+def coding_turns(phase: int, tasks: int, *calls: dict) -> list[dict]:
+    """A phase's explore and code steps: the code step makes ``calls`` and claims all ``tasks``."""
+    return [
+        {"tool_calls": [finish("explored")]},
+        {"tool_calls": [*calls, *claims(phase, tasks), finish("coded")]},
+    ]
+
+
+def no_fix_attempts(root: Path) -> None:
+    """A red gate blocks the phase at once (committed, so the tree stays clean)."""
+    toml = (root / "phaser.toml").read_text(encoding="utf-8")
+    (root / "phaser.toml").write_text(toml.replace("fix_attempts = 2", "fix_attempts = 0"), encoding="utf-8")
+    git(root, "commit", "-qam", "no fixes")

@@ -1,19 +1,35 @@
 """The project's checks, run by phaser itself after the coding step; never taken on the model's word.
 
 A gate that proves nothing is red: pytest collecting no test (exit 5), more tests skipped than
-before the phase, fewer passing than before, or test files deleted or emptied by the phase.
+before the phase, fewer passing than before, test files deleted or emptied by the phase, or any
+test that passed before the phase no longer running or passing afterwards (unless it lives under
+the phase's ``unprotect:`` paths).
+
+Test identities come from pytest itself: a gate whose command mentions pytest runs with
+``--junitxml=<temp file>`` added to ``PYTEST_ADDOPTS`` (the command string is left as it is), and
+the report gives each test's ``classname::name`` and result. When a command runs pytest more than
+once, the last run's report is the one kept. Without a report (pytest did not run, or the option
+was overridden), only the counts are compared.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
+import shutil
+import tempfile
 import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from phaser.agent.policy import matches_any
 from phaser.agent.sandbox import run_command
 
 _GATE_OUTPUT_CAP = 200_000  # head and tail kept; pytest's closing line is in the tail
+
+_NAMES_SHOWN = 5  # test ids named in a summary; the rest are counted
 
 _COUNT = re.compile(r"(\d+) (passed|failed|skipped|errors?|xfailed|xpassed|deselected|warnings?)")
 
@@ -28,13 +44,18 @@ class GateResult:
     counts: dict[str, int] = field(default_factory=dict)
     duration_s: float = 0.0
     timed_out: bool = False
+    tests: dict[str, str] | None = None
+    """Per test id (``classname::name``): passed, failed or skipped, from pytest's JUnit report;
+    None when there was no report. Left out of ``as_dict`` (it can hold thousands of ids)."""
 
     @property
     def is_pytest(self) -> bool:
         return "pytest" in self.command
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        data.pop("tests")
+        return data
 
 
 def pytest_counts(output: str) -> dict[str, int]:
@@ -56,30 +77,67 @@ def _tail(text: str, lines: int = 60, chars: int = 6000) -> str:
     return tail[-chars:]
 
 
+_RESULT_TAGS = {"failure": "failed", "error": "failed", "skipped": "skipped"}
+_RANK = {"passed": 0, "skipped": 1, "failed": 2}
+
+
+def junit_results(path: Path) -> dict[str, str] | None:
+    """Each test's result (passed, failed or skipped) by ``classname::name`` from a pytest JUnit
+    XML report; None when the report is missing or unreadable. A test reported twice keeps its
+    worst result."""
+    try:
+        tree = ET.parse(path)
+    except (OSError, ET.ParseError):
+        return None
+    tests: dict[str, str] = {}
+    for case in tree.getroot().iter("testcase"):
+        test_id = f"{case.get('classname', '')}::{case.get('name', '')}"
+        result = next((_RESULT_TAGS[c.tag] for c in case if c.tag in _RESULT_TAGS), "passed")
+        if _RANK[result] >= _RANK.get(tests.get(test_id, "passed"), 0):
+            tests[test_id] = result
+    return tests
+
+
 def run_gate(command: str, root: Path, timeout_s: float, env: dict[str, str] | None = None) -> GateResult:
     """Run one gate through the harness's command runner (process group, timeout, no secrets), unsandboxed:
-    gates are the project's own checks, run by phaser, not by the model."""
+    gates are the project's own checks, run by phaser, not by the model. A pytest gate also writes
+    a JUnit report to a temporary directory outside the project, read for per-test results."""
     started = time.monotonic()
-    run = run_command(
-        command,
-        cwd=root,
-        timeout_s=timeout_s,
-        output_cap=_GATE_OUTPUT_CAP,
-        read_only=False,
-        env=env,
-        sandbox="none",
-    )
+    report_dir = Path(tempfile.mkdtemp(prefix="phaser-gate-")) if "pytest" in command else None
+    run_env = dict(env or {})
+    if report_dir is not None:
+        report = report_dir / "junit.xml"
+        addopts = run_env.get("PYTEST_ADDOPTS", "").strip()
+        run_env["PYTEST_ADDOPTS"] = f"{addopts} --junitxml={shlex.quote(str(report))}".strip()
+    try:
+        run = run_command(
+            command,
+            cwd=root,
+            timeout_s=timeout_s,
+            output_cap=_GATE_OUTPUT_CAP,
+            read_only=False,
+            env=run_env,
+            sandbox="none",
+        )
+        tests = junit_results(report) if report_dir is not None else None
+    finally:
+        if report_dir is not None:
+            shutil.rmtree(report_dir, ignore_errors=True)
+    output = run.output
+    if report_dir is not None:  # pytest's "generated xml file: /tmp/..." line is phaser's, not the project's
+        output = "\n".join(ln for ln in output.splitlines() if str(report_dir) not in ln)
     result = GateResult(
         command,
         run.exit_code == 0,
         run.exit_code,
         "",
-        _tail(run.output),
+        _tail(output),
         duration_s=time.monotonic() - started,
     )
     result.timed_out = run.timed_out
     if result.is_pytest:
-        result.counts = pytest_counts(run.output)
+        result.counts = pytest_counts(output)
+        result.tests = tests
     result.summary = _summary(result)
     if run.timed_out:
         result.ok = False
@@ -104,15 +162,61 @@ def run_gates(
     return [run_gate(cmd, root, timeout_s, env) for cmd in commands]
 
 
+def _under(test_id: str, globs: list[str]) -> bool:
+    """Whether a test's file (from its dotted JUnit classname) matches one of the globs. The
+    classname holds the file's path and then any classes, so every dotted prefix is tried."""
+    parts = test_id.split("::", 1)[0].split(".")
+    return any(matches_any("/".join(parts[:i]) + ".py", globs) for i in range(len(parts), 0, -1))
+
+
+def _names(ids: list[str]) -> str:
+    shown = ", ".join(ids[:_NAMES_SHOWN])
+    return shown + (f" (and {len(ids) - _NAMES_SHOWN} more)" if len(ids) > _NAMES_SHOWN else "")
+
+
+def _tests(n: int) -> str:
+    return f"{n} test that passed before the phase" if n == 1 else f"{n} tests that passed before the phase"
+
+
+def lost_tests(result: GateResult, prior: GateResult | None, unprotect: Iterable[str] = ()) -> str:
+    """What became of the tests that passed in ``prior`` but do not pass in ``result`` (those under
+    ``unprotect`` globs aside); empty when none, or when either run left no JUnit report."""
+    if prior is None or prior.tests is None or result.tests is None:
+        return ""
+    globs = [g for g in unprotect if g.strip()]
+    gone: dict[str, list[str]] = {"missing": [], "failed": [], "skipped": []}
+    for test_id, before in sorted(prior.tests.items()):
+        now = result.tests.get(test_id, "missing")
+        if before == "passed" and now != "passed" and not (globs and _under(test_id, globs)):
+            gone[now].append(test_id)
+    verbs = {"missing": "no longer run", "failed": "now fail", "skipped": "are now skipped"}
+    verbs_one = {"missing": "no longer runs", "failed": "now fails", "skipped": "is now skipped"}
+    return "; ".join(
+        f"{_tests(len(ids))} {(verbs_one if len(ids) == 1 else verbs)[kind]}: {_names(ids)}"
+        for kind, ids in gone.items()
+        if ids
+    )
+
+
 def audit(
-    results: list[GateResult], baseline: list[GateResult] | None, test_damage: list[str]
+    results: list[GateResult],
+    baseline: list[GateResult] | None,
+    test_damage: list[str],
+    unprotect: Iterable[str] = (),
 ) -> list[GateResult]:
-    """Turn green gates red when they prove less than before the phase."""
+    """Turn green gates red when they prove less than before the phase; a pytest gate also says
+    which tests that passed before the phase (outside ``unprotect`` globs) no longer run or pass."""
     before = {r.command: r for r in baseline or []}
+    unprotect = list(unprotect)
     for r in results:
-        if not r.ok or not r.is_pytest:
+        if not r.is_pytest:
             continue
         prior = before.get(r.command)
+        lost = lost_tests(r, prior, unprotect)
+        if not r.ok:
+            if lost and not r.timed_out:
+                r.summary = f"{r.summary}: {lost}"
+            continue
         skipped, passed = r.counts.get("skipped", 0), r.counts.get("passed", 0)
         if prior is not None and prior.counts:
             if skipped > prior.counts.get("skipped", 0):
@@ -130,6 +234,9 @@ def audit(
         if r.ok and test_damage:
             r.ok = False
             r.summary = f"{r.summary}: test files deleted or emptied by the phase: {', '.join(test_damage)}"
+        if lost:
+            r.ok = False
+            r.summary = f"{r.summary}: {lost}"
     return results
 
 

@@ -226,7 +226,8 @@ class PhaseRun:
         return safe_env()
 
     def _baseline(self) -> list[GateResult]:
-        """Gate figures before the phase, so a phase cannot 'pass' by skipping or deleting tests."""
+        """Gate figures and per-test results before the phase, so a phase cannot 'pass' by skipping,
+        deleting or hiding tests."""
         commands = [c for c in self.cfg.gates.commands if "pytest" in c]
         return run_gates(commands, self.root, self.cfg.gates.timeout_s, self._gate_env()) if commands else []
 
@@ -234,10 +235,12 @@ class PhaseRun:
         self.on_event(ev.StepStarted("gates"))
         changes = diff(before, take_snapshot(self.root))
         damage = test_damage(self.root, changes.deleted, changes.modified)
+        phase = read_plan(self.info.plan_path).phase(self.number)
         results = audit(
             run_gates(self.cfg.gates.commands, self.root, self.cfg.gates.timeout_s, self._gate_env()),
             baseline,
             damage,
+            phase.unprotect if phase is not None else (),
         )
         for g in results:
             self.on_event(ev.GateFinished(g.command, g.ok, g.summary, g.output_tail if not g.ok else ""))
