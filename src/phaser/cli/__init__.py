@@ -2,12 +2,18 @@
 
 Heavy modules (anthropic, textual) are imported inside the commands that need them, so that
 ``phaser --help`` and ``phaser status`` start fast.
+
+When the reader of stdout goes away (``phaser next | head -3``), phaser stops printing and the
+command carries on: a run still finishes its phase (gates, commit, plan update) and the exit code
+is the run's. See ``reader_gone`` and ``_GuardedStdout``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from typing import Any, TextIO
 
 from phaser.errors import PhaserError
 
@@ -20,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         args.command = "tui"
         args.handler = _tui_handler()
+    real = sys.stdout
+    guard = _GuardedStdout(real) if args.command != "tui" and real is sys.__stdout__ and real else None
+    if guard:
+        sys.stdout = guard
     try:
         return int(args.handler(args) or 0)
     except PhaserError as exc:
@@ -29,8 +39,63 @@ def main(argv: list[str] | None = None) -> int:
         print("phaser: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        reader_gone(real)
         return 1
+    finally:
+        if guard:
+            guard.flush()  # a broken pipe here is swallowed too
+            sys.stdout = real
+
+
+def reader_gone(stream: Any) -> None:
+    """The reader of ``stream`` has gone (a closed pipe): point its file descriptor at /dev/null,
+    so later output, and the flush at interpreter exit, succeed quietly instead of raising
+    BrokenPipeError (what the Python docs on SIGPIPE recommend). Only for stdout and stderr."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    if fd not in (1, 2):
+        return
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, fd)
+        finally:
+            os.close(devnull)
+
+
+class _GuardedStdout:
+    """sys.stdout while a command runs: once the reader has gone, output is dropped instead of
+    raising BrokenPipeError out of whatever printed it, possibly in the middle of a run."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.broken = False
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._gone()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._gone()
+
+    def _gone(self) -> None:
+        self.broken = True
+        reader_gone(self._stream)
+        with contextlib.suppress(OSError, ValueError):
+            self._stream.flush()  # what was buffered goes to /dev/null now
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _tui_handler():

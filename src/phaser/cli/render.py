@@ -65,6 +65,8 @@ class EventPrinter:
     def __init__(self, stream: TextIO | None = None, quiet: bool = False) -> None:
         self.out = _out(stream)
         self.quiet = quiet
+        self.gone = False
+        """True once the reader went away (a closed pipe): nothing more is printed, the run goes on."""
         self._in_text = False
         self._last_usage: ev.UsageUpdated | None = None
 
@@ -74,6 +76,21 @@ class EventPrinter:
             self._in_text = False
 
     def __call__(self, event: ev.Event) -> None:
+        if self.gone:
+            return
+        try:
+            self._print(event)
+        except BrokenPipeError:
+            self._reader_gone()
+
+    def _reader_gone(self) -> None:
+        """Stop printing, and never let a closed pipe end the run this printer watches."""
+        from phaser.cli import reader_gone
+
+        self.gone = True
+        reader_gone(self.out)  # stdout or stderr now goes to /dev/null: later output fails no more
+
+    def _print(self, event: ev.Event) -> None:
         out = self.out
         if isinstance(event, ev.TextDelta):
             if not self.quiet:
@@ -129,7 +146,13 @@ class EventPrinter:
         return f"  [{self._tokens(u)}, {money(u.cost_usd)} so far]" if u else ""
 
     def close(self) -> None:
-        self._end_text()
+        if self.gone:
+            return
+        try:
+            self._end_text()
+            self.out.flush()
+        except BrokenPipeError:
+            self._reader_gone()
 
 
 def print_dry_run(info: dict[str, Any], stream: TextIO | None = None) -> None:
