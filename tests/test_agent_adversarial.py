@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -177,7 +178,9 @@ def test_hostile_agent_changes_nothing_it_may_not(
             added.append(line[2:])
         elif line.startswith("- "):
             removed.append(line[2:])
-    assert not removed and all(a in ("", "### Notes", f"- {NOTE}") for a in added), (added, removed)
+    note = re.compile(rf"- \d{{4}}-\d\d-\d\d agent: {re.escape(NOTE)}")  # notes are dated, marked
+    assert not removed and all(a in ("", "### Notes") or note.fullmatch(a) for a in added), (added, removed)
+    assert sum(1 for a in added if note.fullmatch(a)) == 1
     assert session.toolbox.claims == []
 
     # Outside the root nothing appeared (only bubblewrap can promise this for bash; the editor never writes there).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import threading
 from pathlib import Path
@@ -188,6 +189,7 @@ def test_explore_code_update_happy_path(project: Path) -> None:
         False,
     ]  # the harness ticks boxes, not the agent
     assert plan.phase(1).notes and "sub() mirrors add()" in plan.phase(1).notes[0]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d agent: sub\(\) mirrors add\(\); .*", plan.phase(1).notes[0])
     assert [t.text for t in plan.phase(2).tasks] == ["Add pkg.calc.mul"]
 
     # The code prompt joined the explore step's pending tool results: roles alternate.

@@ -12,6 +12,7 @@ back, its changed bytes are saved under the run folder, and a violation is recor
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 from collections.abc import Callable
@@ -349,7 +350,9 @@ class ToolBox:
 
     def _add_note(self, args: dict[str, Any]) -> tuple[str, bool]:
         text = self._plan_text(args, "text")
-        edit_plan(self.plan_path, AppendNote(self.phase, text))  # type: ignore[arg-type]
+        day = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
+        # dated and marked, so a reader tells the agent's notes from a person's and knows when
+        edit_plan(self.plan_path, AppendNote(self.phase, f"{day} agent: {text}"))  # type: ignore[arg-type]
         self.notes.append(text)
         return f"Note added to phase {self.phase}.", False
 
