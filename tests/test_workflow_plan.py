@@ -84,6 +84,29 @@ def test_revise_sends_the_current_file_with_the_feedback(tmp_path, api):
     assert "Human note: keep it tiny." in sent and "command line interface" in sent
 
 
+def test_revise_that_drops_progress_goes_back_and_is_never_written(tmp_path, api, capsys):
+    with_progress = (  # a ticked task in phase 1, a human note in phase 3 (the last section)
+        demo.PLAN.replace("- [ ] Add `wordstats/core.py`", "- [x] Add `wordstats/core.py`")
+        + "\n### Notes\n\n- Human: the tokenizer must keep apostrophes.\n"
+    )
+    root = project_with_plan(tmp_path / "p", plan=with_progress)
+    before = plan_path(root).read_bytes()
+    dropped = demo.PLAN  # the model "forgets" the tick and the note
+    kept = with_progress.replace("## Phase 3: Command line", "## Phase 3: Command line interface")
+    # dropped three times: refused, nothing written
+    api.set_script([{"text": dropped}] * 3)
+    assert main(["plan", "-C", str(root), "--revise", "rename phase 3", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "3 attempts" in err and "checked task of phase 1 is missing or unchecked" in err
+    assert plan_path(root).read_bytes() == before
+    # dropped once, told what it lost, kept the second time: written
+    api.set_script([{"text": dropped}, {"text": kept}])
+    assert main(["plan", "-C", str(root), "--revise", "rename phase 3", "-q"]) == 0
+    assert plan_path(root).read_text() == kept
+    feedback = json.dumps(api.requests[-1]["body"]["messages"][-1])
+    assert "Human: the tokenizer must keep apostrophes." in feedback and "keep every note" in feedback
+
+
 def test_resume_after_a_kill_mid_phase(tmp_path, api, capsys):
     root = project_with_plan(tmp_path / "p")
     script = tmp_path / "killed.json"
@@ -115,8 +138,13 @@ def test_resume_after_a_kill_mid_phase(tmp_path, api, capsys):
         time.sleep(0.1)
     assert (root / "scratch.py").exists()
     time.sleep(0.5)
+    assert main(["status", "-C", str(root), "--json"]) == 0  # while it runs: running
+    active = json.loads(capsys.readouterr().out)["plans"][0]["active"]
+    assert active["phase"] == 1 and active["running"] is True
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    assert main(["status", "-C", str(root)]) == 0  # after the kill: said plainly, nothing touched yet
+    assert "phase 1 did not finish" in capsys.readouterr().out and (root / "scratch.py").exists()
     api.set_script(phase_turns(1))
     assert main(["next", "-C", str(root), "-q"]) == 0
     out = capsys.readouterr().out

@@ -209,9 +209,9 @@ class AgentSession:
         if self.turns >= b.phase_turns:
             reason = f"the phase used {self.turns} turns (limit {b.phase_turns})"
         elif self.tokens >= b.phase_tokens:
-            reason = f"the phase used {self.tokens} tokens (limit {b.phase_tokens})"
+            reason = f"the phase used {self.tokens:,} tokens (limit {b.phase_tokens:,})"
         elif self.cost_usd >= b.phase_usd:
-            reason = f"the phase cost ${self.cost_usd:.4f} (limit ${b.phase_usd:.2f})"
+            reason = f"the phase cost ${self.cost_usd:.4f} (limit ${b.phase_usd:.4f})"
         if reason is not None:
             self.journal.write("budget_exceeded", reason=reason, **self._totals())
             raise BudgetExceeded(f"budget reached: {reason}")

@@ -36,7 +36,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"phaser: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("phaser: interrupted", file=sys.stderr)
+        if args.command in ("next", "run", "redo", "demo"):
+            print(
+                "phaser: interrupted; a phase that was running is left unfinished with its changes in the tree: "
+                "phaser status shows it, and the next phaser next puts the tree back as it was before that phase "
+                "(the changes kept as a patch) and runs it again",
+                file=sys.stderr,
+            )
+        else:
+            print("phaser: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         reader_gone(real)

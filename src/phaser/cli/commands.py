@@ -178,7 +178,7 @@ def cmd_next(args: argparse.Namespace) -> int:
             print(json.dumps(info, indent=2))
         else:
             print_dry_run(info)
-        return 0
+        return info["exit_code"]
     return _report(
         args,
         lambda sink: run_next(project, args.slug, phase=args.phase, options=_overrides(args), on_event=sink),

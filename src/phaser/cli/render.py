@@ -37,6 +37,16 @@ def print_status(statuses: list, stream: TextIO | None = None) -> None:
             f"{st.title}  ({st.path})  phases {st.phases_done}/{len(st.phases)}  tasks {done}/{total}  {nxt}",
             file=out,
         )
+        if st.active:
+            a = st.active
+            if a["running"]:
+                print(f"  ▶ phase {a['phase']} is running (started {a['started']})", file=out)
+            else:
+                print(
+                    f"  ! phase {a['phase']} did not finish (started {a['started']}): its changes are still in the "
+                    "tree; phaser next undoes them first (kept as a patch) and runs it again",
+                    file=out,
+                )
         width = max((len(p.title) for p in st.phases), default=10)
         width = min(width, 48)
         for p in st.phases:
@@ -50,7 +60,7 @@ def print_status(statuses: list, stream: TextIO | None = None) -> None:
                 extra += "  approved"
             print(
                 f"  {STATE_MARK.get(p.state, '?')} {p.number:>2}  {title:<{width}}  {p.difficulty:<6}  "
-                f"{p.tasks_done:>2}/{p.tasks_total:<2}  {p.state:<7}  {p.model}{extra}",
+                f"{p.tasks_done:>2}/{p.tasks_total:<2}  {p.state:<7}  {p.ran_on or p.model}{extra}",
                 file=out,
             )
 
@@ -157,6 +167,9 @@ class EventPrinter:
 
 def print_dry_run(info: dict[str, Any], stream: TextIO | None = None) -> None:
     out = _out(stream)
+    if info["phase"] is None:
+        print(f"nothing to run in {info['slug']}: {info['reason']}", file=out)
+        return
     print(f"would run {info['slug']} phase {info['phase']}: {info['title']}", file=out)
     print(f"  difficulty {info['difficulty']} -> model {info['model']} ({info['model_reason']})", file=out)
     print(f"  steps: {' -> '.join(info['steps'])}", file=out)
@@ -167,9 +180,12 @@ def print_dry_run(info: dict[str, Any], stream: TextIO | None = None) -> None:
         file=out,
     )
     est = info.get("estimate") or {}
+    if not info.get("priced", True):
+        print(f"  no price configured for {info['model']}: dollars are not tracked and dollar caps do not apply", file=out)
     if est.get("input_tokens") is not None:
+        usd = f", about {money(est['first_call_usd'])}" if est.get("first_call_usd") is not None else ""
         print(
-            f"  first call: {est['input_tokens']:,} input tokens, about {money(est['first_call_usd'])} "
+            f"  first call: {est['input_tokens']:,} input tokens{usd} "
             f"(uncached; later calls read the prefix from the cache)",
             file=out,
         )
@@ -179,6 +195,9 @@ def print_dry_run(info: dict[str, Any], stream: TextIO | None = None) -> None:
 
 def print_outcome(outcome: Any, stream: TextIO | None = None) -> None:
     out = _out(stream)
+    if outcome.outcome in ("nothing", "stuck"):
+        print(f"nothing to run in {outcome.slug}: {outcome.detail}", file=out)
+        return
     print(f"phase {outcome.phase}: {outcome.outcome}  {outcome.detail}".rstrip(), file=out)
     for gate in outcome.gates:
         print(f"  {'✓' if gate['ok'] else '✗'} {gate['command']}: {gate['summary']}", file=out)
@@ -200,6 +219,8 @@ def print_run(result: Any, stream: TextIO | None = None) -> None:
 
 
 def print_cost(report: Any, stream: TextIO | None = None) -> None:
+    from phaser.workflow.cost import run_summary
+
     out = _out(stream)
     header = f"{'phase':<8} {'model':<20} {'runs':>4} {'uncached':>10} {'cache wr':>10} {'cache rd':>10} {'output':>9} {'cost':>10}"
     for plan in report.plans:
@@ -219,5 +240,8 @@ def print_cost(report: Any, stream: TextIO | None = None) -> None:
                 file=out,
             )
         print(f"  total {money(plan['total_usd'])}", file=out)
+        print("  runs (a redone or escalated phase has several; compare them here):", file=out)
+        for run in plan["runs"]:
+            print(f"    phase {run['phase']}  {run['run']}  {run_summary(run)}", file=out)
     if not report.plans:
         print("no runs recorded yet", file=out)

@@ -218,8 +218,30 @@ def _validate_file(path: Path, explicit: bool) -> list[Problem]:
     if path.name == "spec.md":
         return validate_text(text, path, "spec")
     if path.name == "plan.md":
-        return validate_text(text, path, "plan")
+        return validate_text(text, path, "plan") + _spec_reference(text, path)
     plan, _ = parse_with_layout(text, path, [])
     if plan.phases:
         return validate_text(text, path, "plan")
     return validate_text(text, path, "spec") if explicit else []
+
+
+def spec_reference_problems(text: str, path: Path) -> list[Problem]:
+    """The plan's frontmatter `spec:` must name a file that exists (relative to the plan): a phase
+    runs with the spec as its context, so a renamed or deleted spec is a problem to fix first."""
+    return _spec_reference(text, Path(path))
+
+
+def _spec_reference(text: str, path: Path) -> list[Problem]:
+    try:
+        plan, _ = parse_with_layout(text, path, [])
+    except PlanError:
+        return []
+    spec = plan.frontmatter.get("spec") if isinstance(plan.frontmatter, dict) else None
+    if not isinstance(spec, str) or not spec.strip():
+        return []
+    if (path.parent / spec.strip()).is_file():
+        return []
+    start, end = plan.frontmatter_span or (0, 1)
+    lines = text.splitlines()[start:end]
+    line = start + 1 + next((i for i, ln in enumerate(lines) if ln.startswith("spec:")), 0)
+    return [Problem(str(path), line, f"spec: {spec.strip()} does not exist beside the plan")]

@@ -33,6 +33,8 @@ def _summarise(run_dir: Path) -> dict | None:
         return None
     start = next((e for e in entries if e.get("kind") == "phase_start"), {})
     outcome = next((e for e in reversed(entries) if e.get("kind") == "outcome"), {})
+    if not outcome and any(e.get("kind") == "plan_written" for e in entries):
+        outcome = {"outcome": "planned"}
     totals = dict.fromkeys(_FIELDS, 0)
     cost = 0.0
     model = start.get("model", "?")
@@ -53,8 +55,26 @@ def _summarise(run_dir: Path) -> dict | None:
         "cost_usd": cost,
         "gates": outcome.get("gates", []),
         "commit": outcome.get("commit"),
+        "diff": outcome.get("diff") or {},
         **totals,
     }
+
+
+def run_summary(run: dict) -> str:
+    """One line comparing a run with its siblings: outcome, model, tokens, dollars, gates, diff size."""
+    tokens_in = sum(int(run.get(k) or 0) for k in _FIELDS if k != "output_tokens")
+    head = (
+        f"{run['outcome']} on {run['model']}: {tokens_in:,} in / {int(run.get('output_tokens') or 0):,} out tokens, "
+        f"${run['cost_usd']:.4f}"
+    )
+    if str(run.get("phase")) == "plan":
+        return head
+    gates = "; ".join(f"{g.get('summary')}" for g in run.get("gates") or []) or "no gates run"
+    d = run.get("diff") or {}
+    diff = f"{d.get('files', 0)} files +{d.get('insertions', 0)} -{d.get('deletions', 0)}" if d else "none kept"
+    if d.get("undone"):
+        diff += " (undone, kept as a patch)"
+    return f"{head}; gates: {gates}; diff: {diff}"
 
 
 def cost_report(project: Project, slug: str | None = None) -> CostReport:
@@ -107,7 +127,10 @@ def log_lines(project: Project, slug: str | None, phase: int | None = None) -> l
     for run_dir in run_dirs(project, info.slug):
         if phase is not None and run_dir.parent.name != str(phase):
             continue
+        summary = _summarise(run_dir)
         lines.append(f"== phase {run_dir.parent.name}, run {run_dir.name}")
+        if summary:
+            lines.append(f"  {run_summary(summary)}")
         for e in read_journal(run_dir / "journal.jsonl"):
             line = _describe(e)
             if line:

@@ -45,13 +45,15 @@ def dirty_paths(root: Path) -> list[str]:
     return out
 
 
-def commit_all(root: Path, message: str) -> str:
-    """Stage everything not ignored and commit; returns the new commit's hash."""
-    _git(root, "add", "-A")
+def commit_paths(root: Path, message: str, paths: list[str]) -> str:
+    """Commit exactly ``paths`` (added, changed or deleted), whatever else is staged or dirty;
+    returns the new commit's hash."""
+    if paths:
+        _git(root, "add", "-A", "--", *paths)
     env_args = (
         ["-c", "user.name=phaser", "-c", "user.email=phaser@localhost"] if not _has_identity(root) else []
     )
-    _git(root, *env_args, "commit", "-q", "--no-verify", "--allow-empty", "-m", message)
+    _git(root, *env_args, "commit", "-q", "--no-verify", "--allow-empty", "-m", message, "--", *paths)
     return head(root) or ""
 
 
@@ -64,8 +66,10 @@ def reset_hard(root: Path, commit: str) -> None:
     _git(root, "clean", "-q", "-fd")
 
 
-def diff_stat(root: Path, base: str, target: str = "HEAD") -> dict[str, int]:
-    proc = _git(root, "diff", "--shortstat", base, target, check=False)
+def diff_stat(root: Path, base: str, target: str = "HEAD", exclude: list[str] = ()) -> dict[str, int]:
+    """Files changed, insertions and deletions between two commits, without ``exclude`` paths."""
+    spec = ["--", ".", *(f":(exclude){p}" for p in exclude)] if exclude else []
+    proc = _git(root, "diff", "--shortstat", base, target, *spec, check=False)
     text = proc.stdout
     figures = {"files": 0, "insertions": 0, "deletions": 0}
     for part in text.split(","):

@@ -24,7 +24,16 @@ from phaser.workflow.gates import GateResult, audit, describe, run_gates, test_d
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.resume import ActiveRun, changed_paths, clear_active, save_active, save_patch
 
-EXIT_CODES = {"passed": 0, "nothing": 0, "incomplete": 3, "blocked": 1, "budget": 3, "stopped": 1, "error": 1}
+EXIT_CODES = {
+    "passed": 0,
+    "nothing": 0,
+    "stuck": 3,
+    "incomplete": 3,
+    "blocked": 1,
+    "budget": 3,
+    "stopped": 1,
+    "error": 1,
+}
 
 
 @dataclass
@@ -33,7 +42,8 @@ class PhaseOutcome:
     phase: int
     title: str
     outcome: str
-    """passed, incomplete, blocked, budget, stopped, error, or nothing (no phase to run)."""
+    """passed, incomplete, blocked, budget, stopped, error; nothing (every phase is done) or stuck
+    (no phase can run: one is blocked, or the rest wait on unmet dependencies)."""
     detail: str = ""
     model: str = ""
     attempts: int = 0
@@ -43,6 +53,8 @@ class PhaseOutcome:
     """Tokens of every attempt of the phase (an escalated phase has two)."""
     cost_usd: float = 0.0
     turns: int = 0
+    diff: dict = field(default_factory=dict)
+    """Size of the phase's change: files, insertions, deletions (the plan file not counted)."""
     run_dir: str = ""
     claimed: list[str] = field(default_factory=list)
     ticked: list[str] = field(default_factory=list)
@@ -74,6 +86,23 @@ class _Attempt:
     session: AgentSession | None = None
     gates: list[GateResult] = field(default_factory=list)
     red: bool = False
+    undone: dict = field(default_factory=dict)
+    """Size of the change that was undone (kept as a patch), for comparing attempts."""
+
+
+def _patch_size(patch: Path, files: int) -> dict[str, int]:
+    """Files, insertions and deletions of a saved unified diff."""
+    plus = minus = 0
+    try:
+        lines = patch.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        if line.startswith("+") and not line.startswith("+++"):
+            plus += 1
+        elif line.startswith("-") and not line.startswith("---"):
+            minus += 1
+    return {"files": files, "insertions": plus, "deletions": minus}
 
 
 def _now() -> str:
@@ -122,6 +151,7 @@ class PhaseRun:
             raise PhaserError(f"{self.project.rel(self.info.plan_path)}: no phase {self.number}")
         out = PhaseOutcome(self.info.slug, phase.number, phase.title, "error", model=self.model)
         base = git.head(self.root) if self.repo else None
+        self.dirty_before = set(git.dirty_paths(self.root)) if self.repo else set()
         before = take_snapshot(self.root)
         baseline = self._baseline()
         models = [self.model]
@@ -168,7 +198,7 @@ class PhaseRun:
         assert attempt is not None
         if attempt.red:
             return self._block(out, attempt, before)
-        return self._complete(out, attempt, base)
+        return self._complete(out, attempt, base, before)
 
     def _attempt(self, a: _Attempt, title: str, number: int, baseline: list[GateResult], before) -> None:
         plan = read_plan(self.info.plan_path)
@@ -193,6 +223,14 @@ class PhaseRun:
             step_turns=self.cfg.agent.step_turns,
         )
         self.on_event(ev.PhaseStarted(self.info.slug, self.number, title, a.model, number))
+        if self.cfg.price(a.model) is None:
+            self.on_event(
+                ev.Notice(
+                    f"no price configured for {a.model} ([prices] in phaser.toml): its dollars are not "
+                    "tracked and dollar caps do not apply; token and turn caps still do",
+                    "warning",
+                )
+            )
         a.journal.write(
             "phase_start", slug=self.info.slug, phase=self.number, title=title, model=a.model, attempt=number
         )
@@ -290,7 +328,7 @@ class PhaseRun:
         for dim, (limit, whose) in self._limits().items():
             if spent[dim] >= limit:
                 what = {
-                    "usd": f"${spent['usd']:.4f} of ${limit:.2f}",
+                    "usd": f"${spent['usd']:.4f} of ${limit:.4f}",
                     "tokens": f"{spent['tokens']:,} of {int(limit):,} tokens",
                     "turns": f"{spent['turns']} of {int(limit)} turns",
                 }[dim]
@@ -313,7 +351,10 @@ class PhaseRun:
                 self.turns + s.turns,
             )
             out.violations += len(s.toolbox.violations)
-        a.journal.write("outcome", **{**out.as_dict(), **own, "outcome": outcome or out.outcome})
+        figures = {**out.as_dict(), **own, "outcome": outcome or out.outcome}
+        if a.undone:
+            figures["diff"] = {**a.undone, "undone": True}
+        a.journal.write("outcome", **figures)
         a.journal.close()
 
     def _finish(self, out: PhaseOutcome, a: _Attempt) -> PhaseOutcome:
@@ -326,6 +367,7 @@ class PhaseRun:
         """Put the tree back to its state before the phase; the attempt's changes go to a patch."""
         paths = changed_paths(self.root, before, exclude=[self.info.plan_path])
         patch = save_patch(self.root, before, Path(a.journal.run_dir), paths)
+        a.undone = _patch_size(patch, len(paths))
         restore(self.root, before, paths)
         self.on_event(
             ev.Notice(
@@ -335,7 +377,7 @@ class PhaseRun:
 
     def _block(self, out: PhaseOutcome, a: _Attempt, before) -> PhaseOutcome:
         self._discard(a, before, "gates stayed red")
-        why = f"blocked {_now()}: gates still red after {self.cfg.gates.fix_attempts} fix attempts on {', '.join(m for m in [self.model, a.model] if m)}: {describe(a.gates)}"
+        why = f"blocked {_now()}: gates still red after {self.cfg.gates.fix_attempts} fix attempts on {', '.join(dict.fromkeys(m for m in [self.model, a.model] if m))}: {describe(a.gates)}"
         edit_plan(
             self.info.plan_path, SetMeta(self.number, "status", "blocked"), AppendNote(self.number, why[:600])
         )
@@ -343,7 +385,7 @@ class PhaseRun:
         out.outcome, out.detail = "blocked", "gates stayed red; the phase is marked status: blocked"
         return self._finish(out, a)
 
-    def _complete(self, out: PhaseOutcome, a: _Attempt, base: str | None) -> PhaseOutcome:
+    def _complete(self, out: PhaseOutcome, a: _Attempt, base: str | None, before) -> PhaseOutcome:
         assert a.session is not None
         toolbox = a.session.toolbox
         plan = read_plan(self.info.plan_path)
@@ -361,6 +403,8 @@ class PhaseRun:
                 ops.append(SetTask(task.ref, True, expect_text=task.text))
         out.claimed = claimed
         out.ticked = [op.ref for op in ops]
+        if phase.status == "blocked":  # run again by hand (--phase) and green now: no longer blocked
+            ops.append(SetMeta(self.number, "status", None))
         usage, cost = self.usage + a.session.usage, self.cost + a.session.cost_usd  # every attempt
         gate_text = "; ".join(f"`{g.command}`: {g.summary}" for g in a.gates) or "no gates configured"
         escalated = f" (escalated from {self.model})" if a.model != self.model else ""
@@ -372,10 +416,27 @@ class PhaseRun:
         ops.append(AppendNote(self.number, stamp))
         new_plan = edit_plan(self.info.plan_path, *ops)
         done = new_plan.phase(self.number).done
+        plan_rel = self.project.rel(self.info.plan_path)
+        paths = sorted(set(changed_paths(self.root, before)) | {plan_rel})
+        work = [p for p in paths if p != plan_rel]
         if self.repo:
             message = f"phase {self.number}: {out.title}\n\n{stamp}\n\nPhaser-Phase: {self.info.slug}/{self.number}\n"
-            out.commit = git.commit_all(self.root, message)
-            a.journal.write("commit", commit=out.commit)
+            # only what changed during the phase: a person's other uncommitted work (--allow-dirty,
+            # or files saved meanwhile) stays out of the agent's commit
+            out.commit = git.commit_paths(self.root, message, paths)
+            out.diff = git.diff_stat(self.root, f"{out.commit}^", out.commit, exclude=[plan_rel])
+            mixed = sorted(set(work) & self.dirty_before)
+            if mixed:
+                self.on_event(
+                    ev.Notice(
+                        f"the commit includes uncommitted changes made before the phase in {', '.join(mixed[:5])}"
+                        + (f" and {len(mixed) - 5} more" if len(mixed) > 5 else ""),
+                        "warning",
+                    )
+                )
+            a.journal.write("commit", commit=out.commit, paths=paths, mixed=mixed)
+        else:
+            out.diff = {"files": len(work), "insertions": 0, "deletions": 0}
         clear_active(self.cfg.state_dir, self.info.slug)
         if done:
             out.outcome, out.detail = "passed", f"{len(out.ticked)} task(s) checked off after green gates"

@@ -107,6 +107,8 @@ def plan_spec(
             session.run_step(Step.PLAN, prompt)
             text = extract_plan(_last_text(session))
             problems = _problems(text, info.plan_path)
+            if revise is not None and not problems:
+                problems = _lost_progress(original or "", text)
             journal.write("plan_candidate", attempt=attempt, problems=problems, chars=len(text))
             if not problems:
                 break
@@ -153,3 +155,24 @@ def _problems(text: str, path) -> list[str]:
     except PlanError as exc:
         return [str(exc)]
     return [f"line {p.line}: {p.message}" for p in problems]
+
+
+def _lost_progress(before: str, after: str) -> list[str]:
+    """What a revision dropped that it must keep: checked tasks (still checked, same text) and
+    notes (same text), wherever the phases moved. Prompting for it is not enough; it is checked."""
+    old, new = parse_plan(before), parse_plan(after)
+    checked = {t.text.strip() for p in new.phases for t in p.tasks if t.checked}
+    notes = {n.strip() for p in new.phases for n in p.notes}
+    problems = [
+        f"checked task of phase {p.number} is missing or unchecked: {t.text.strip()!r} (keep it, checked)"
+        for p in old.phases
+        for t in p.tasks
+        if t.checked and t.text.strip() not in checked
+    ]
+    problems += [
+        f"note of phase {p.number} is missing: {n.strip()[:120]!r} (keep every note)"
+        for p in old.phases
+        for n in p.notes
+        if n.strip() not in notes
+    ]
+    return problems

@@ -46,19 +46,30 @@ def redo(
             f"{len(later)} later commit(s) build on phase {number} ({shown}): pass --force to drop them"
         )
     _check_tree(project, info, options)
+    dropped = {line.split(" ", 1)[0] for line in later}
+    invalidated = sorted(
+        (n, c) for n, c in git.phase_commits(root, info.slug).items() if c in dropped and n != number
+    )
     plan_text = info.plan_path.read_text(encoding="utf-8")
     git.reset_hard(root, f"{commit}^")
     atomic_write(info.plan_path, plan_text)  # the plan keeps every note and edit made since
-    ops = [SetTask(t.ref, False, expect_text=t.text) for t in phase.tasks if t.checked]
-    ops += [SetMeta(number, "approved", None), SetMeta(number, "status", None)]
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     model = f" on {options.model}" if options.model else ""
-    ops.append(
-        AppendNote(
-            number, f"redo {stamp}{model}: reset to {commit[:10]}^; the earlier attempt stays in the journal"
-        )
+    ops = _undo_ops(
+        phase,
+        f"redo {stamp}{model}: reset to {commit[:10]}^, so the attempt verified above (commit {commit[:10]}) "
+        "is undone; it stays in the journal",
     )
+    for n, c in invalidated:  # --force dropped their commits: their ticks no longer hold
+        ops += _undo_ops(
+            plan.phase(n),
+            f"invalidated {stamp}: phaser redo {number} --force dropped this phase's commit {c[:10]}; "
+            "run it again",
+        )
     edit_plan(info.plan_path, *ops)
+    if invalidated:
+        shown = ", ".join(str(n) for n, _ in invalidated)
+        on_event(ev.Notice(f"phase {shown}: commit dropped by --force; unticked, to run again", "warning"))
     return run_next(
         project,
         info.slug,
@@ -66,3 +77,10 @@ def redo(
         options=RunOptions(**{**options.__dict__, "allow_dirty": True}),
         on_event=on_event,
     )
+
+
+def _undo_ops(phase, note: str) -> list:
+    """Untick a phase (its evidence no longer holds), clear its approval and status, say why."""
+    ops: list = [SetTask(t.ref, False, expect_text=t.text) for t in phase.tasks if t.checked]
+    ops += [SetMeta(phase.number, "approved", None), SetMeta(phase.number, "status", None)]
+    return ops + [AppendNote(phase.number, note)]

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field, replace
 from filelock import FileLock, Timeout
 
 from phaser import events as ev
-from phaser.errors import NeedsHuman, UsageError
+from phaser.errors import NeedsHuman, PlanError, UsageError
 from phaser.plan.model import Phase, Plan
 from phaser.plan.store import read_plan
+from phaser.plan.validate import spec_reference_problems, validate_text
 from phaser.workflow import git
 from phaser.workflow.phase import Allowance, PhaseOutcome, PhaseRun
 from phaser.workflow.project import Project, SpecInfo
@@ -24,7 +25,8 @@ __all__ = ["RunOptions", "RunResult", "dry_run", "pick_phase", "route_model", "r
 class RunResult:
     slug: str
     reason: str
-    """complete, blocked, budget, stopped, error, approval, incomplete."""
+    """complete, blocked (a gate stayed red in this run), stuck (nothing could run: a blocked phase or
+    unmet dependencies from before), budget, stopped, error, approval, incomplete."""
     outcomes: list[PhaseOutcome] = field(default_factory=list)
 
     @property
@@ -53,7 +55,7 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        return {"complete": 0, "approval": 3, "budget": 3, "incomplete": 3}.get(self.reason, 1)
+        return {"complete": 0, "approval": 3, "budget": 3, "incomplete": 3, "stuck": 3}.get(self.reason, 1)
 
     def as_dict(self) -> dict:
         return {
@@ -79,12 +81,41 @@ def route_model(project: Project, phase: Phase, options: RunOptions) -> tuple[st
     ), f"difficulty {phase.difficulty}, profile {profile}"
 
 
+def load_plan(project: Project, info: SpecInfo) -> Plan:
+    """The plan, refused (one `file:line: message`, exit 2) unless it passes `phaser validate`: an
+    agent never starts on a plan whose dependencies, difficulties or numbering are wrong."""
+    plan = read_plan(info.plan_path)
+    rel = project.rel(info.plan_path)
+    problems = validate_text(plan.text, info.plan_path) + spec_reference_problems(plan.text, info.plan_path)
+    if problems:
+        more = f" (and {len(problems) - 1} more: phaser validate)" if len(problems) > 1 else ""
+        first = problems[0]
+        raise PlanError(first.message + more, path=rel, line=first.line)
+    return plan
+
+
+def stuck_reason(plan: Plan) -> str:
+    """Why no phase can run, and what a person can do about it."""
+    if plan.complete:
+        return "every phase is done"
+    blocked = [p.number for p in plan.phases if p.status == "blocked" and not p.done]
+    if blocked:
+        first = blocked[0]
+        return (
+            f"phase {', '.join(map(str, blocked))} {'is' if len(blocked) == 1 else 'are'} blocked (the notes say why): "
+            f"fix the cause, then run it with phaser next --phase {first}, or delete its status line"
+        )
+    return "no phase can run: the remaining phases wait on phases that are not done"
+
+
 def pick_phase(plan: Plan, number: int | None, rel: str) -> Phase | None:
     if number is None:
         return plan.next_phase()
     phase = plan.phase(number)
     if phase is None:
         raise UsageError(f"{rel}: no phase {number}")
+    if phase.done:
+        raise UsageError(f"{rel}: phase {number} is done; to run it again: phaser redo {number}")
     done = {p.number for p in plan.phases if p.done}
     missing = [d for d in phase.depends if d not in done]
     if missing:
@@ -135,22 +166,22 @@ def run_next(
     """Run one phase (the next one, or ``phase``) in a fresh agent context."""
     options = options or RunOptions()
     info = project.plan_spec(slug)
+    # bad input (plan, phase number, script, key) is refused before anything is created on disk
+    plan = load_plan(project, info)
+    target = pick_phase(plan, phase, project.rel(info.plan_path))
+    if target is None:
+        return PhaseOutcome(info.slug, 0, "", "nothing" if plan.complete else "stuck", stuck_reason(plan))
+    provider = make_provider(project, options)
     with plan_run_lock(project, info.slug):
         message = recover(project.root, project.config.state_dir, info.slug, info.plan_path)
         if message:
             on_event(ev.Notice(message, "warning"))
-        plan = read_plan(info.plan_path)
+        plan = load_plan(project, info)  # again, under the lock: another run may have moved on
         target = pick_phase(plan, phase, project.rel(info.plan_path))
         if target is None:
-            reason = (
-                "every phase is done"
-                if plan.complete
-                else "no phase can run (blocked, or waiting on dependencies)"
-            )
-            return PhaseOutcome(info.slug, 0, "", "nothing", reason)
+            return PhaseOutcome(info.slug, 0, "", "nothing" if plan.complete else "stuck", stuck_reason(plan))
         _check_tree(project, info, options)
         model, _why = route_model(project, target, options)
-        provider = make_provider(project, options)
         run = PhaseRun(
             project,
             info,
@@ -195,12 +226,12 @@ def run_all(
     options = options or RunOptions()
     info = project.plan_spec(slug)
     limit = _approval_limit(project, approve)
-    if options.provider_obj is None and read_plan(info.plan_path).next_phase() is not None:
+    if options.provider_obj is None and load_plan(project, info).next_phase() is not None:
         options = replace(options, provider_obj=make_provider(project, options))  # one client for the run
     result = RunResult(info.slug, "complete")
     budget = project.config.budget
     while True:
-        plan = read_plan(info.plan_path)
+        plan = load_plan(project, info)  # a human may edit it between phases: check it again
         waiting = unapproved(plan)
         if limit is not None and plan.next_phase() is not None and len(waiting) >= max(limit, 1):
             on_event(
@@ -214,7 +245,8 @@ def run_all(
             result.reason = "complete"
             return result
         if plan.next_phase() is None:
-            result.reason = "blocked"
+            on_event(ev.Notice(stuck_reason(plan), "warning"))
+            result.reason = "stuck"
             return result
         left = Allowance(
             budget.run_usd - result.cost_usd,
@@ -232,8 +264,8 @@ def run_all(
             result.reason = "budget"
             return result
         outcome = run_next(project, info.slug, options=options, on_event=on_event, allowance=left)
-        if outcome.outcome == "nothing":
-            result.reason = "complete" if plan.complete else "blocked"
+        if outcome.outcome in ("nothing", "stuck"):
+            result.reason = "complete" if outcome.outcome == "nothing" else "stuck"
             return result
         result.outcomes.append(outcome)
         if outcome.outcome != "passed":
@@ -254,10 +286,15 @@ def dry_run(
 
     options = options or RunOptions()
     info = project.plan_spec(slug)
-    plan = read_plan(info.plan_path)
+    plan = load_plan(project, info)
     target = pick_phase(plan, phase, project.rel(info.plan_path))
     if target is None:
-        raise UsageError(f"{project.rel(info.plan_path)}: no phase to run (all done, or blocked)")
+        return {
+            "slug": info.slug,
+            "phase": None,
+            "reason": stuck_reason(plan),
+            "exit_code": 0 if plan.complete else 3,
+        }
     model, why = route_model(project, target, options)
     cfg = project.config
     brief = prompts.phase_brief(plan, target, project.rel(info.plan_path)) + "\n" + prompts.EXPLORE
@@ -296,4 +333,6 @@ def dry_run(
             "phase_turns": cfg.budget.phase_turns,
         },
         "estimate": estimate,
+        "priced": cfg.price(model) is not None,
+        "exit_code": 0,
     }

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from phaser.errors import PhaserError
 from phaser.plan.model import Plan
@@ -25,6 +28,8 @@ class PhaseStatus:
     approved: bool = False
     commit: str | None = None
     """The newest `phase N` commit of a done phase, from its git trailer; None outside git."""
+    ran_on: str | None = None
+    """The model a done phase passed on (escalation, --model and redo can differ from ``model``)."""
 
 
 @dataclass
@@ -34,6 +39,9 @@ class PlanStatus:
     title: str
     next: int | None
     phases: list[PhaseStatus] = field(default_factory=list)
+    active: dict | None = None
+    """A phase run that has not finished: {"phase", "started", "running"}; running False means it was
+    interrupted (crash, Ctrl-C, kill) and the next `phaser next` will undo its changes first."""
     error: str | None = None
     """The plan's `file:line: message` when it cannot be read; the other fields are then empty."""
 
@@ -49,6 +57,8 @@ class PlanStatus:
         data = asdict(self)
         if data["error"] is None:
             del data["error"]
+        if data["active"] is None:
+            del data["active"]
         return data
 
 
@@ -87,11 +97,57 @@ def status_of(project: Project, info: SpecInfo, plan: Plan | None = None) -> Pla
             model=p.model or project.config.model_for(p.difficulty),
             approved=p.approved,
             commit=commits.get(p.number) if plan.state(p) == "done" else None,
+            ran_on=_passed_on(project, info.slug, p.number) if plan.state(p) == "done" else None,
         )
         for p in plan.phases
     ]
     title = str(plan.frontmatter.get("title") or plan.title or info.slug)
-    return PlanStatus(info.slug, rel, title, nxt.number if nxt else None, phases)
+    return PlanStatus(info.slug, rel, title, nxt.number if nxt else None, phases, active_run(project, info.slug))
+
+
+def _passed_on(project: Project, slug: str, number: int) -> str | None:
+    """The model of the newest run of a phase that passed, from the end of its journal."""
+    base = project.config.state_dir / "runs" / slug / str(number)
+    for run in sorted(base.glob("*/journal.jsonl"), reverse=True) if base.is_dir() else []:
+        try:
+            with open(run, "rb") as fh:
+                fh.seek(0, 2)
+                fh.seek(max(0, fh.tell() - 65536))
+                tail = fh.read().decode("utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        for line in reversed(tail):
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("kind") == "outcome":
+                if entry.get("outcome") == "passed":
+                    return entry.get("model")
+                break
+    return None
+
+
+def active_run(project: Project, slug: str) -> dict | None:
+    """The plan's unfinished phase run, if any, and whether a process is still working on it (it
+    holds the plan's run lock) or it was interrupted."""
+    marker = project.config.state_dir / "active" / f"{slug}.json"
+    if not marker.is_file():
+        return None
+    try:
+        data = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    lock = project.config.state_dir / "locks" / f"{slug}.lock"
+    running = False
+    if lock.exists():
+        probe = FileLock(str(lock), timeout=0)
+        try:
+            probe.acquire()
+            probe.release()
+        except Timeout:
+            running = True
+    return {"phase": data.get("phase"), "started": data.get("started"), "running": running}
 
 
 def project_status(project: Project, slug: str | None = None) -> list[PlanStatus]:
