@@ -45,6 +45,12 @@ def test_an_invalid_plan_is_refused_before_any_work(tmp_path, api, capsys, old, 
         assert len(err.splitlines()) == 1, err
         assert err.startswith(f"phaser: specs/word-stats/plan.md:{line}: ") and message in err, err
     assert api.requests == [] and tree_bytes(root) == before
+    # status still shows the plan, and says what stops it
+    assert main(["status", "-C", str(root)]) == 0
+    assert f"! specs/word-stats/plan.md:{line}: " in capsys.readouterr().out
+    assert main(["status", "-C", str(root), "--json"]) == 0
+    problems = json.loads(capsys.readouterr().out)["plans"][0]["problems"]
+    assert problems[0].startswith(f"specs/word-stats/plan.md:{line}: ") and message in problems[0]
 
 
 def test_a_done_phase_is_not_run_again_by_next(tmp_path, api, capsys):

@@ -37,6 +37,9 @@ def print_status(statuses: list, stream: TextIO | None = None) -> None:
             f"{st.title}  ({st.path})  phases {st.phases_done}/{len(st.phases)}  tasks {done}/{total}  {nxt}",
             file=out,
         )
+        if st.problems:
+            more = f" (and {len(st.problems) - 1} more)" if len(st.problems) > 1 else ""
+            print(f"  ! {st.problems[0]}{more}: next and run refuse this plan until it is fixed", file=out)
         if st.active:
             a = st.active
             if a["running"]:

@@ -225,10 +225,14 @@ def _validate_file(path: Path, explicit: bool) -> list[Problem]:
     return validate_text(text, path, "spec") if explicit else []
 
 
-def spec_reference_problems(text: str, path: Path) -> list[Problem]:
-    """The plan's frontmatter `spec:` must name a file that exists (relative to the plan): a phase
-    runs with the spec as its context, so a renamed or deleted spec is a problem to fix first."""
-    return _spec_reference(text, Path(path))
+def check_parsed(plan: Plan, where: str) -> list[Problem]:
+    """The problems of an already parsed plan (one that read_plan accepted), without parsing it
+    again: what `validate_text` finds beyond broken frontmatter, plus a `spec:` that does not exist.
+    ``plan.path`` locates the spec; ``where`` is how problems name the file."""
+    problems = _plan_problems(plan, where)
+    if plan.path is not None:
+        problems += [Problem(where, p.line, p.message) for p in _spec_reference_of(plan, Path(plan.path))]
+    return sorted(problems, key=lambda p: p.line)
 
 
 def _spec_reference(text: str, path: Path) -> list[Problem]:
@@ -236,6 +240,13 @@ def _spec_reference(text: str, path: Path) -> list[Problem]:
         plan, _ = parse_with_layout(text, path, [])
     except PlanError:
         return []
+    return _spec_reference_of(plan, path)
+
+
+def _spec_reference_of(plan: Plan, path: Path) -> list[Problem]:
+    """The plan's frontmatter `spec:` must name a file that exists (relative to the plan): a phase
+    runs with the spec as its context, so a renamed or deleted spec is a problem to fix first."""
+    text = plan.text
     spec = plan.frontmatter.get("spec") if isinstance(plan.frontmatter, dict) else None
     if not isinstance(spec, str) or not spec.strip():
         return []

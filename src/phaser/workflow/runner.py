@@ -11,7 +11,7 @@ from phaser import events as ev
 from phaser.errors import NeedsHuman, PlanError, UsageError
 from phaser.plan.model import Phase, Plan
 from phaser.plan.store import read_plan
-from phaser.plan.validate import spec_reference_problems, validate_text
+from phaser.plan.validate import check_parsed
 from phaser.workflow import git
 from phaser.workflow.phase import Allowance, PhaseOutcome, PhaseRun
 from phaser.workflow.project import Project, SpecInfo
@@ -84,9 +84,9 @@ def route_model(project: Project, phase: Phase, options: RunOptions) -> tuple[st
 def load_plan(project: Project, info: SpecInfo) -> Plan:
     """The plan, refused (one `file:line: message`, exit 2) unless it passes `phaser validate`: an
     agent never starts on a plan whose dependencies, difficulties or numbering are wrong."""
-    plan = read_plan(info.plan_path)
+    plan = read_plan(info.plan_path)  # broken frontmatter raises here, with its line
     rel = project.rel(info.plan_path)
-    problems = validate_text(plan.text, info.plan_path) + spec_reference_problems(plan.text, info.plan_path)
+    problems = check_parsed(plan, rel)
     if problems:
         more = f" (and {len(problems) - 1} more: phaser validate)" if len(problems) > 1 else ""
         first = problems[0]

@@ -11,6 +11,7 @@ from filelock import FileLock, Timeout
 from phaser.errors import PhaserError
 from phaser.plan.model import Plan
 from phaser.plan.store import read_plan
+from phaser.plan.validate import check_parsed
 from phaser.workflow import git
 from phaser.workflow.project import Project, SpecInfo
 
@@ -39,6 +40,8 @@ class PlanStatus:
     title: str
     next: int | None
     phases: list[PhaseStatus] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    """What `phaser validate` would report (`file:line: message`); next/run refuse such a plan."""
     active: dict | None = None
     """A phase run that has not finished: {"phase", "started", "running"}; running False means it was
     interrupted (crash, Ctrl-C, kill) and the next `phaser next` will undo its changes first."""
@@ -59,6 +62,8 @@ class PlanStatus:
             del data["error"]
         if data["active"] is None:
             del data["active"]
+        if not data["problems"]:
+            del data["problems"]
         return data
 
 
@@ -102,7 +107,10 @@ def status_of(project: Project, info: SpecInfo, plan: Plan | None = None) -> Pla
         for p in plan.phases
     ]
     title = str(plan.frontmatter.get("title") or plan.title or info.slug)
-    return PlanStatus(info.slug, rel, title, nxt.number if nxt else None, phases, active_run(project, info.slug))
+    problems = [str(p) for p in check_parsed(plan, rel)]
+    return PlanStatus(
+        info.slug, rel, title, nxt.number if nxt else None, phases, problems, active_run(project, info.slug)
+    )
 
 
 def _passed_on(project: Project, slug: str, number: int) -> str | None:
