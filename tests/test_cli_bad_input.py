@@ -355,3 +355,28 @@ def test_every_documented_script_key_is_accepted(tmp_path):
     assert load_script(path) == turns
     path.write_text(json.dumps({"turns": turns}))
     assert load_script(path) == turns
+
+
+@pytest.mark.parametrize(
+    ("setting", "want"),
+    [
+        ("[gates]\nfix_attempts = -1", "phaser.toml:5: gates.fix_attempts must be 0 or more, not -1"),
+        ("[gates]\ntimeout_s = 0", "phaser.toml:5: gates.timeout_s must be more than 0, not 0"),
+        ("[budget]\nphase_usd = -1", "phaser.toml:5: budget.phase_usd must be more than 0, not -1"),
+        ('[prices."m"]\ninput = -1', "phaser.toml:5: prices.m.input must be 0 or more, not -1"),
+    ],
+    ids=["fix_attempts", "gate timeout", "phase_usd", "price"],
+)
+def test_out_of_range_setting_one_line_exit_2(tmp_path, capsys, setting, want):
+    """An out-of-range number is refused by `validate` and by every command, never run with."""
+    root = make(tmp_path / "proj", {"demo": PLAN.encode()})
+    (root / "phaser.toml").write_text(f'[models]\neasy = "claude-haiku-5-5"\n\n{setting}\n')
+    before = tree(tmp_path)
+    code, out, err = run(capsys, "-C", str(root), "validate")
+    assert code == 2
+    assert [line for line in (out + err).splitlines() if line.endswith(want)], out + err
+    for argv in (["status"], ["tick", "demo", "1.1"], ["next", "--dry-run"]):
+        code, out, err = run(capsys, "-C", str(root), *argv)
+        assert code == 2, argv
+        assert err.count("\n") == 1 and err.rstrip("\n").endswith(want), (argv, err)
+    assert tree(tmp_path) == before

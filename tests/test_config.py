@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
+import sys
 from pathlib import Path
 
 import pytest
 
 from phaser.config import DEFAULT_TOML, load_config
 from phaser.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -136,3 +144,163 @@ def test_unknown_price_key(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_config(tmp_path)
     assert "unknown key 'inptu'" in str(err.value) and err.value.line == 1
+
+
+# -- numeric ranges ---------------------------------------------------------------------------
+
+OUT_OF_RANGE = [
+    ("gates", "fix_attempts", "-1", "0 or more"),
+    ("gates", "timeout_s", "0", "more than 0"),
+    ("gates", "timeout_s", "-5", "more than 0"),
+    ("budget", "phase_usd", "-1", "more than 0"),
+    ("budget", "phase_usd", "0", "more than 0"),
+    ("budget", "run_usd", "0.0", "more than 0"),
+    ("budget", "phase_tokens", "0", "1 or more"),
+    ("budget", "phase_turns", "0", "1 or more"),
+    ("budget", "run_tokens", "-3", "1 or more"),
+    ("budget", "run_turns", "0", "1 or more"),
+    ("provider", "max_tokens", "0", "1 or more"),
+    ("provider", "timeout_s", "0", "more than 0"),
+    ("provider", "max_retries", "-1", "0 or more"),
+    ("approval", "limit", "-2", "0 or more"),
+    ("agent", "bash_timeout_s", "-0.5", "more than 0"),
+    ("agent", "output_cap", "0", "200 or more"),
+    ("agent", "output_cap", "199", "200 or more"),
+    ("agent", "step_turns", "0", "1 or more"),
+]
+
+
+@pytest.mark.parametrize(("section", "key", "value", "allowed"), OUT_OF_RANGE)
+def test_numeric_setting_out_of_range_names_file_and_line(tmp_path, section, key, value, allowed):
+    write(tmp_path, "phaser.toml", f'[models]\neasy = "a"\n\n[{section}]\n{key} = {value}\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path)
+    assert err.value.line == 5
+    assert str(err.value) == f"{tmp_path / 'phaser.toml'}:5: {section}.{key} must be {allowed}, not {value}"
+
+
+def test_numeric_range_in_pyproject_names_its_line(tmp_path):
+    write(tmp_path, "pyproject.toml", '[project]\nname = "x"\n\n[tool.phaser.gates]\nfix_attempts = -1\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path)
+    assert (
+        str(err.value)
+        == f"{tmp_path / 'pyproject.toml'}:5: tool.phaser.gates.fix_attempts must be 0 or more, not -1"
+    )
+
+
+EDGES = [
+    ("gates", "fix_attempts", "0", "-1"),
+    ("gates", "timeout_s", "0.5", "0"),
+    ("approval", "limit", "0", "-1"),
+    ("provider", "max_retries", "0", "-1"),
+    ("provider", "max_tokens", "1", "0"),
+    ("provider", "timeout_s", "0.1", "0"),
+    ("budget", "phase_usd", "0.01", "0"),
+    ("budget", "run_usd", "0.01", "0"),
+    ("budget", "phase_tokens", "1", "0"),
+    ("budget", "phase_turns", "1", "0"),
+    ("budget", "run_tokens", "1", "0"),
+    ("budget", "run_turns", "1", "0"),
+    ("agent", "output_cap", "200", "199"),
+    ("agent", "step_turns", "1", "0"),
+    ("agent", "bash_timeout_s", "0.1", "0"),
+    ('prices."free"', "input", "0", "-0.01"),
+    ('prices."free"', "cache_write_1h", "0", "-1"),
+    ('prices."free"', "long_context_tokens", "0", "-1"),
+    ('prices."free"', "long_input_factor", "1", "0.99"),
+    ('prices."free"', "long_output_factor", "1", "0.5"),
+]
+
+
+@pytest.mark.parametrize(("section", "key", "edge", "beyond"), EDGES)
+def test_numeric_range_edge_is_accepted_and_just_beyond_it_refused(tmp_path, section, key, edge, beyond):
+    write(tmp_path, "phaser.toml", f"[{section}]\n{key} = {edge}\n")
+    cfg = load_config(tmp_path)
+    if section.startswith("prices"):
+        assert getattr(cfg.price("free"), key) == float(edge)
+    else:
+        assert getattr(getattr(cfg, section), key) == pytest.approx(float(edge))
+    write(tmp_path, "phaser.toml", f"[{section}]\n{key} = {beyond}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path)
+    assert err.value.line == 2 and f"{key} must be " in str(err.value)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_non_finite_numbers_are_refused(tmp_path, value):
+    write(tmp_path, "phaser.toml", f"[budget]\nphase_usd = {value}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path)
+    assert err.value.line == 2 and "budget.phase_usd must be a finite number" in str(err.value)
+    write(tmp_path, "phaser.toml", f'[prices."m"]\ninput = 1\noutput = {value}\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path)
+    assert err.value.line == 3 and "prices.m.output must be a finite number" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "allowed"),
+    [
+        ("input", "-1", "0 or more"),
+        ("cache_read", "-0.1", "0 or more"),
+        ("cache_write_1h", "-2", "0 or more"),
+        ("long_context_tokens", "-1", "0 or more"),
+        ("long_input_factor", "0.5", "1 or more"),
+        ("long_output_factor", "0", "1 or more"),
+    ],
+)
+def test_price_out_of_range_names_the_line_of_the_key(tmp_path, key, value, allowed):
+    write(tmp_path, "phaser.toml", f'[prices."m"]\noutput = 2\n{key} = {value}\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path)
+    assert str(err.value) == f"{tmp_path / 'phaser.toml'}:3: prices.m.{key} must be {allowed}, not {value}"
+
+
+def _sections() -> dict[str, object]:
+    from phaser.config import Config
+
+    cfg = Config(root=Path("."))
+    return {
+        f.name: getattr(cfg, f.name)
+        for f in dataclasses.fields(Config)
+        if dataclasses.is_dataclass(getattr(cfg, f.name))
+    }
+
+
+def test_every_numeric_setting_has_a_range():
+    from phaser.config import RANGES, Price
+
+    numeric = {
+        (name, f.name)
+        for name, obj in _sections().items()
+        for f in dataclasses.fields(obj)
+        if isinstance(getattr(obj, f.name), (int, float)) and not isinstance(getattr(obj, f.name), bool)
+    }
+    numeric |= {("prices", f.name) for f in dataclasses.fields(Price)}
+    assert numeric == set(RANGES)
+
+
+# -- the `phaser init` template ---------------------------------------------------------------
+
+
+def test_default_toml_shows_every_key_commented_with_its_default(tmp_path):
+    """Uncommenting every `# key = value` line (and the example prices header) gives a file with
+    every key of every section, each at its default, and the example model at its default price."""
+    from phaser.config import DEFAULT_PRICES, Price
+
+    assert not [line for line in DEFAULT_TOML.splitlines() if re.match(r"^\s*\w+\s*=", line)], (
+        "every key in the template is commented"
+    )
+    uncommented = re.sub(r"(?m)^#\s+(\w+ = |\[prices\.)", r"\1", DEFAULT_TOML)
+    data = tomllib.loads(uncommented)
+    sections = _sections()
+    for name, obj in sections.items():
+        assert set(data[name]) == {f.name for f in dataclasses.fields(obj)}, name
+    (model,) = data["prices"]
+    assert set(data["prices"][model]) == {f.name for f in dataclasses.fields(Price)}
+    write(tmp_path, "phaser.toml", uncommented)
+    cfg = load_config(tmp_path)
+    for name, obj in sections.items():
+        assert getattr(cfg, name) == obj, name
+    assert cfg.prices == DEFAULT_PRICES

@@ -1,12 +1,14 @@
 """Project configuration: ``phaser.toml`` at the root, or ``[tool.phaser]`` in ``pyproject.toml``.
 
-Loaded into typed dataclasses with defaults. An unknown key or a wrong type is a ConfigError that
-names the file and line, so a typo never silently falls back to a default.
+Loaded into typed dataclasses with defaults. An unknown key, a wrong type or a number outside its
+range (RANGES) is a ConfigError that names the file and line, so a typo never silently falls back
+to a default.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import sys
 from dataclasses import dataclass, field
@@ -209,6 +211,64 @@ _CHOICES = {
 }
 
 
+@dataclass(frozen=True)
+class Range:
+    """The allowed values of a numeric setting: ``low`` or more, or more than ``low`` when
+    ``strict``. Values must also be finite (TOML allows inf and nan)."""
+
+    low: float
+    strict: bool = False
+
+    def allows(self, value: float) -> bool:
+        return value > self.low if self.strict else value >= self.low
+
+    def describe(self) -> str:
+        return f"more than {self.low:g}" if self.strict else f"{self.low:g} or more"
+
+
+_COUNT = Range(0)
+"""A count where 0 is meaningful (no fix attempts, no SDK retries)."""
+_POSITIVE = Range(0, strict=True)
+"""Timeouts and dollar caps: 0 would time out every gate or refuse every request."""
+_AT_LEAST_ONE = Range(1)
+"""Token and turn caps: under 1, nothing could run."""
+
+RANGES: dict[tuple[str, str], Range] = {
+    ("provider", "max_tokens"): _AT_LEAST_ONE,
+    ("provider", "timeout_s"): _POSITIVE,
+    ("provider", "max_retries"): _COUNT,
+    ("gates", "fix_attempts"): _COUNT,
+    ("gates", "timeout_s"): _POSITIVE,
+    ("approval", "limit"): _COUNT,  # 0 stops after every phase, like policy = "each"
+    ("budget", "phase_usd"): _POSITIVE,
+    ("budget", "run_usd"): _POSITIVE,
+    ("budget", "phase_tokens"): _AT_LEAST_ONE,
+    ("budget", "phase_turns"): _AT_LEAST_ONE,
+    ("budget", "run_tokens"): _AT_LEAST_ONE,
+    ("budget", "run_turns"): _AT_LEAST_ONE,
+    ("agent", "bash_timeout_s"): _POSITIVE,
+    ("agent", "output_cap"): Range(200),  # less leaves the model too little output to act on
+    ("agent", "step_turns"): _AT_LEAST_ONE,
+    ("prices", "input"): _COUNT,
+    ("prices", "output"): _COUNT,
+    ("prices", "cache_write"): _COUNT,
+    ("prices", "cache_read"): _COUNT,
+    ("prices", "cache_write_1h"): _COUNT,
+    ("prices", "long_context_tokens"): _COUNT,  # 0: no long-context tier
+    ("prices", "long_input_factor"): _AT_LEAST_ONE,
+    ("prices", "long_output_factor"): _AT_LEAST_ONE,
+}
+"""Every numeric setting's allowed values, by (section, key); ``prices`` keys apply to every model."""
+
+
+def _check_range(
+    section: str, key: str, raw: Any, value: Any, where: str, path: Path, line: int | None
+) -> None:
+    rng = RANGES.get((section, key))
+    if rng is not None and not rng.allows(value):
+        raise ConfigError(f"{where} must be {rng.describe()}, not {raw!r}", path=path, line=line)
+
+
 def find_root(start: Path | None = None) -> Path:
     """The nearest folder at or above ``start`` with phaser.toml, a specs/ folder, or .git."""
     here = (start or Path.cwd()).resolve()
@@ -307,7 +367,9 @@ def _section(path: Path, table: str, cls: type, values: dict[str, Any], name: st
                 f"unknown key {key!r} in [{table}] (known: {', '.join(fields)})", path=path, line=line
             )
         default = getattr(obj, key)
+        raw = value
         value = _coerce(value, default, path, line, f"{table}.{key}")
+        _check_range(name, key, raw, value, f"{table}.{key}", path, line)
         choices = _CHOICES.get((name, key))
         if choices and value not in choices:
             raise ConfigError(
@@ -332,8 +394,8 @@ def _coerce(value: Any, default: Any, path: Path, line: int | None, where: str) 
             raise wrong("an integer")
         return value
     if isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise wrong("a number")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise wrong("a finite number")
         return float(value)
     if isinstance(default, str):
         if not isinstance(value, str):
@@ -372,8 +434,10 @@ def _prices(path: Path, prefix: str, value: Any, base: dict[str, Price]) -> dict
         start = out.get(model) or Price(0.0, 0.0, 0.0, 0.0)
         fields = dataclasses.asdict(start)
         for k, v in entry.items():
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise ConfigError(f"{table}.{model}.{k} must be a number", path=path, line=line)
+            key_line = _locate(path, f'{table}."{model}"', k) or _locate(path, f"{table}.{model}", k) or line
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ConfigError(f"{table}.{model}.{k} must be a finite number", path=path, line=key_line)
+            _check_range("prices", k, v, v, f"{table}.{model}.{k}", path, key_line)
             fields[k] = float(v)
         out[model] = Price(**fields)
     return out
@@ -381,6 +445,7 @@ def _prices(path: Path, prefix: str, value: Any, base: dict[str, Price]) -> dict
 
 DEFAULT_TOML = """\
 # phaser settings. Every key is optional; the values shown are the defaults.
+# Allowed ranges: docs/configuration.md.
 
 [models]
 # plan = "claude-opus-5-5"        # turns a spec into a plan
@@ -393,13 +458,15 @@ DEFAULT_TOML = """\
 [provider]
 # name = "anthropic"              # anthropic | scripted
 # base_url = ""                   # default: ANTHROPIC_BASE_URL or the SDK's own
-# max_tokens = 16000
-# max_retries = 4
+# max_tokens = 16000              # per model call
+# timeout_s = 600                 # the SDK's timeout per request
+# max_retries = 4                 # the SDK's retries on 429, 5xx and connection errors
+# script = ""                     # scripted provider: JSON script file, relative to the root
 
 [gates]
 # commands = ["python -m pytest -q"]   # run by phaser after the coding step, never by the model
-# fix_attempts = 2
-# timeout_s = 900
+# fix_attempts = 2                # times red gates go back to the coding step (0: none)
+# timeout_s = 900                 # per gate command
 
 [protect]
 # paths = ["tests/**", "**/test_*.py", "**/*_test.py", "**/conftest.py"]
@@ -409,15 +476,27 @@ DEFAULT_TOML = """\
 # limit = 2                       # with limit: phases done but not yet approved
 
 [budget]
-# phase_usd = 5.0
-# run_usd = 50.0
+# phase_usd = 5.0                 # caps per phase, over all its attempts
 # phase_tokens = 4000000
 # phase_turns = 80
+# run_usd = 50.0                  # caps per phaser run
 # run_tokens = 40000000
 # run_turns = 800
 
 [agent]
-# bash_timeout_s = 120
-# output_cap = 16000
+# bash_timeout_s = 120            # per bash command
+# output_cap = 16000              # characters of tool output the model sees
 # sandbox = "auto"                # auto | bwrap | none
+# step_turns = 40                 # turns one step may take
+
+# USD per million tokens; a table per model overrides or adds one. For example, the defaults of:
+# [prices."claude-sonnet-5-5"]
+#   input = 2.0
+#   output = 10.0
+#   cache_write = 2.5             # 5-minute cache writes
+#   cache_read = 0.1
+#   cache_write_1h = 4.0
+#   long_context_tokens = 0       # over this many prompt tokens (0: never) a request pays
+#   long_input_factor = 1.0       # this multiple of every input rate
+#   long_output_factor = 1.0      # and this of the output rate
 """
