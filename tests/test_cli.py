@@ -770,3 +770,140 @@ def test_help_lists_the_commands_in_a_subprocess(tmp_path):
     assert done.returncode == 0 and done.stderr == ""
     for name in ("init", "new", "status", "validate", "tick", "note"):
         assert re.search(rf"(?m)^\s+{name}\s", done.stdout), name
+
+
+# --- --script implies the scripted provider ------------------------------------------------------
+
+
+@pytest.fixture
+def no_api_key(monkeypatch):
+    """No Anthropic key anywhere: a run that wrongly picks the anthropic provider stops at once."""
+    from phaser.workflow import providers
+
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(providers, "_saved_secrets", {})
+
+
+def test_script_alone_means_the_scripted_provider(tmp_path, capsys, no_api_key):
+    from workflow_helpers import phase_turns, project_with_plan
+
+    root = project_with_plan(tmp_path / "p")
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(phase_turns(1)), encoding="utf-8")
+    code, out, err = run(capsys, "-C", str(root), "next", "--script", str(script), "-q", "--json")
+    assert code == 0, err
+    assert json.loads(out)["outcome"] == "passed"
+    plan = (root / "specs" / "word-stats" / "plan.md").read_text(encoding="utf-8")
+    assert plan.count("- [x]") == 2
+
+
+@pytest.mark.parametrize(
+    "argv", [["next"], ["next", "--dry-run"], ["run"], ["redo", "1"], ["plan"]], ids=" ".join
+)
+def test_script_with_the_anthropic_provider_is_a_usage_error(tmp_path, capsys, no_api_key, argv):
+    from workflow_helpers import phase_turns, project_with_plan
+
+    root = project_with_plan(tmp_path / "p")
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(phase_turns(1)), encoding="utf-8")
+    before = tree(root)
+    code, out, err = run(capsys, "-C", str(root), *argv, "--provider", "anthropic", "--script", str(script))
+    assert code == 2, (out, err)
+    assert err.count("\n") == 1 and err.startswith("phaser: ") and "--script" in err, err
+    assert "anthropic" in err
+    assert tree(root) == before
+
+
+# --- log and cost list runs in plan, phase, timestamp order ---------------------------------------
+
+
+def _journal(root: Path, phase: str, stamp: str) -> None:
+    folder = root / ".phaser" / "runs" / "demo" / phase / stamp
+    folder.mkdir(parents=True)
+    if phase == "plan":
+        entries = [{"t": "2026-01-01T00:00:00.000Z", "kind": "plan_written", "phases": 5}]
+    else:
+        entries = [
+            {"t": "2026-01-01T00:00:00.000Z", "kind": "phase_start", "phase": int(phase), "model": "m"},
+            {"t": "2026-01-01T00:00:01.000Z", "kind": "outcome", "outcome": "passed"},
+        ]
+    (folder / "journal.jsonl").write_text("".join(json.dumps(e) + "\n" for e in entries), encoding="utf-8")
+
+
+RUNS_IN_ORDER = [
+    ("plan", "20251230T100000Z"),
+    ("plan", "20251231T100000Z"),
+    ("1", "20260101T000000Z"),
+    ("2", "20251231T235959Z"),
+    ("2", "20260101T000000Z"),
+    ("2", "20260101T000000Z-2"),
+    ("2", "20260101T000000Z-10"),
+    ("10", "20250101T000000Z"),
+]
+
+
+def test_log_and_cost_list_the_plan_run_then_phases_by_number_then_by_time(tmp_path, capsys):
+    root = project(tmp_path, {"demo": PLAN})
+    for phase, stamp in reversed(RUNS_IN_ORDER):
+        _journal(root, phase, stamp)
+    code, out, err = run(capsys, "-C", str(root), "log")
+    assert code == 0, err
+    heads = [line for line in out.splitlines() if line.startswith("== phase ")]
+    assert heads == [f"== phase {phase}, run {stamp}" for phase, stamp in RUNS_IN_ORDER]
+    code, out, err = run(capsys, "-C", str(root), "cost")
+    assert code == 0, err
+    listed = [line.split()[1:3] for line in out.splitlines() if line.startswith("    phase ")]
+    assert listed == [[phase, stamp] for phase, stamp in RUNS_IN_ORDER]
+    code, out, err = run(capsys, "-C", str(root), "cost", "--json")
+    runs = json.loads(out)["plans"][0]["runs"]
+    assert [(str(r["phase"]), r["run"]) for r in runs] == RUNS_IN_ORDER
+
+
+# --- an omitted SLUG: the plan rule for commands about a plan, the spec rule for plan --------------
+
+
+def _feat_and_zeta(root: Path) -> Path:
+    """Two specs: feat has a plan, zeta only a spec."""
+    project(root, {"feat": PLAN})
+    (root / "specs" / "zeta").mkdir()
+    (root / "specs" / "zeta" / "spec.md").write_text("---\ntitle: Zeta\n---\n# Zeta\n", encoding="utf-8")
+    return root
+
+
+def test_log_without_slug_uses_the_only_spec_with_a_plan(tmp_path, capsys):
+    root = _feat_and_zeta(tmp_path)
+    _journal_dir = root / ".phaser" / "runs" / "feat" / "1" / "20260101T000000Z"
+    _journal_dir.mkdir(parents=True)
+    (_journal_dir / "journal.jsonl").write_text(
+        json.dumps({"t": "2026-01-01T00:00:00.000Z", "kind": "phase_start", "phase": 1, "model": "m"}) + "\n",
+        encoding="utf-8",
+    )
+    code, out, err = run(capsys, "-C", str(root), "log")
+    assert (code, err) == (0, "")
+    assert out.startswith("== phase 1, run 20260101T000000Z\n")
+    # the same spec as the other commands about a plan pick
+    code, out, err = run(capsys, "-C", str(root), "tick", "1.1", "--undo")
+    assert (code, err) == (0, "")
+    assert run(capsys, "-C", str(root), "log", "--phase", "2") == (0, "no runs recorded for feat\n", "")
+
+
+def test_plan_without_slug_names_the_specs_and_which_have_no_plan(tmp_path, capsys):
+    root = _feat_and_zeta(tmp_path)
+    before = tree(root)
+    code, out, err = run(capsys, "-C", str(root), "plan")
+    assert code == 2 and err.count("\n") == 1, err
+    assert "several specs (feat, zeta)" in err and "no plan yet: zeta" in err, err
+    assert tree(root) == before
+
+
+@pytest.mark.parametrize("argv", [["log"], ["next", "--dry-run"], ["approve"], ["tick", "1.1"]], ids=" ".join)
+def test_several_plans_and_no_slug_names_the_plans(tmp_path, capsys, argv):
+    root = project(tmp_path, {"alpha": PLAN, "beta": PLAN})
+    (root / "specs" / "gamma").mkdir()
+    (root / "specs" / "gamma" / "spec.md").write_text("---\ntitle: Gamma\n---\n# Gamma\n", encoding="utf-8")
+    before = tree(root)
+    code, out, err = run(capsys, "-C", str(root), *argv)
+    assert code == 2 and err.count("\n") == 1, err
+    assert "several plans (alpha, beta): name one" in err and "gamma" not in err, err
+    assert tree(root) == before

@@ -6,11 +6,15 @@ Heavy modules (anthropic, textual) are imported inside the commands that need th
 When the reader of stdout goes away (``phaser next | head -3``), phaser stops printing and the
 command carries on: a run still finishes its phase (gates, commit, plan update) and the exit code
 is the run's. See ``reader_gone`` and ``_GuardedStdout``.
+
+With ``--json``, a PhaserError also prints ``{"error", "path", "line", "exit_code"}`` on stdout, so
+a script can always parse stdout; stderr still gets the usual one line.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 from typing import Any, TextIO
@@ -34,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except PhaserError as exc:
         print(f"phaser: {exc}", file=sys.stderr)
+        if getattr(args, "json", False):  # stdout stays parseable: one JSON object even on errors
+            print(json.dumps(error_dict(exc), ensure_ascii=False))
         return exc.exit_code
     except KeyboardInterrupt:
         if args.command in ("next", "run", "redo", "demo"):
@@ -53,6 +59,12 @@ def main(argv: list[str] | None = None) -> int:
         if guard:
             guard.flush()  # a broken pipe here is swallowed too
             sys.stdout = real
+
+
+def error_dict(exc: PhaserError) -> dict[str, Any]:
+    """What ``--json`` prints on stdout when a PhaserError ends the command (the stderr line's
+    message, its file and 1-based line or null, the exit code)."""
+    return {"error": str(exc), "path": exc.path, "line": exc.line, "exit_code": exc.exit_code}
 
 
 def reader_gone(stream: Any) -> None:

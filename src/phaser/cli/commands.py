@@ -121,13 +121,19 @@ def cmd_note(args: argparse.Namespace) -> int:
 
 
 def _overrides(args: argparse.Namespace):
-    from phaser.workflow.runner import RunOptions
+    from phaser.workflow.providers import RunOptions
 
+    provider = getattr(args, "provider", None)
+    script = getattr(args, "script", None)
+    if script is not None:
+        if provider not in (None, "scripted"):
+            raise UsageError(f"--script is for the scripted provider, not --provider {provider}")
+        provider = "scripted"  # --script FILE alone means the scripted provider
     return RunOptions(
         model=getattr(args, "model", None),
         profile=getattr(args, "profile", None),
-        provider=getattr(args, "provider", None),
-        script=getattr(args, "script", None),
+        provider=provider,
+        script=script,
         allow_dirty=getattr(args, "allow_dirty", False),
     )
 
@@ -143,9 +149,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from phaser.workflow.planning import plan_spec
 
     project = _project(args)
+    options = _overrides(args)
     printer = _printer(args)
     result = plan_spec(
-        project, args.slug, revise=args.revise, force=args.force, options=_overrides(args), on_event=printer
+        project, args.slug, revise=args.revise, force=args.force, options=options, on_event=printer
     )
     printer.close()
     print(f"wrote {project.rel(result.path)}: {result.phases} phases, {result.tasks} tasks")
@@ -172,8 +179,9 @@ def cmd_next(args: argparse.Namespace) -> int:
     from phaser.workflow.runner import dry_run, run_next
 
     project = _project(args)
+    options = _overrides(args)
     if args.dry_run:
-        info = dry_run(project, args.slug, phase=args.phase, options=_overrides(args))
+        info = dry_run(project, args.slug, phase=args.phase, options=options)
         if args.json:
             print(json.dumps(info, indent=2))
         else:
@@ -181,7 +189,7 @@ def cmd_next(args: argparse.Namespace) -> int:
         return info["exit_code"]
     return _report(
         args,
-        lambda sink: run_next(project, args.slug, phase=args.phase, options=_overrides(args), on_event=sink),
+        lambda sink: run_next(project, args.slug, phase=args.phase, options=options, on_event=sink),
         print_outcome,
     )
 
@@ -191,11 +199,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from phaser.workflow.runner import run_all
 
     project = _project(args)
+    options = _overrides(args)
     return _report(
         args,
-        lambda sink: run_all(
-            project, args.slug, approve=args.approve, options=_overrides(args), on_event=sink
-        ),
+        lambda sink: run_all(project, args.slug, approve=args.approve, options=options, on_event=sink),
         print_run,
     )
 
@@ -226,11 +233,10 @@ def cmd_redo(args: argparse.Namespace) -> int:
     slug, (number,) = _split(args.args, 1, "phaser redo [SLUG] N [--model ID]")
     if not number.isdigit():
         raise UsageError(f"N must be a phase number, not {number!r}")
+    options = _overrides(args)
     return _report(
         args,
-        lambda sink: redo(
-            project, slug, int(number), force=args.force, options=_overrides(args), on_event=sink
-        ),
+        lambda sink: redo(project, slug, int(number), force=args.force, options=options, on_event=sink),
         print_outcome,
     )
 

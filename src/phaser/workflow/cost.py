@@ -21,10 +21,24 @@ class CostReport:
 
 
 def run_dirs(project: Project, slug: str) -> list[Path]:
+    """Every run folder of a plan in the order they belong: the plan run(s) first, then by phase
+    number (2 before 10), then by run timestamp (a same-second ``-N`` suffix counted as a number)."""
     base = project.config.state_dir / "runs" / slug
     if not base.is_dir():
         return []
-    return sorted(p.parent for p in base.glob("*/*/journal.jsonl"))
+    return sorted((p.parent for p in base.glob("*/*/journal.jsonl")), key=_run_order)
+
+
+def _run_order(run_dir: Path) -> tuple:
+    phase = run_dir.parent.name
+    if phase == "plan":
+        where: tuple = (0, 0, "")
+    elif phase.isdigit():
+        where = (1, int(phase), "")
+    else:
+        where = (2, 0, phase)
+    stamp, _, n = run_dir.name.partition("-")
+    return (*where, stamp, int(n) if n.isdigit() else 0, run_dir.name)
 
 
 def _summarise(run_dir: Path) -> dict | None:
@@ -122,7 +136,7 @@ def cost_report(project: Project, slug: str | None = None) -> CostReport:
 
 
 def log_lines(project: Project, slug: str | None, phase: int | None = None) -> list[str]:
-    info = project.spec(slug)
+    info = project.plan_spec(slug, need_plan=False)
     lines: list[str] = []
     for run_dir in run_dirs(project, info.slug):
         if phase is not None and run_dir.parent.name != str(phase):

@@ -56,7 +56,8 @@ class Project:
         return found
 
     def spec(self, slug: str | None = None) -> SpecInfo:
-        """The spec named ``slug``; with no slug, the project's only spec (an error if there are several)."""
+        """The spec named ``slug``; with no slug, the project's only spec (an error naming them, and those
+        with no plan yet, if there are several). ``phaser plan`` uses this rule."""
         specs = self.specs()
         if slug is None:
             if len(specs) == 1:
@@ -66,7 +67,9 @@ class Project:
                     f'no specs in {self.rel(self.specs_dir)}/: create one with: phaser new "Title"'
                 )
             names = ", ".join(s.slug for s in specs)
-            raise UsageError(f"this project has several specs ({names}): name one")
+            unplanned = [s.slug for s in specs if not s.has_plan]
+            note = f" (no plan yet: {', '.join(unplanned)})" if unplanned else ""
+            raise UsageError(f"this project has several specs ({names}): name one{note}")
         if "/" in slug or slug.endswith(".md"):
             return self._spec_at(Path(slug))
         for s in specs:
@@ -87,14 +90,19 @@ class Project:
         """A path argument: relative to the current folder when it exists there, else to the root (-C)."""
         return given if given.is_absolute() or given.exists() else self.root / given
 
-    def plan_spec(self, slug: str | None = None) -> SpecInfo:
-        """Like spec(), but with no slug prefers the only spec that has a plan."""
+    def plan_spec(self, slug: str | None = None, *, need_plan: bool = True) -> SpecInfo:
+        """The spec a command about an existing plan works on (next, run, redo, approve, tick, note,
+        log). With no slug: the only spec that has a plan; with several plans an error naming
+        them; with none, spec()'s rule. ``need_plan=False`` (log) accepts a spec with no plan."""
         if slug is None:
             planned = [s for s in self.specs() if s.has_plan]
             if len(planned) == 1:
                 return planned[0]
+            if planned:
+                names = ", ".join(s.slug for s in planned)
+                raise UsageError(f"this project has several plans ({names}): name one")
         info = self.spec(slug)
-        if not info.has_plan:
+        if need_plan and not info.has_plan:
             raise UsageError(f"{self.rel(info.plan_path)} does not exist yet: run phaser plan {info.slug}")
         return info
 
