@@ -77,7 +77,12 @@ def test_a_blocked_line_says_which_phase_and_how_to_go_on(tmp_path, api, capsys)
     assert "phase 1 is blocked" in capsys.readouterr().out
     assert main(["run", "-C", str(root), "--json"]) == 3
     captured = capsys.readouterr()
-    assert json.loads(captured.out)["reason"] == "stuck" and "phase 1 is blocked" in captured.err
+    result = json.loads(captured.out)
+    assert result["reason"] == "stuck" and "phase 1 is blocked" in captured.err
+    assert "phase 1 is blocked" in result["detail"]
+    assert main(["next", "-C", str(root), "--json"]) == 3
+    outcome = json.loads(capsys.readouterr().out)
+    assert outcome["phase"] is None and outcome["outcome"] == "stuck" and "phase 1 is blocked" in outcome["reason"]
     # run by hand and green: the status line goes, the blocked history stays in git
     api.set_script(phase_turns(1))
     assert main(["next", "-C", str(root), "-q", "--phase", "1"]) == 0

@@ -107,6 +107,9 @@ class ToolBox:
         self.journal = journal
         self.step = Step.EXPLORE
         self.claims: list[tuple[str, str]] = []
+        self.claimed_text: dict[str, str] = {}
+        """ref -> the task's text when it was claimed: the harness ticks that task, even if a hand
+        edit has renumbered the list since, and never another one."""
         self.notes: list[str] = []
         self.added_tasks: list[str] = []
         self.finished: str | None = None
@@ -379,6 +382,7 @@ class ToolBox:
         if task is None:
             raise ToolError(f"Phase {self.phase} has no task {ref}.")
         self.claims.append((ref, evidence))
+        self.claimed_text[ref] = task.text
         return (
             f"Claim recorded for {ref} ({task.text}). The harness ticks it after its own checks pass.",
             False,

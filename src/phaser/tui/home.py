@@ -369,7 +369,7 @@ class HomeScreen(Screen[None]):
         gates = list(outcome.get("gates") or []) if outcome else []
         root = self.project.root
         if commit is None and git.is_repo(root):
-            commit = git.find_phase_commit(root, slug, number)
+            commit = git.phase_commits(root, slug, {number: title}).get(number)
         if not gates:
             gates = _journal_gates(self.project, slug, number)
         stat = ""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from phaser.errors import PhaserError
@@ -50,15 +52,29 @@ def commit_paths(root: Path, message: str, paths: list[str]) -> str:
     returns the new commit's hash."""
     if paths:
         _git(root, "add", "-A", "--", *paths)
-    env_args = (
-        ["-c", "user.name=phaser", "-c", "user.email=phaser@localhost"] if not _has_identity(root) else []
-    )
-    _git(root, *env_args, "commit", "-q", "--no-verify", "--allow-empty", "-m", message, "--", *paths)
+    _git(root, *_identity_args(root), "commit", "-q", "--no-verify", "--allow-empty", "-m", message, "--", *paths)
     return head(root) or ""
 
 
-def _has_identity(root: Path) -> bool:
-    return bool(_git(root, "config", "user.email", check=False).stdout.strip())
+def _identity_args(root: Path) -> list[str]:
+    """The person's git identity is used as configured; only what is missing (name or email, each
+    on its own) is filled in, so a commit never fails for it and never hides who set up the repo."""
+    args = []
+    for key, fallback in (("user.name", "phaser"), ("user.email", "phaser@localhost")):
+        if not _git(root, "config", key, check=False).stdout.strip():
+            args += ["-c", f"{key}={fallback}"]
+    return args
+
+
+def parent(root: Path, commit: str) -> str | None:
+    """The commit's first parent, or None for a root commit."""
+    proc = _git(root, "rev-parse", "--verify", "-q", f"{commit}^", check=False)
+    return proc.stdout.strip() or None if proc.returncode == 0 else None
+
+
+def empty_tree(root: Path) -> str:
+    """The id of the empty tree, to diff a root commit against."""
+    return _git(root, "hash-object", "-t", "tree", os.devnull, check=True).stdout.strip()
 
 
 def reset_hard(root: Path, commit: str) -> None:
@@ -85,31 +101,51 @@ def commits_touching_since(root: Path, commit: str) -> list[str]:
     return [line for line in proc.stdout.splitlines() if line]
 
 
-def find_phase_commit(root: Path, slug: str, phase: int) -> str | None:
-    proc = _git(root, "log", "--format=%H", f"--grep=^Phaser-Phase: {slug}/{phase}$", check=False)
-    lines = proc.stdout.split()
-    return lines[0] if lines else None
+@dataclass(frozen=True)
+class PhaseCommit:
+    commit: str
+    number: int
+    title: str
 
 
-def phase_commits(root: Path, slug: str) -> dict[int, str]:
-    """The newest commit of each phase of a plan, found by its `Phaser-Phase: slug/N` trailer in one
-    `git log`; empty outside a repository. The plan's evidence note can't name its own commit (the
-    note is part of it), so this is how status and the TUI show it."""
+def phase_history(root: Path, slug: str) -> list[PhaseCommit]:
+    """Every commit of a plan's phases reachable from HEAD, newest first, from their
+    `Phaser-Phase: slug/N` trailers and `phase N: title` subjects, in one `git log`; empty outside
+    a repository (or without git)."""
     try:
         proc = _git(
             root,
             "log",
-            "--format=%H %(trailers:key=Phaser-Phase,valueonly,separator=%x2C)",
+            "--format=%H%x00%s%x00%(trailers:key=Phaser-Phase,valueonly,separator=%x2C)",
             f"--grep=^Phaser-Phase: {slug}/",
             check=False,
         )
-    except OSError:  # no git on this machine: status still works
-        return {}
-    found: dict[int, str] = {}
+    except OSError:
+        return []
+    out: list[PhaseCommit] = []
     for line in proc.stdout.splitlines() if proc.returncode == 0 else []:
-        commit, _, trailers = line.partition(" ")
+        commit, _, rest = line.partition("\0")
+        subject, _, trailers = rest.partition("\0")
+        title = subject.split(": ", 1)[1] if ": " in subject else ""
         for value in trailers.split(","):
             plan, _, number = value.strip().rpartition("/")
             if plan == slug and number.isdigit():
-                found.setdefault(int(number), commit)
+                out.append(PhaseCommit(commit, int(number), title))
+    return out
+
+
+def commits_of(history: list[PhaseCommit], number: int, title: str) -> list[str]:
+    """The commits of one phase, newest first: same number and title, so a phase renumbered by a
+    hand edit is not confused with the one that had its number before."""
+    return [c.commit for c in history if c.number == number and c.title == title]
+
+
+def phase_commits(root: Path, slug: str, titles: dict[int, str]) -> dict[int, str]:
+    """The newest commit of each phase (``titles``: number -> title as the plan says now)."""
+    history = phase_history(root, slug)
+    found = {}
+    for number, title in titles.items():
+        commits = commits_of(history, number, title)
+        if commits:
+            found[number] = commits[0]
     return found

@@ -29,6 +29,7 @@ EXIT_CODES = {
     "nothing": 0,
     "stuck": 3,
     "incomplete": 3,
+    "unverified": 3,
     "blocked": 1,
     "budget": 3,
     "stopped": 1,
@@ -67,6 +68,8 @@ class PhaseOutcome:
     def as_dict(self) -> dict:
         data = asdict(self)
         data["exit_code"] = self.exit_code
+        if self.outcome in ("nothing", "stuck"):  # no phase ran: say why, as dry-run does
+            data["phase"], data["reason"] = None, self.detail
         return data
 
 
@@ -141,6 +144,8 @@ class PhaseRun:
         """Totals over the phase's finished attempts (the budget covers all of them)."""
         self.cost = 0.0
         self.turns = 0
+        self.red_before: list[str] = []
+        """Gate commands that were red in the baseline run, before the phase."""
 
     # -- the phase --------------------------------------------------------------------------
 
@@ -266,8 +271,14 @@ class PhaseRun:
     def _baseline(self) -> list[GateResult]:
         """Gate figures and per-test results before the phase, so a phase cannot 'pass' by skipping,
         deleting or hiding tests."""
-        commands = [c for c in self.cfg.gates.commands if "pytest" in c]
-        return run_gates(commands, self.root, self.cfg.gates.timeout_s, self._gate_env()) if commands else []
+        commands = self.cfg.gates.commands  # all of them: a red lint before the phase is worth knowing
+        results = run_gates(commands, self.root, self.cfg.gates.timeout_s, self._gate_env()) if commands else []
+        self.red_before = [g.command for g in results if not g.ok]
+        for command in self.red_before:
+            self.on_event(
+                ev.Notice(f"gate `{command}` is red before the phase: the phase has to make it green", "warning")
+            )
+        return results
 
     def _gates(self, a: _Attempt, baseline: list[GateResult], before) -> list[GateResult]:
         self.on_event(ev.StepStarted("gates"))
@@ -377,7 +388,9 @@ class PhaseRun:
 
     def _block(self, out: PhaseOutcome, a: _Attempt, before) -> PhaseOutcome:
         self._discard(a, before, "gates stayed red")
-        why = f"blocked {_now()}: gates still red after {self.cfg.gates.fix_attempts} fix attempts on {', '.join(dict.fromkeys(m for m in [self.model, a.model] if m))}: {describe(a.gates)}"
+        already = [g.command for g in a.gates if not g.ok and g.command in self.red_before]
+        prior = f" ({', '.join(f'`{c}`' for c in already)} already red before the phase)" if already else ""
+        why = f"blocked {_now()}{prior}: gates still red after {self.cfg.gates.fix_attempts} fix attempts on {', '.join(dict.fromkeys(m for m in [self.model, a.model] if m))}: {describe(a.gates)}"
         edit_plan(
             self.info.plan_path, SetMeta(self.number, "status", "blocked"), AppendNote(self.number, why[:600])
         )
@@ -392,15 +405,32 @@ class PhaseRun:
         phase = plan.phase(self.number)
         claimed = []
         ops = []
+        lost = []
         for ref, _evidence in toolbox.claims:
             claimed.append(ref)
+            text = toolbox.claimed_text.get(ref)
             task = (
                 phase.task(int(ref.split(".")[1]))
                 if ref.startswith(f"{self.number}.") and ref.split(".")[1].isdigit()
                 else None
             )
-            if task is not None and not task.checked:
+            if task is not None and text is not None and task.text != text:
+                # the list changed since the claim (a hand edit, a new plan): tick the claimed task
+                task = next((t for t in phase.tasks if t.text == text), None)
+            if task is None:
+                lost.append(ref)
+            elif not task.checked and all(op.ref != task.ref for op in ops):
                 ops.append(SetTask(task.ref, True, expect_text=task.text))
+        if lost:
+            self.on_event(
+                ev.Notice(
+                    f"claimed task(s) {', '.join(lost)} are no longer in phase {self.number} as claimed; not ticked",
+                    "warning",
+                )
+            )
+        unverified = not self.cfg.gates.commands
+        if unverified:  # nothing but the model's word: record the claims, tick nothing
+            ops = []
         out.claimed = claimed
         out.ticked = [op.ref for op in ops]
         if phase.status == "blocked":  # run again by hand (--phase) and green now: no longer blocked
@@ -408,10 +438,15 @@ class PhaseRun:
         usage, cost = self.usage + a.session.usage, self.cost + a.session.cost_usd  # every attempt
         gate_text = "; ".join(f"`{g.command}`: {g.summary}" for g in a.gates) or "no gates configured"
         escalated = f" (escalated from {self.model})" if a.model != self.model else ""
+        verdict = (
+            f"NOT verified {_now()}: no gates configured, so nothing checked the claims ({', '.join(claimed) or 'none'})"
+            if unverified
+            else f"verified {_now()}: {gate_text}"
+        )
         stamp = (
-            f"verified {_now()}: {gate_text}; model {a.model}{escalated}; "
+            f"{verdict}; model {a.model}{escalated}; "
             f"{usage.total_input:,} in / {usage.output_tokens:,} out tokens, ${cost:.4f}"
-            + (f"; commit `phase {self.number}: {out.title}` on top of {base[:10]}" if base else "")
+            + (f'; commit "phase {self.number}: {out.title}" on top of {base[:10]}' if base else "")
         )
         ops.append(AppendNote(self.number, stamp))
         new_plan = edit_plan(self.info.plan_path, *ops)
@@ -424,7 +459,9 @@ class PhaseRun:
             # only what changed during the phase: a person's other uncommitted work (--allow-dirty,
             # or files saved meanwhile) stays out of the agent's commit
             out.commit = git.commit_paths(self.root, message, paths)
-            out.diff = git.diff_stat(self.root, f"{out.commit}^", out.commit, exclude=[plan_rel])
+            out.diff = git.diff_stat(
+                self.root, git.parent(self.root, out.commit) or git.empty_tree(self.root), out.commit, exclude=[plan_rel]
+            )
             mixed = sorted(set(work) & self.dirty_before)
             if mixed:
                 self.on_event(
@@ -436,9 +473,17 @@ class PhaseRun:
                 )
             a.journal.write("commit", commit=out.commit, paths=paths, mixed=mixed)
         else:
-            out.diff = {"files": len(work), "insertions": 0, "deletions": 0}
+            caches = ("__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache")
+            files = [w for w in work if not any(part in caches for part in Path(w).parts)]
+            out.diff = {"files": len(files), "insertions": 0, "deletions": 0}
         clear_active(self.cfg.state_dir, self.info.slug)
-        if done:
+        if unverified:
+            out.outcome = "unverified"
+            out.detail = (
+                f"no gates configured ([gates] commands), so claims {', '.join(claimed) or '(none)'} were not ticked: "
+                "review the commit and tick by hand (phaser tick), or configure gates"
+            )
+        elif done:
             out.outcome, out.detail = "passed", f"{len(out.ticked)} task(s) checked off after green gates"
         else:
             left = [t.ref for t in new_plan.phase(self.number).tasks if not t.checked]

@@ -17,6 +17,7 @@ from phaser.plan.parse import parse_plan
 from phaser.plan.store import atomic_write, read_plan
 from phaser.plan.validate import validate_text
 from phaser.workflow import prompts
+from phaser.workflow.locks import plan_run_lock
 from phaser.workflow.project import Project
 from phaser.workflow.providers import RunOptions, make_provider
 from phaser.workflow.templates import template_text
@@ -81,6 +82,17 @@ def plan_spec(
     cfg = project.config
     model = options.model or cfg.models.plan
     provider = make_provider(project, options)
+    with plan_run_lock(project, info.slug):  # never rewrite a plan under a running phase
+        return _plan_locked(project, info, spec, original, revise, options, on_event, model, provider)
+
+
+def _plan_locked(project, info, spec, original, revise, options, on_event, model, provider) -> PlanResult:
+    cfg = project.config
+    if original is not None and read_plan(info.plan_path).text != original:
+        raise EditConflict(
+            "the plan changed on disk while phaser waited for it; nothing was written: run again",
+            path=project.rel(info.plan_path),
+        )
     journal = Journal.new(cfg.state_dir, info.slug, "plan")
     policy = PathPolicy(project.root, cfg.protect.paths, [], info.plan_path)
     toolbox = ToolBox(project.root, policy, None, None, cfg.agent, on_event, journal)
@@ -158,8 +170,9 @@ def _problems(text: str, path) -> list[str]:
 
 
 def _lost_progress(before: str, after: str) -> list[str]:
-    """What a revision dropped that it must keep: checked tasks (still checked, same text) and
-    notes (same text), wherever the phases moved. Prompting for it is not enough; it is checked."""
+    """What a revision dropped that it must keep: checked tasks (still checked, same text), notes
+    (same text), wherever the phases moved, and a phase's `approved:` line and `status: done|skipped`
+    (found by its title, else its number). Prompting for it is not enough; it is checked."""
     old, new = parse_plan(before), parse_plan(after)
     checked = {t.text.strip() for p in new.phases for t in p.tasks if t.checked}
     notes = {n.strip() for p in new.phases for n in p.notes}
@@ -175,4 +188,13 @@ def _lost_progress(before: str, after: str) -> list[str]:
         for n in p.notes
         if n.strip() not in notes
     ]
+    by_title = {p.title: p for p in new.phases}
+    for p in old.phases:
+        twin = by_title.get(p.title) or new.phase(p.number)
+        for key in ("approved", "status"):  # a person's decisions; model: and blocked may change
+            value = p.meta.get(key)
+            if key == "status" and str(value).strip().lower() not in ("done", "skipped"):
+                continue
+            if value and (twin is None or twin.meta.get(key) != value):
+                problems.append(f"phase {p.number} ({p.title}): its '{key}: {value}' line is missing (keep it)")
     return problems

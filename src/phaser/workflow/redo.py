@@ -8,12 +8,13 @@ import datetime as dt
 from phaser import events as ev
 from phaser.errors import UsageError
 from phaser.plan.edit import AppendNote, SetMeta, SetTask
-from phaser.plan.store import atomic_write, edit_plan, read_plan
+from phaser.plan.store import atomic_write, edit_plan
 from phaser.workflow import git
+from phaser.workflow.locks import plan_run_lock
 from phaser.workflow.phase import PhaseOutcome
 from phaser.workflow.project import Project
-from phaser.workflow.providers import RunOptions
-from phaser.workflow.runner import _check_tree, run_next
+from phaser.workflow.providers import RunOptions, make_provider
+from phaser.workflow.runner import _check_tree, load_plan, run_locked
 
 
 def redo(
@@ -25,58 +26,65 @@ def redo(
     options: RunOptions | None = None,
     on_event: ev.EventSink = ev.ignore,
 ) -> PhaseOutcome:
+    """Everything that can refuse (plan, phase, commits, provider, dirty tree, another run) is
+    checked before the tree is touched; the reset and the new run happen under the plan's lock."""
     options = options or RunOptions()
     info = project.plan_spec(slug)
     root = project.root
     if not git.is_repo(root):
         raise UsageError("phaser redo needs a git repository (it resets to the commit before the phase)")
-    plan = read_plan(info.plan_path)
+    plan = load_plan(project, info)
     phase = plan.phase(number)
     if phase is None:
         raise UsageError(f"{project.rel(info.plan_path)}: no phase {number}")
-    commit = git.find_phase_commit(root, info.slug, number)
-    if commit is None:
+    history = git.phase_history(root, info.slug)
+    own = git.commits_of(history, number, phase.title)
+    if not own:
         raise UsageError(
-            f"no commit of phase {number} found (phaser commits each phase that passes its gates)"
+            f"no commit of phase {number} ({phase.title}) found: phaser commits each phase that passes its gates"
         )
-    later = git.commits_touching_since(root, commit)
+    first = own[-1]  # its oldest commit: an incomplete run may have come before the passing one
+    later = [c for c in git.commits_touching_since(root, first) if c.split(" ", 1)[0] not in own]
     if later and not force:
         shown = "; ".join(line.split(" ", 1)[1] for line in later[:3])
         raise UsageError(
             f"{len(later)} later commit(s) build on phase {number} ({shown}): pass --force to drop them"
         )
-    _check_tree(project, info, options)
-    dropped = {line.split(" ", 1)[0] for line in later}
-    invalidated = sorted(
-        (n, c) for n, c in git.phase_commits(root, info.slug).items() if c in dropped and n != number
-    )
-    plan_text = info.plan_path.read_text(encoding="utf-8")
-    git.reset_hard(root, f"{commit}^")
-    atomic_write(info.plan_path, plan_text)  # the plan keeps every note and edit made since
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    model = f" on {options.model}" if options.model else ""
-    ops = _undo_ops(
-        phase,
-        f"redo {stamp}{model}: reset to {commit[:10]}^, so the attempt verified above (commit {commit[:10]}) "
-        "is undone; it stays in the journal",
-    )
-    for n, c in invalidated:  # --force dropped their commits: their ticks no longer hold
-        ops += _undo_ops(
-            plan.phase(n),
-            f"invalidated {stamp}: phaser redo {number} --force dropped this phase's commit {c[:10]}; "
-            "run it again",
+    before = git.parent(root, first)
+    if before is None:
+        raise UsageError(
+            f"phase {number}'s commit {first[:10]} is the repository's first commit: there is nothing before it to reset to"
         )
-    edit_plan(info.plan_path, *ops)
-    if invalidated:
-        shown = ", ".join(str(n) for n, _ in invalidated)
-        on_event(ev.Notice(f"phase {shown}: commit dropped by --force; unticked, to run again", "warning"))
-    return run_next(
-        project,
-        info.slug,
-        phase=number,
-        options=RunOptions(**{**options.__dict__, "allow_dirty": True}),
-        on_event=on_event,
-    )
+    provider = make_provider(project, options)  # a bad script or a missing key: refused here
+    _check_tree(project, info, options)
+    with plan_run_lock(project, info.slug):
+        dropped = {line.split(" ", 1)[0] for line in later}
+        invalidated = sorted(
+            {(c.number, c.commit) for c in history if c.commit in dropped and c.number != number}
+        )
+        plan_text = info.plan_path.read_text(encoding="utf-8")
+        git.reset_hard(root, before)
+        atomic_write(info.plan_path, plan_text)  # the plan keeps every note and edit made since
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        model = f" on {options.model}" if options.model else ""
+        ops = _undo_ops(
+            phase,
+            f"redo {stamp}{model}: reset to {first[:10]}^, so the attempt verified above (commit {own[0][:10]}) "
+            "is undone; it stays in the journal",
+        )
+        for n, c in invalidated:  # --force dropped their commits: their ticks no longer hold
+            if plan.phase(n) is not None:
+                ops += _undo_ops(
+                    plan.phase(n),
+                    f"invalidated {stamp}: phaser redo {number} --force dropped this phase's commit {c[:10]}; "
+                    "run it again",
+                )
+        edit_plan(info.plan_path, *ops)
+        if invalidated:
+            shown = ", ".join(str(n) for n in sorted({n for n, _ in invalidated}))
+            on_event(ev.Notice(f"phase {shown}: commit dropped by --force; unticked, to run again", "warning"))
+        again = RunOptions(**{**options.__dict__, "allow_dirty": True})
+        return run_locked(project, info, number, again, on_event, None, provider)
 
 
 def _undo_ops(phase, note: str) -> list:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-
-from filelock import FileLock, Timeout
 
 from phaser import events as ev
 from phaser.errors import NeedsHuman, PlanError, UsageError
@@ -13,6 +10,7 @@ from phaser.plan.model import Phase, Plan
 from phaser.plan.store import read_plan
 from phaser.plan.validate import check_parsed
 from phaser.workflow import git
+from phaser.workflow.locks import plan_run_lock
 from phaser.workflow.phase import Allowance, PhaseOutcome, PhaseRun
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.providers import RunOptions, make_provider
@@ -28,6 +26,8 @@ class RunResult:
     """complete, blocked (a gate stayed red in this run), stuck (nothing could run: a blocked phase or
     unmet dependencies from before), budget, stopped, error, approval, incomplete."""
     outcomes: list[PhaseOutcome] = field(default_factory=list)
+    detail: str = ""
+    """Why the run ended, in words (the last phase's detail, or why nothing could run)."""
 
     @property
     def cost_usd(self) -> float:
@@ -55,12 +55,13 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        return {"complete": 0, "approval": 3, "budget": 3, "incomplete": 3, "stuck": 3}.get(self.reason, 1)
+        return {"complete": 0, "approval": 3, "budget": 3, "incomplete": 3, "unverified": 3, "stuck": 3}.get(self.reason, 1)
 
     def as_dict(self) -> dict:
         return {
             "slug": self.slug,
             "reason": self.reason,
+            "detail": self.detail or (self.outcomes[-1].detail if self.outcomes else ""),
             "cost_usd": self.cost_usd,
             "tokens": self.tokens,
             "turns": self.turns,
@@ -125,22 +126,6 @@ def pick_phase(plan: Plan, number: int | None, rel: str) -> Phase | None:
     return phase
 
 
-@contextmanager
-def plan_run_lock(project: Project, slug: str):
-    """One run per plan at a time, across processes."""
-    lock_dir = project.config.state_dir / "locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(lock_dir / f"{slug}.lock"), timeout=0)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise NeedsHuman(f"another phaser run is working on {slug} right now") from None
-    try:
-        yield
-    finally:
-        lock.release()
-
-
 def _check_tree(project: Project, info: SpecInfo, options: RunOptions) -> None:
     if options.allow_dirty or not git.is_repo(project.root):
         return
@@ -173,27 +158,40 @@ def run_next(
         return PhaseOutcome(info.slug, 0, "", "nothing" if plan.complete else "stuck", stuck_reason(plan))
     provider = make_provider(project, options)
     with plan_run_lock(project, info.slug):
-        message = recover(project.root, project.config.state_dir, info.slug, info.plan_path)
-        if message:
-            on_event(ev.Notice(message, "warning"))
-        plan = load_plan(project, info)  # again, under the lock: another run may have moved on
-        target = pick_phase(plan, phase, project.rel(info.plan_path))
-        if target is None:
-            return PhaseOutcome(info.slug, 0, "", "nothing" if plan.complete else "stuck", stuck_reason(plan))
-        _check_tree(project, info, options)
-        model, _why = route_model(project, target, options)
-        run = PhaseRun(
-            project,
-            info,
-            target.number,
-            provider,
-            model=model,
-            on_event=on_event,
-            stop_event=options.stop_event,
-            allowance=allowance,
-            escalate=project.config.models.escalate and not options.model and not target.model,
-        )
-        return run.run()
+        return run_locked(project, info, phase, options, on_event, allowance, provider)
+
+
+def run_locked(
+    project: Project,
+    info: SpecInfo,
+    phase: int | None,
+    options: RunOptions,
+    on_event: ev.EventSink,
+    allowance: Allowance | None,
+    provider,
+) -> PhaseOutcome:
+    """The body of `run_next`, for a caller that already holds the plan's run lock (redo)."""
+    message = recover(project.root, project.config.state_dir, info.slug, info.plan_path)
+    if message:
+        on_event(ev.Notice(message, "warning"))
+    plan = load_plan(project, info)  # again, under the lock: another run may have moved on
+    target = pick_phase(plan, phase, project.rel(info.plan_path))
+    if target is None:
+        return PhaseOutcome(info.slug, 0, "", "nothing" if plan.complete else "stuck", stuck_reason(plan))
+    _check_tree(project, info, options)
+    model, _why = route_model(project, target, options)
+    run = PhaseRun(
+        project,
+        info,
+        target.number,
+        provider,
+        model=model,
+        on_event=on_event,
+        stop_event=options.stop_event,
+        allowance=allowance,
+        escalate=project.config.models.escalate and not options.model and not target.model,
+    )
+    return run.run()
 
 
 def _approval_limit(project: Project, approve: str | None) -> int | None:
@@ -234,18 +232,16 @@ def run_all(
         plan = load_plan(project, info)  # a human may edit it between phases: check it again
         waiting = unapproved(plan)
         if limit is not None and plan.next_phase() is not None and len(waiting) >= max(limit, 1):
-            on_event(
-                ev.Notice(
-                    f"waiting for approval of phase {', '.join(map(str, waiting))}: phaser approve {info.slug}"
-                )
-            )
+            result.detail = f"waiting for approval of phase {', '.join(map(str, waiting))}: phaser approve {info.slug}"
+            on_event(ev.Notice(result.detail))
             result.reason = "approval"
             return result
         if plan.complete:
             result.reason = "complete"
             return result
         if plan.next_phase() is None:
-            on_event(ev.Notice(stuck_reason(plan), "warning"))
+            result.detail = stuck_reason(plan)
+            on_event(ev.Notice(result.detail, "warning"))
             result.reason = "stuck"
             return result
         left = Allowance(
@@ -260,12 +256,14 @@ def run_all(
         ]
         if any(spent):
             why = "; ".join(x for x in spent if x)
-            on_event(ev.Notice(f"run budget reached: this run used {why}", "warning"))
+            result.detail = f"run budget reached: this run used {why}"
+            on_event(ev.Notice(result.detail, "warning"))
             result.reason = "budget"
             return result
         outcome = run_next(project, info.slug, options=options, on_event=on_event, allowance=left)
         if outcome.outcome in ("nothing", "stuck"):
             result.reason = "complete" if outcome.outcome == "nothing" else "stuck"
+            result.detail = outcome.detail
             return result
         result.outcomes.append(outcome)
         if outcome.outcome != "passed":

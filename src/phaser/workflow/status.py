@@ -89,7 +89,8 @@ def status_of(project: Project, info: SpecInfo, plan: Plan | None = None) -> Pla
                 exc.path = project.rel(Path(exc.path))
             return PlanStatus(info.slug, rel, info.slug, None, error=str(exc))
     nxt = plan.next_phase()
-    commits = git.phase_commits(project.root, info.slug) if any(p.done for p in plan.phases) else {}
+    done = {p.number: p.title for p in plan.phases if p.done}
+    commits = git.phase_commits(project.root, info.slug, done) if done else {}
     phases = [
         PhaseStatus(
             number=p.number,
