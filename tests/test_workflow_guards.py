@@ -232,3 +232,12 @@ def test_ctrl_c_mid_phase_says_what_is_left_and_status_shows_it(tmp_path, capsys
     assert "phase 1 did not finish" in capsys.readouterr().out
     assert main(["log", "-C", str(root), "--phase", "1"]) == 0
     assert "unfinished on claude-haiku-5-5" in capsys.readouterr().out
+
+
+def test_a_spec_without_a_plan_shows_its_own_title(tmp_path, capsys):
+    assert main(["init", "-C", str(tmp_path)]) == 0
+    assert main(["new", "-C", str(tmp_path), "日本語の機能", "--slug", "nihongo"]) == 0
+    capsys.readouterr()
+    assert main(["status", "-C", str(tmp_path), "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)["plans"][0]
+    assert (plan["slug"], plan["title"]) == ("nihongo", "日本語の機能") and "no plan yet" in plan["error"]

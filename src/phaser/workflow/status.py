@@ -80,7 +80,7 @@ def status_of(project: Project, info: SpecInfo, plan: Plan | None = None) -> Pla
     if plan is None:
         if not info.has_plan:
             return PlanStatus(
-                info.slug, rel, info.slug, None, error=f"{rel}: no plan yet (phaser plan {info.slug})"
+                info.slug, rel, _spec_title(info), None, error=f"{rel}: no plan yet (phaser plan {info.slug})"
             )
         try:
             plan = read_plan(info.plan_path)
@@ -112,6 +112,15 @@ def status_of(project: Project, info: SpecInfo, plan: Plan | None = None) -> Pla
     return PlanStatus(
         info.slug, rel, title, nxt.number if nxt else None, phases, problems, active_run(project, info.slug)
     )
+
+
+def _spec_title(info: SpecInfo) -> str:
+    """The spec's own title (frontmatter, else first heading) for a spec with no plan yet."""
+    try:
+        spec = read_plan(info.spec_path)
+    except (PhaserError, OSError):
+        return info.slug
+    return str(spec.frontmatter.get("title") or spec.title or info.slug)
 
 
 def _passed_on(project: Project, slug: str, number: int) -> str | None:
