@@ -241,3 +241,40 @@ def test_a_spec_without_a_plan_shows_its_own_title(tmp_path, capsys):
     assert main(["status", "-C", str(tmp_path), "--json"]) == 0
     plan = json.loads(capsys.readouterr().out)["plans"][0]
     assert (plan["slug"], plan["title"]) == ("nihongo", "日本語の機能") and "no plan yet" in plan["error"]
+
+
+@pytest.mark.parametrize("during", ["baseline", "gates"])
+def test_stop_during_a_gate_kills_it_at_once(tmp_path, api, during):
+    """A person pressing stop (the TUI's stop sets the run's stop event) must not wait for a gate
+    that takes minutes: the gate's process group is killed and the phase ends 'stopped'."""
+    import threading
+    import time
+
+    from phaser.workflow.project import Project
+    from phaser.workflow.runner import RunOptions, run_next
+
+    root = project_with_plan(tmp_path / "p")
+    toml = read(root, "phaser.toml")
+    gate_line = next(line for line in toml.splitlines() if line.startswith("commands"))
+    marker = tmp_path / "gate-running"  # outside the project: the gate says it has started
+    slow = f"touch {marker} && sleep 60"
+    if during == "gates":  # green at once in the baseline, slow once the phase has written code
+        slow = f"if test -f wordstats/core.py; then {slow}; fi"
+    (root / "phaser.toml").write_text(toml.replace(gate_line, f"commands = {json.dumps([slow])}"))
+    git(root, "commit", "-qam", "a slow gate")
+    api.set_script(phase_turns(1))
+    stop = threading.Event()
+
+    def press_stop() -> None:
+        while not marker.exists():
+            time.sleep(0.05)
+        time.sleep(0.3)
+        stop.set()
+
+    threading.Thread(target=press_stop, daemon=True).start()
+    started = time.monotonic()
+    outcome = run_next(Project.open(root), None, options=RunOptions(stop_event=stop))
+    assert time.monotonic() - started < 20  # not the gate's 60 s
+    assert outcome.outcome == "stopped" and "stopped while the gate" in outcome.detail
+    if during == "baseline":
+        assert "before the phase began; nothing changed" in outcome.detail and api.requests == []

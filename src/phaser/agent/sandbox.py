@@ -35,6 +35,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -64,6 +65,8 @@ class CommandResult:
     timed_out: bool
     sandboxed: bool
     """True when bubblewrap confined the command."""
+    cancelled: bool = False
+    """True when ``cancel`` was set while it ran (it was killed)."""
 
 
 def is_secret_name(name: str) -> bool:
@@ -180,11 +183,13 @@ def run_command(
     readonly_paths: Iterable[Path] = (),
     env: Mapping[str, str] | None = None,
     sandbox: str = "auto",
+    cancel: threading.Event | None = None,
 ) -> CommandResult:
     """Run ``bash -c command``; never raises for what the command does, only for a bad ``sandbox``.
 
     sandbox: auto (bwrap when it works), bwrap (required), none. ``readonly_paths`` are bound
-    read-only over writable ones (the harness's state and the protected files).
+    read-only over writable ones (the harness's state and the protected files). ``cancel``: when
+    set while the command runs (a person pressed stop), the command's group is killed at once.
     """
     cwd = Path(cwd)
     if sandbox not in ("auto", "bwrap", "none"):
@@ -212,11 +217,21 @@ def run_command(
     )
     watchdog = None if use_bwrap else _start_watchdog(proc.pid)
     reader = _CappedReader(proc.stdout, output_cap)  # type: ignore[arg-type]
-    timed_out = False
+    timed_out = cancelled = False
+    deadline = time.monotonic() + timeout_s
     try:
-        proc.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        timed_out = True
+        while True:
+            left = deadline - time.monotonic()
+            try:  # short waits only when someone may cancel; one wait otherwise
+                proc.wait(timeout=max(0.0, min(left, 0.1) if cancel is not None else left))
+                break
+            except subprocess.TimeoutExpired:
+                if cancel is not None and cancel.is_set():
+                    cancelled = True
+                    break
+                if time.monotonic() >= deadline:
+                    timed_out = True
+                    break
     finally:
         _kill_group(proc)  # also reaps background jobs the command left behind
         proc.wait()
@@ -225,7 +240,10 @@ def run_command(
     output, truncated = reader.text()
     if timed_out:
         output += f"\n[timed out after {timeout_s:g}s; the command and its children were killed]"
-    return CommandResult(proc.returncode if not timed_out else -9, output, truncated, timed_out, use_bwrap)
+    if cancelled:
+        output += "\n[stopped: the command and its children were killed]"
+    code = -9 if timed_out or cancelled else proc.returncode
+    return CommandResult(code, output, truncated, timed_out, use_bwrap, cancelled)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -18,6 +18,7 @@ import re
 import shlex
 import shutil
 import tempfile
+import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from phaser.agent.policy import matches_any
 from phaser.agent.sandbox import run_command
+from phaser.errors import RunStopped
 
 _GATE_OUTPUT_CAP = 200_000  # head and tail kept; pytest's closing line is in the tail
 
@@ -98,7 +100,13 @@ def junit_results(path: Path) -> dict[str, str] | None:
     return tests
 
 
-def run_gate(command: str, root: Path, timeout_s: float, env: dict[str, str] | None = None) -> GateResult:
+def run_gate(
+    command: str,
+    root: Path,
+    timeout_s: float,
+    env: dict[str, str] | None = None,
+    cancel: threading.Event | None = None,
+) -> GateResult:
     """Run one gate through the harness's command runner (process group, timeout, no secrets), unsandboxed:
     gates are the project's own checks, run by phaser, not by the model. A pytest gate also writes
     a JUnit report to a temporary directory outside the project, read for per-test results."""
@@ -118,11 +126,14 @@ def run_gate(command: str, root: Path, timeout_s: float, env: dict[str, str] | N
             read_only=False,
             env=run_env,
             sandbox="none",
+            cancel=cancel,
         )
         tests = junit_results(report) if report_dir is not None else None
     finally:
         if report_dir is not None:
             shutil.rmtree(report_dir, ignore_errors=True)
+    if run.cancelled:
+        raise RunStopped(f"stopped while the gate `{command}` ran (it was killed)")
     output = run.output
     if report_dir is not None:  # pytest's "generated xml file: /tmp/..." line is phaser's, not the project's
         output = "\n".join(ln for ln in output.splitlines() if str(report_dir) not in ln)
@@ -157,9 +168,14 @@ def _summary(result: GateResult) -> str:
 
 
 def run_gates(
-    commands: list[str], root: Path, timeout_s: float, env: dict[str, str] | None = None
+    commands: list[str],
+    root: Path,
+    timeout_s: float,
+    env: dict[str, str] | None = None,
+    cancel: threading.Event | None = None,
 ) -> list[GateResult]:
-    return [run_gate(cmd, root, timeout_s, env) for cmd in commands]
+    """Each gate in turn; a set ``cancel`` kills the running one and raises RunStopped."""
+    return [run_gate(cmd, root, timeout_s, env, cancel) for cmd in commands]
 
 
 def _under(test_id: str, globs: list[str]) -> bool:

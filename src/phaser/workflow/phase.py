@@ -158,7 +158,12 @@ class PhaseRun:
         base = git.head(self.root) if self.repo else None
         self.dirty_before = set(git.dirty_paths(self.root)) if self.repo else set()
         before = take_snapshot(self.root)
-        baseline = self._baseline()
+        try:
+            baseline = self._baseline()
+        except RunStopped as exc:  # stopped before the phase began: nothing changed, nothing to undo
+            out.outcome, out.detail = "stopped", f"{exc}, before the phase began; nothing changed"
+            self.on_event(ev.PhaseFinished(self.info.slug, self.number, out.outcome, out.detail, out.as_dict()))
+            return out
         models = [self.model]
         nxt = self.cfg.escalated(self.model) if self.escalate else None
         if nxt:
@@ -272,7 +277,11 @@ class PhaseRun:
         """Gate figures and per-test results before the phase, so a phase cannot 'pass' by skipping,
         deleting or hiding tests."""
         commands = self.cfg.gates.commands  # all of them: a red lint before the phase is worth knowing
-        results = run_gates(commands, self.root, self.cfg.gates.timeout_s, self._gate_env()) if commands else []
+        results = (
+            run_gates(commands, self.root, self.cfg.gates.timeout_s, self._gate_env(), self.stop_event)
+            if commands
+            else []
+        )
         self.red_before = [g.command for g in results if not g.ok]
         for command in self.red_before:
             self.on_event(
@@ -286,7 +295,9 @@ class PhaseRun:
         damage = test_damage(self.root, changes.deleted, changes.modified)
         phase = read_plan(self.info.plan_path).phase(self.number)
         results = audit(
-            run_gates(self.cfg.gates.commands, self.root, self.cfg.gates.timeout_s, self._gate_env()),
+            run_gates(
+                self.cfg.gates.commands, self.root, self.cfg.gates.timeout_s, self._gate_env(), self.stop_event
+            ),
             baseline,
             damage,
             phase.unprotect if phase is not None else (),
