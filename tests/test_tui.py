@@ -475,3 +475,354 @@ async def test_command_palette_offers_the_screen_actions(tmp_path):
         await pilot.pause(0.3)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, CostsScreen), what="costs via typing in the palette")
+
+
+# -- what needs a human: refused plans, runs elsewhere, stuck plans, outcomes -------------------
+
+MANY_PROBLEMS = PLAN + "".join(
+    f"\n## Phase {n}: An extra phase with a title long enough to wrap the problem lines at 80 columns\n"
+    f"difficulty: impossible\ndepends: 9{n}\n\n- [ ] task {n}\n"
+    for n in (2, 3, 4)
+)
+
+BLOCKED = PLAN.replace("difficulty: easy\n\n- [ ] Write `hello.txt`", "difficulty: easy\nstatus: blocked\n\n- [ ] Write `hello.txt`", 1)
+
+DONE = PLAN.replace("- [ ] ", "- [x] ")
+
+REPEATED = PLAN + "\n## Phase 2: Wave again\ndifficulty: hard\n\n- [ ] Wave twice\n"
+
+
+def spy_notifications(app: PhaserApp) -> list[tuple[str, str]]:
+    """Every notification the app shows from now on, as (message, severity)."""
+    seen: list[tuple[str, str]] = []
+    notify = app.notify
+
+    def spy(message, *args, **kwargs):
+        seen.append((str(message), kwargs.get("severity", "information")))
+        return notify(message, *args, **kwargs)
+
+    app.notify = spy
+    return seen
+
+
+def binding_state(app: PhaserApp, key: str) -> bool | None:
+    """True: the footer offers the key; False: shown dimmed; None: not there at all."""
+    active = app.screen.active_bindings.get(key)
+    return None if active is None else active.enabled
+
+
+def hold_plan_lock(project: Project, slug: str = "hello") -> subprocess.Popen:
+    """Another process holding the plan's run lock (as a running `phaser next` or `phaser plan` does)."""
+    locks = project.config.state_dir / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    code = ("import sys; from filelock import FileLock; lock = FileLock(sys.argv[1], timeout=5); lock.acquire(); "
+            "print('held', flush=True); sys.stdin.read()")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(locks / f"{slug}.lock")], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def release(proc: subprocess.Popen) -> None:
+    proc.stdin.close()
+    proc.wait(10)
+
+
+async def test_every_plan_problem_is_reachable_and_the_plan_is_flagged_refused(tmp_path):
+    project = make_project(tmp_path, plan=MANY_PROBLEMS)
+    plan_path = tmp_path / "specs" / "hello" / "plan.md"
+    app = PhaserApp(project, watch_files=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = home(app)
+        view = screen.plan_view
+        problems = view.problems
+        assert len(problems) == 7  # what `phaser status` and `phaser next` see
+        # the spec list and the plan say that next and run refuse this plan
+        item = screen.query_one(SpecItem)
+        assert item.has_class("-invalid") and "refused: 7 problems" in str(item.query_one(".spec-detail").render())
+        refused = view.query_one("#plan-refused")
+        assert refused.display and "next and run refuse this plan until it is fixed" in str(refused.render())
+        assert "refused" in view.border_title
+        # every problem in full, in a box that scrolls to the last one
+        box = view.query_one("#plan-problems")
+        text = str(view.query_one("#plan-problems-text").render())
+        for problem in problems:
+            assert f"⚠ {problem}" in text.replace("\n", " "), problem
+        assert "more" not in text
+        inner = view.query_one("#plan-problems-text")
+        assert inner.size.height >= len(problems) and box.virtual_size.height >= inner.size.height
+        assert box.max_scroll_y > 0 and box.focusable
+        await pilot.press("tab")
+        assert app.focused is box
+        await pilot.press("end")
+        await wait_for(pilot, lambda: box.scroll_y == box.max_scroll_y, what="the box scrolled to the last problem")
+        # the run keys are dimmed, R too, and g starts nothing
+        assert binding_state(app, "g") is False and binding_state(app, "G") is False
+        view.tree.focus()
+        await pilot.pause()
+        assert binding_state(app, "R") is False
+        before = plan_path.read_bytes()
+        await pilot.press("g", "G", "R")
+        await pilot.pause()
+        assert screen.job is None and "»»»" not in screen.log_pane.text and plan_path.read_bytes() == before
+
+
+async def test_a_run_in_another_process_is_shown_and_the_run_keys_wait_for_it(tmp_path):
+    project = make_project(tmp_path)
+    active = project.config.state_dir / "active"
+    active.mkdir(parents=True)
+    (active / "hello.json").write_text(json.dumps({"slug": "hello", "phase": 1, "run_dir": "x", "base_commit": None,
+                                                   "started": "2026-01-02 03:04 UTC"}), encoding="utf-8")
+    holder = hold_plan_lock(project)
+    try:
+        app = PhaserApp(project, watch_files=False, poll_s=0.1)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = home(app)
+            banner = screen.plan_view.query_one("#plan-active")
+            assert banner.display
+            assert "phase 1 is running in another phaser (started 2026-01-02 03:04 UTC)" in str(banner.render())
+            assert "phase 1 running" in str(screen.query_one(SpecItem).query_one(".spec-detail").render())
+            assert phase_state(app, 1) == "running"
+            assert binding_state(app, "g") is False and binding_state(app, "G") is False
+            # the other run ends (killed: its marker stays): the screen notices by itself
+            release(holder)
+            await wait_for(pilot, lambda: "did not finish" in str(banner.render()), what="the interrupted run")
+            shown = str(banner.render()).replace("\n", " ")
+            assert "phase 1 did not finish (started 2026-01-02 03:04 UTC): its changes are still in the tree" in shown
+            assert "the next run undoes them (kept as a patch)" in shown
+            assert phase_state(app, 1) == "next" and binding_state(app, "g") is True
+            # and a run that starts elsewhere while the screen is open shows up by itself too
+            holder = hold_plan_lock(project)
+            await wait_for(pilot, lambda: "is running in another phaser" in str(banner.render()), what="the new run")
+            assert binding_state(app, "g") is False
+    finally:
+        if holder.poll() is None:
+            release(holder)
+
+
+async def test_a_stopped_run_shows_that_the_phase_did_not_finish(tmp_path):
+    project = make_project(tmp_path)
+    entered, go_on = threading.Event(), threading.Event()
+    turns = phase1_turns()
+
+    def script(request: dict) -> dict:
+        n = len([m for m in request["messages"] if m["role"] == "assistant"])
+        if n == 1:
+            entered.set()
+            go_on.wait(10)
+        return turns[min(n, len(turns) - 1)]
+
+    app = PhaserApp(project, provider=ScriptedProvider(script), watch_files=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = home(app)
+        banner = screen.plan_view.query_one("#plan-active")
+        await pilot.press("g")
+        await wait_for(pilot, entered.is_set, what="the code step")
+        assert not banner.display  # this screen's own run: not "another phaser"
+        await pilot.press("s")
+        go_on.set()
+        await wait_for(pilot, lambda: screen.job is None, what="the run to end")
+        assert "phase 1 did not finish" in str(banner.render())
+        assert screen.run_status.has_class("-warn")
+
+
+async def test_done_phases_show_the_model_they_passed_on_and_their_commit(tmp_path):
+    project = make_project(tmp_path)
+    plan_path = tmp_path / "specs" / "hello" / "plan.md"
+    app = PhaserApp(project, provider=ScriptedProvider(phase1_turns()), watch_files=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = home(app)
+        await pilot.press("g")
+        await wait_for(pilot, lambda: screen.job is None, what="the run", timeout=30)
+        assert phase_state(app, 1) == "done"
+        # the plan now routes phase 1 elsewhere; the tree still says where it passed
+        routed = project.config.model_for("hard")
+        assert routed != "claude-haiku-5-5"
+        atomic_write(plan_path, plan_path.read_text(encoding="utf-8").replace("difficulty: easy", "difficulty: hard"))
+        _git(tmp_path, "commit", "-q", "-am", "phase 1 is hard after all")
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        commit = _git(tmp_path, "log", "-1", "--format=%H", "--grep", "Phaser-Phase: hello/1").strip()
+        label = str(screen.plan_view.tree.root.children[0].label)
+        assert "claude-haiku-5-5" in label and routed not in label, label
+        assert commit[:7] in label, label
+        assert routed in str(screen.plan_view.tree.root.children[1].label)  # not done: where it will run
+
+
+async def test_run_keys_are_dimmed_when_nothing_can_run(tmp_path):
+    project = make_project(tmp_path, extra={"specs/complete/plan.md": DONE, "specs/complete/spec.md": SPEC,
+                                            "specs/stuck/plan.md": BLOCKED, "specs/stuck/spec.md": SPEC,
+                                            "specs/twice/plan.md": DUPLICATE})
+    app = PhaserApp(project, watch_files=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = home(app)
+        expected = {"complete": False, "hello": True, "stuck": False, "twice": False}
+        for slug, runnable in expected.items():
+            screen.spec_list.index = screen.spec_list.slugs.index(slug)
+            await wait_for(pilot, lambda slug=slug: screen.plan_view.info.slug == slug, what=slug)
+            await pilot.pause()
+            assert binding_state(app, "g") is runnable, slug
+            assert binding_state(app, "G") is runnable, slug
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Next phase" not in titles and "Run all phases" not in titles
+
+
+async def test_R_runs_a_blocked_phase_and_a_stuck_plan_needs_a_human(tmp_path):
+    project = make_project(tmp_path, plan=BLOCKED)
+    app = PhaserApp(project, provider=ScriptedProvider(phase1_turns()), watch_files=False)
+    notices = spy_notifications(app)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = home(app)
+        assert binding_state(app, "g") is False
+        # a next run anyway (the palette or a race): stuck is yellow, says why, and names the TUI's key
+        from phaser.tui.home import Job
+
+        screen.start_job(Job("next", "hello"))
+        await wait_for(pilot, lambda: screen.job is None, what="the stuck run")
+        assert screen.run_status.has_class("-warn")
+        message = screen.run_status.message
+        assert "stuck" in message and "phase 1 is blocked" in message
+        assert "R on phase 1" in message and "phaser next --phase" not in message
+        assert any("phase 1 is blocked" in m and s == "warning" for m, s in notices), notices
+        # the status line shows all of it at 80 columns: it wraps instead of cutting the reason off
+        from rich.text import Text
+
+        status = screen.run_status
+        lines = Text(status.message).wrap(app.console, status.content_region.width)
+        assert len(lines) > 1 and len(lines) <= status.content_region.height
+        # R on the blocked phase runs it, as `phaser next --phase 1`
+        tree = screen.plan_view.tree
+        tree.focus()
+        assert tree.cursor_to("task:1:1.2:0")
+        await pilot.pause()
+        assert binding_state(app, "R") is True
+        await pilot.press("R")
+        await wait_for(pilot, lambda: screen.job is None and phase_state(app, 1) == "done", what="phase 1 run", timeout=30)
+        assert "hello: phase 1: passed" in screen.log_pane.text
+        assert (tmp_path / "hello.txt").read_text() == "hello\n"
+        # the cursor on phase 2 (its dependency done now) runs it too; a done phase cannot
+        assert tree.cursor_to("phase:1::0")
+        await pilot.pause()
+        assert binding_state(app, "R") is False
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Run the phase under the cursor" not in titles
+        assert tree.cursor_to("phase:2::0")
+        await pilot.pause()
+        assert binding_state(app, "R") is True
+        assert "Run the phase under the cursor" in [c.title for c in app.get_system_commands(app.screen)]
+
+
+async def test_approval_is_a_yellow_notice_that_names_the_a_key(tmp_path):
+    project = make_project(tmp_path, approval="each")
+    app = PhaserApp(project, provider=ScriptedProvider(phase1_turns()), watch_files=False)
+    notices = spy_notifications(app)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = home(app)
+        await pilot.press("G")
+        await wait_for(pilot, lambda: isinstance(app.screen, CheckpointScreen), what="the checkpoint", timeout=30)
+        assert screen.run_status.has_class("-warn")
+        for text in (screen.run_status.message, screen.log_pane.text):
+            assert "waiting for approval of phase 1: press a to review it" in text
+            assert "phaser approve" not in text
+        assert any("press a to review it" in m and s == "warning" for m, s in notices), notices
+
+
+async def test_unverified_and_a_lock_refusal_are_yellow_notices_not_errors(tmp_path):
+    project = make_project(tmp_path)
+    (tmp_path / "phaser.toml").write_text("[gates]\ncommands = []\n\n[models]\nescalate = false\n", encoding="utf-8")
+    _git(tmp_path, "commit", "-q", "-am", "no gates")
+    project = Project.open(tmp_path)
+    app = PhaserApp(project, provider=ScriptedProvider(phase1_turns()), watch_files=False)
+    notices = spy_notifications(app)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = home(app)
+        await pilot.press("g")
+        await wait_for(pilot, lambda: screen.job is None, what="the run", timeout=30)
+        assert "unverified" in screen.run_status.message, (screen.run_status.message, screen.log_pane.text)
+        assert screen.run_status.has_class("-warn")
+        assert any("were not ticked" in m and "(x on the task)" in m and s == "warning" for m, s in notices), notices
+        assert not [n for n in notices if n[1] == "error"]
+
+        # another process holds the plan (a planning run there): g is refused, as a notice
+        holder = hold_plan_lock(project)
+        try:
+            notices.clear()
+            await pilot.press("g")
+            await wait_for(pilot, lambda: screen.job is None and "refused" in screen.run_status.message, what="the refusal")
+        finally:
+            release(holder)
+        assert screen.run_status.has_class("-warn")
+        assert notices == [("another phaser run is working on hello right now", "warning")]
+        assert "error:" not in screen.log_pane.text
+
+
+def footer_fits(app: PhaserApp) -> list[str]:
+    """The keys the footer shows, after checking each is whole and left of the palette key."""
+    from textual.widgets._footer import FooterKey
+
+    footer = app.screen.query_one("Footer")
+    keys = list(footer.query(FooterKey))
+    palette = [k for k in keys if k.has_class("-command-palette")]
+    right = palette[0].region.x if palette else footer.region.right
+    shown = []
+    for key in keys:
+        if key in palette:
+            continue
+        assert key.region.width > 0 and key.region.right <= right and key.region.right <= app.size.width, (key.key, key.region)
+        assert key.region.width == key.get_content_width(app.size, app.size), key.key
+        shown.append(key.key)
+    return shown
+
+
+async def test_the_footer_fits_80_columns_in_every_state(tmp_path):
+    project = make_project(tmp_path, approval="each", plan=PLAN.replace("- [ ] Write `hello.txt` [with brackets]", "- [x] Write `hello.txt` [with brackets]").replace("- [ ] Say hello in it", "- [x] Say hello in it"))
+    entered, go_on = threading.Event(), threading.Event()
+
+    def script(request: dict) -> dict:
+        entered.set()
+        go_on.wait(10)
+        return {"tool_calls": [_finish("done")]}
+
+    app = PhaserApp(project, provider=ScriptedProvider(script), watch_files=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = home(app)
+        await pilot.pause()
+        assert "q" in footer_fits(app)  # the specs list focused
+        screen.plan_view.tree.focus()
+        await pilot.pause()
+        shown = footer_fits(app)  # the tree focused, a phase waiting for approval
+        assert {"x", "R", "a", "g", "q"} <= set(shown), shown
+        await pilot.press("g")
+        await wait_for(pilot, entered.is_set, what="the run")
+        await pilot.pause()
+        shown = footer_fits(app)  # a run going
+        assert {"s", "q"} <= set(shown), shown
+        await pilot.press("s")
+        go_on.set()
+        # phase 1 still waits for approval: the checkpoint opens when the run ends
+        await wait_for(pilot, lambda: screen.job is None and isinstance(app.screen, CheckpointScreen), what="the run to end")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen), what="back home")
+
+
+async def test_ticking_in_an_invalid_plan_is_refused_and_repeated_phases_show_their_own_model(tmp_path):
+    project = make_project(tmp_path, plan=REPEATED)
+    plan_path = tmp_path / "specs" / "hello" / "plan.md"
+    before = plan_path.read_bytes()
+    app = PhaserApp(project, watch_files=False)
+    notices = spy_notifications(app)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = home(app)
+        assert "duplicate phase number 2" in screen.plan_view.problems[0]
+        tree = screen.plan_view.tree
+        second = tree.root.children[2]
+        assert "Wave again" in str(second.label) and project.config.model_for("hard") in str(second.label)
+        tree.focus()
+        tree.cursor_line = second.children[0].line
+        await pilot.press("x")
+        await pilot.pause()
+        assert plan_path.read_bytes() == before
+        assert len(notices) == 1, notices
+        message, severity = notices[0]
+        assert severity == "warning" and "has 1 problem" in message and "fix the plan before ticking" in message
+        assert "changed on disk" not in message

@@ -22,6 +22,7 @@ from textual.screen import Screen
 
 from phaser.tui.confirm import ConfirmScreen
 from phaser.tui.home import HomeScreen
+from phaser.tui.plan_tree import PlanTree
 from phaser.workflow.project import Project
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ class PhaserApp(App[int]):
         editor: EditorFn | None = None,
         watch_files: bool = True,
         debounce_s: float = 0.2,
+        poll_s: float = 2.0,
     ) -> None:
         super().__init__()
         self.project = project
@@ -56,6 +58,8 @@ class PhaserApp(App[int]):
         self.editor = editor
         self.watch_files = watch_files
         self.debounce_s = debounce_s
+        self.poll_s = poll_s
+        """How often the screen looks again at a run another process has going on the shown plan."""
         self.sub_title = str(project.root)
         self._provider_lock = threading.Lock()
 
@@ -98,10 +102,13 @@ class PhaserApp(App[int]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         if isinstance(screen, HomeScreen):
-            for binding in screen.BINDINGS:
-                if isinstance(binding, Binding) and screen.check_action(binding.action, ()):
-                    title = screen.PALETTE.get(binding.action, binding.description)
-                    yield SystemCommand(title, binding.tooltip or title, partial(screen.run_action, binding.action))
+            # the screen's actions, and the plan tree's that act on the screen (R: run the phase under the cursor)
+            tree = [b for b in PlanTree.BINDINGS if isinstance(b, Binding) and b.action.startswith("screen.")]
+            for binding in [*screen.BINDINGS, *tree]:
+                action = binding.action.removeprefix("screen.") if isinstance(binding, Binding) else ""
+                if action and screen.check_action(action, ()):
+                    title = screen.PALETTE.get(action, binding.description)
+                    yield SystemCommand(title, binding.tooltip or title, partial(screen.run_action, action))
 
     async def action_quit(self) -> None:
         home = self.screen_stack[0] if self.screen_stack else None

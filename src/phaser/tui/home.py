@@ -23,15 +23,16 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header
 
 from phaser import events as ev
-from phaser.errors import PhaserError, RunStopped
+from phaser.errors import BudgetExceeded, PhaserError, RunStopped
 from phaser.tui.checkpoint import CheckpointInfo, CheckpointScreen, Decision
 from phaser.tui.confirm import ConfirmScreen
 from phaser.tui.plan_tree import PlanTree
 from phaser.tui.plan_view import PlanView, relative
 from phaser.tui.prompt import PromptScreen
-from phaser.tui.run_log import RunLog, outcome_style
+from phaser.tui.run_log import RunLog
 from phaser.tui.run_status import RunStatus
 from phaser.tui.spec_list import SpecList
+from phaser.tui.wording import outcome_kind, outcome_style, tui_words
 from phaser.workflow.project import SpecInfo
 from phaser.workflow.status import project_status
 
@@ -41,35 +42,40 @@ class Job:
     """A planning or run job: what it is, on which spec, and the event that stops it."""
 
     kind: str
-    """plan, revise, next or all."""
+    """plan, revise, next, phase (the phase ``phase``, as `phaser next --phase N`) or all."""
     slug: str
     feedback: str = ""
+    phase: int | None = None
     stop: threading.Event = field(default_factory=threading.Event)
 
     @property
     def what(self) -> str:
         return {"plan": f"planning {self.slug}", "revise": f"revising the plan of {self.slug}",
-                "next": f"{self.slug}: next phase", "all": f"{self.slug}: run to completion"}[self.kind]
+                "next": f"{self.slug}: next phase", "phase": f"{self.slug}: phase {self.phase}",
+                "all": f"{self.slug}: run to completion"}[self.kind]
 
 
 class HomeScreen(Screen[None]):
+    # The footer must fit 80 columns with the tree focused, a run going and a phase waiting: the
+    # keys with show=False are left out of it (they are in the command palette and docs/tui.md).
     BINDINGS = [
         Binding("n", "new_spec", "New", tooltip="Write a new spec (title, then your $EDITOR)"),
-        Binding("e", "edit_spec", "Edit", tooltip="Open the selected spec.md in $EDITOR"),
+        Binding("e", "edit_spec", "Edit", show=False, tooltip="Open the selected spec.md in $EDITOR"),
         Binding("p", "plan", "Plan", tooltip="Turn the selected spec into a plan (a planning run)"),
-        Binding("r", "revise", "Revise", tooltip="Revise the plan with your feedback (a planning run)"),
+        Binding("r", "revise", "Revise", show=False, tooltip="Revise the plan with your feedback (a planning run)"),
         Binding("g", "run_next", "Next", tooltip="Run the next phase of the selected plan"),
         Binding("G", "run_all", "Run all", tooltip="Run phases until done, stopping at approval checkpoints"),
         Binding("s", "stop", "Stop", tooltip="Stop the run cleanly at the next turn (the phase stays resumable)"),
         Binding("a", "checkpoint", "Approve", tooltip="Review a phase waiting for approval: approve or reject"),
-        Binding("m", "toggle_markdown", "View", tooltip="Show the plan as rendered markdown, or as a tree"),
-        Binding("c", "costs", "Costs", tooltip="Tokens and dollars per phase and model"),
+        Binding("m", "toggle_markdown", "View", show=False, tooltip="Show the plan as rendered markdown, or as a tree"),
+        Binding("c", "costs", "Costs", show=False, tooltip="Tokens and dollars per phase and model"),
         Binding("ctrl+r", "reload", "Reload", show=False, tooltip="Read every spec and plan from disk again"),
     ]
 
     PALETTE = {
         "new_spec": "New spec", "edit_spec": "Edit spec in $EDITOR", "plan": "Plan it", "revise": "Revise the plan",
-        "run_next": "Next phase", "run_all": "Run all phases", "stop": "Stop the run", "checkpoint": "Approve or reject a phase",
+        "run_next": "Next phase", "run_all": "Run all phases", "run_phase": "Run the phase under the cursor",
+        "stop": "Stop the run", "checkpoint": "Approve or reject a phase",
         "toggle_markdown": "Markdown view", "costs": "Costs", "reload": "Reload from disk",
     }
     """Titles of the screen's actions in the command palette (the footer uses the short descriptions)."""
@@ -146,6 +152,7 @@ class HomeScreen(Screen[None]):
         await self.reload()
         self.spec_list.focus()
         self.start_watcher()
+        self.set_interval(self.app.poll_s, self._poll_active, name="poll-active")
 
     def on_unmount(self) -> None:
         self.stop_watcher()
@@ -173,8 +180,25 @@ class HomeScreen(Screen[None]):
     def show_plan(self) -> None:
         info = self.selected_info()
         running = self.running_phase[1] if self.running_phase and info and self.running_phase[0] == info.slug else None
-        self.plan_view.show(self.project, info, running=running)
+        own_run = self.job is not None and info is not None and self.job.slug == info.slug
+        self.plan_view.show(self.project, info, running=running, own_run=own_run)
         self.refresh_bindings()
+
+    @on(PlanTree.NodeHighlighted)
+    def _cursor_moved(self) -> None:
+        """R acts on the phase under the cursor: whether it can run changes as the cursor moves."""
+        self.refresh_bindings()
+
+    async def _poll_active(self) -> None:
+        """Another process's run of the shown plan starts, and may end, without touching the plan
+        (a stop, a crash): look at its marker and lock now and then, and reload when they change."""
+        view = self.plan_view
+        if self.job is not None or view.info is None or view.plan is None:
+            return
+        from phaser.workflow.status import active_run
+
+        if active_run(self.project, view.info.slug) != view.active:
+            await self.reload()
 
     @on(SpecList.Selected)
     def _opened(self) -> None:
@@ -221,7 +245,12 @@ class HomeScreen(Screen[None]):
         info = view.info
         if action == "stop":
             return self.busy
-        if action in ("run_next", "run_all", "revise"):
+        if action in ("run_next", "run_all"):
+            # dimmed when nothing can run: complete, stuck (blocked, unmet dependencies), refused, running elsewhere
+            return False if view.plan is None else None if self.busy or not view.runnable() else True
+        if action == "run_phase":
+            return False if view.plan is None else None if self.busy or not view.runnable(view.tree.cursor_phase) else True
+        if action == "revise":
             return False if view.plan is None else None if self.busy else True
         if action == "plan":
             return None if self.busy or info is None else True
@@ -312,6 +341,13 @@ class HomeScreen(Screen[None]):
         if info is not None and info.has_plan:
             self.start_job(Job("all", info.slug))
 
+    def action_run_phase(self) -> None:
+        """R on the plan tree: run the phase under the cursor (a blocked one too), as `phaser next --phase N`."""
+        info = self.selected_info()
+        number = self.plan_view.tree.cursor_phase
+        if info is not None and info.has_plan and number is not None:
+            self.start_job(Job("phase", info.slug, phase=number))
+
     def action_stop(self) -> None:
         if self.job is None:
             return
@@ -325,6 +361,13 @@ class HomeScreen(Screen[None]):
     async def _toggle_task(self, event: PlanTree.ToggleTask) -> None:
         info = self.plan_view.info
         if info is None:
+            return
+        if self.plan_view.refused:
+            # phases may repeat a number or tasks be misnumbered: a ref could name another task than the one shown
+            count = len(self.plan_view.problems)
+            self.notify(f"{self.project.rel(info.plan_path)} has {count} problem{'s' if count != 1 else ''} (listed above the "
+                        f"plan): fix the plan before ticking tasks; nothing was written", title=f"Task {event.ref}",
+                        severity="warning", timeout=8)
             return
         from phaser.plan.store import read_plan
         from phaser.workflow.edits import parse_ref, tick
@@ -427,20 +470,25 @@ class HomeScreen(Screen[None]):
                     revise=job.feedback if job.kind == "revise" else None, force=job.feedback == "force",
                 )
                 ended = self.JobEnded(job, "planned", f"{project.rel(result.path)}: {result.phases} phases, {result.tasks} tasks, ${result.cost_usd:.4f}")
-            elif job.kind == "next":
+            elif job.kind in ("next", "phase"):
                 from phaser.workflow.runner import run_next
 
-                outcome = run_next(project, job.slug, options=options, on_event=sink)
+                outcome = run_next(project, job.slug, phase=job.phase, options=options, on_event=sink)
                 ended = self.JobEnded(job, outcome.outcome, outcome.detail, outcome.as_dict())
             else:
                 from phaser.workflow.runner import run_all
 
                 result = run_all(project, job.slug, options=options, on_event=sink)
-                ended = self.JobEnded(job, result.reason, f"{len(result.outcomes)} phase(s) run, ${result.cost_usd:.4f}", result.as_dict())
+                data = result.as_dict()
+                ran = f"{len(result.outcomes)} phase(s) run, ${result.cost_usd:.4f}"
+                ended = self.JobEnded(job, result.reason, f"{data['detail']} ({ran})" if data["detail"] else ran, data)
+        except BudgetExceeded as exc:
+            ended = self.JobEnded(job, "budget", str(exc))
         except RunStopped as exc:
             ended = self.JobEnded(job, "stopped", str(exc))
         except PhaserError as exc:
-            ended = self.JobEnded(job, "error", str(exc))
+            # exit 3 (another run holds the plan, a dirty tree, an edit conflict): a person has to act, nothing broke
+            ended = self.JobEnded(job, "refused" if exc.exit_code == 3 else "error", str(exc))
         except Exception as exc:  # noqa: BLE001 - the worker never raises: the screen says what happened
             ended = self.JobEnded(job, "error", f"{type(exc).__name__}: {exc}")
         self.post_message(ended)
@@ -465,19 +513,23 @@ class HomeScreen(Screen[None]):
             self.job = None
         self.running_phase = None
         data = message.data
-        if job.kind == "next" and data.get("phase"):
+        if job.kind in ("next", "phase") and data.get("phase"):
             self.last_outcomes[(job.slug, data["phase"])] = data
         for phase in data.get("phases", []):
             self.last_outcomes[(job.slug, phase["phase"])] = phase
-        self.log_pane.line(f"««« {job.what}: {message.outcome}" + (f": {message.detail}" if message.detail else ""),
-                           f"bold {outcome_style(message.outcome)}".strip())
-        self.run_status.ended(message.outcome, message.detail)
-        if message.outcome == "error":
-            self.notify(message.detail, title=job.what, severity="error", timeout=10)
-        elif message.outcome == "stopped":
+        outcome, detail = message.outcome, tui_words(message.detail)
+        self.log_pane.line(f"««« {job.what}: {outcome}" + (f": {detail}" if detail else ""), f"bold {outcome_style(outcome)}")
+        self.run_status.ended(outcome, detail)
+        kind = outcome_kind(outcome)
+        if kind == "error":
+            self.notify(detail or outcome, title=job.what, severity="error", timeout=10)
+        elif outcome == "stopped":
             self.notify("the run stopped; the phase stays resumable", title=job.what, severity="warning")
+        elif kind == "human":
+            # nothing broke: a person has to act (approve, unblock, tick by hand, wait for the other run)
+            self.notify(detail or outcome, title=f"{job.what}: {outcome}", severity="warning", timeout=10)
         await self.reload(select=job.slug)
-        if self.plan_view.info is not None and self.plan_view.info.slug == job.slug and self.plan_view.waiting and job.kind in ("next", "all"):
+        if self.plan_view.info is not None and self.plan_view.info.slug == job.slug and self.plan_view.waiting and job.kind in ("next", "phase", "all"):
             self.action_checkpoint()
 
     # -- helpers ----------------------------------------------------------------------------

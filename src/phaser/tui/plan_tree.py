@@ -1,4 +1,4 @@
-"""A plan as a tree: phases (state, difficulty, model, tasks done), their tasks and their notes."""
+"""A plan as a tree: phases (state, tasks done, difficulty, model, commit), their tasks and their notes."""
 
 from __future__ import annotations
 
@@ -38,21 +38,28 @@ class Row:
         return f"{self.kind}:{self.phase}:{self.ref}:{self.index}"
 
 
-def phase_label(phase: Phase, state: str, model: str) -> Text:
+def phase_label(phase: Phase, state: str, model: str, commit: str | None = None) -> Text:
+    """``model``: the one a done phase passed on, else the one it will run on; ``commit``: a done
+    phase's commit (shown short)."""
     counts = f"{phase.tasks_done}/{len(phase.tasks)}"
     return Text.assemble(
         f"{STATE_ICONS.get(state, '·')} {phase.number}  {phase.title}  ",
         (f"{state}", "bold"),
         f"  {counts}  {phase.difficulty} · {model}",
+        f" · {commit[:7]}" if commit else "",
     )
 
 
 class PlanTree(Tree[Row]):
-    """Tasks toggle with x, space, enter or a click; each toggle posts PlanTree.ToggleTask."""
+    """Tasks toggle with x, space, enter or a click; each toggle posts PlanTree.ToggleTask.
+
+    R runs the phase under the cursor: the screen's action (it knows whether a run can start).
+    """
 
     BINDINGS = [
         Binding("x", "toggle_task", "Tick"),
         Binding("space", "toggle_task", "Tick task", show=False),
+        Binding("R", "screen.run_phase", "Run this", tooltip="Run the phase under the cursor (as phaser next --phase N)"),
     ]
 
     COMPONENT_CLASSES = {
@@ -75,15 +82,24 @@ class PlanTree(Tree[Row]):
 
     # -- content ----------------------------------------------------------------------------
 
-    def show_plan(self, plan: Plan, states: dict[int, str], models: dict[int, str]) -> None:
-        """Rebuild from ``plan``, keeping the cursor line's item and collapsed phases."""
+    @property
+    def cursor_phase(self) -> int | None:
+        """The number of the phase under the cursor (of the task or note it is on)."""
+        node = self.cursor_node
+        return node.data.phase if node is not None and node.data is not None else None
+
+    def show_plan(self, plan: Plan, states: dict[int, str], models: list[str], commits: list[str | None] | None = None) -> None:
+        """Rebuild from ``plan``, keeping the cursor line's item and collapsed phases. ``models`` and
+        ``commits`` go with ``plan.phases`` by position (a plan can repeat a phase number)."""
         cursor = self.cursor_node.data.key if self.cursor_node is not None and self.cursor_node.data else None
         collapsed = {n.data.phase for n in self.root.children if n.data and not n.is_expanded}
         self.clear()
-        for phase in plan.phases:
+        for i, phase in enumerate(plan.phases):
             state = states.get(phase.number, plan.state(phase))
+            model = models[i] if i < len(models) else ""
+            commit = commits[i] if commits and i < len(commits) else None
             node = self.root.add(
-                phase_label(phase, state, models.get(phase.number, "")),
+                phase_label(phase, state, model, commit),
                 data=Row("phase", phase.number, state=state),
                 expand=phase.number not in collapsed,
             )

@@ -1,8 +1,10 @@
-"""The selected spec: its plan as a tree of phases, tasks and notes, or rendered as markdown."""
+"""The selected spec: its plan as a tree of phases, tasks and notes, or rendered as markdown.
+
+Above the tree: the plan's problems (every one, in a scrollable box: next and run refuse such a
+plan) and a phase run that is in progress in another process or did not finish.
+"""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
@@ -11,10 +13,9 @@ from textual.widgets import ContentSwitcher, Markdown, Static
 from phaser.errors import PhaserError
 from phaser.plan.model import Plan
 from phaser.plan.store import read_plan
-from phaser.plan.validate import validate_text
 from phaser.tui.plan_tree import PlanTree
 from phaser.workflow.project import Project, SpecInfo
-from phaser.workflow.status import phase_model
+from phaser.workflow.status import PlanStatus, status_of
 
 
 def phase_states(plan: Plan, running: int | None, approvals: bool) -> dict[int, str]:
@@ -46,7 +47,12 @@ class PlanView(Vertical):
         self.info: SpecInfo | None = None
         self.error: str | None = None
         self.problems: list[str] = []
-        """Validation problems of a plan that parsed (``file:line: message``), shown as warnings."""
+        """Problems of a plan that parsed (``file:line: message``, as `phaser validate` and `phaser
+        status` report them): next and run refuse the plan until they are fixed."""
+        self.active: dict | None = None
+        """A phase run of this plan by another process, or one that did not finish (PlanStatus.active);
+        None while this screen's own run works on the plan."""
+        self.status: PlanStatus | None = None
         self.states: dict[int, str] = {}
         self.markdown_text = ""
         self._shown_markdown: str | None = None
@@ -54,6 +60,10 @@ class PlanView(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("", id="plan-title", markup=False)
         yield Static("", id="plan-error", markup=False)
+        yield Static("", id="plan-refused", markup=False)
+        with VerticalScroll(id="plan-problems"):
+            yield Static("", id="plan-problems-text", markup=False)
+        yield Static("", id="plan-active", markup=False)
         with ContentSwitcher(initial="plan-tree", id="plan-switcher"):
             yield PlanTree(id="plan-tree")
             with VerticalScroll(id="plan-markdown"):
@@ -66,6 +76,16 @@ class PlanView(Vertical):
     @property
     def showing_markdown(self) -> bool:
         return self.query_one(ContentSwitcher).current == "plan-markdown"
+
+    @property
+    def refused(self) -> bool:
+        """The plan has problems: next and run refuse it."""
+        return bool(self.problems)
+
+    @property
+    def running_elsewhere(self) -> bool:
+        """Another process runs a phase of this plan right now (it holds the plan's lock)."""
+        return bool(self.active and self.active.get("running"))
 
     @property
     def waiting(self) -> list[int]:
@@ -84,22 +104,52 @@ class PlanView(Vertical):
             self.query_one(Markdown).update(self.markdown_text)
 
     def _set_error(self, message: str | None, problems: list[str] | None = None) -> None:
+        """A plan that cannot be shown (``message``), or the problems of one that can (all of them:
+        the box scrolls, by mouse or after tab)."""
         self.error = message
+        changed = (problems or []) != self.problems
         self.problems = problems or []
         error = self.query_one("#plan-error", Static)
-        shown = self.problems[:3] + ([f"… and {len(self.problems) - 3} more"] if len(self.problems) > 3 else [])
-        error.update(message or "\n".join(f"⚠ {p}" for p in shown))
-        error.display = bool(message or shown)
-        error.set_class(not message and bool(shown), "-warning")
+        error.update(message or "")
+        error.display = bool(message)
+        count = len(self.problems)
+        problems = f"{count} problem{'s' if count != 1 else ''}"
+        self.query_one("#plan-refused", Static).update(f"✗ next and run refuse this plan until it is fixed ({problems}):")
+        self.query_one("#plan-problems-text", Static).update("\n".join(f"⚠ {p}" for p in self.problems))
+        box = self.query_one("#plan-problems", VerticalScroll)
+        for widget in (self.query_one("#plan-refused"), box):
+            widget.display = bool(self.problems)
+        if changed:
+            box.scroll_home(animate=False)
+        self.set_class(bool(self.problems), "-refused")
+        self.border_title = f"Plan · refused: {problems}" if self.problems else "Plan"
 
-    def show(self, project: Project, info: SpecInfo | None, *, running: int | None = None) -> None:
-        """Read ``info``'s plan from disk and show it (keeping the tree's cursor where it was)."""
+    def _set_active(self, active: dict | None) -> None:
+        self.active = active
+        banner = self.query_one("#plan-active", Static)
+        if active and active.get("running"):
+            text = f"● phase {active.get('phase')} is running in another phaser (started {active.get('started')}): g, G and R wait until it ends"
+        elif active:
+            text = (f"! phase {active.get('phase')} did not finish (started {active.get('started')}): its changes are still "
+                    "in the tree; the next run undoes them (kept as a patch)")
+        else:
+            text = ""
+        banner.update(text)
+        banner.display = bool(text)
+
+    def show(self, project: Project, info: SpecInfo | None, *, running: int | None = None, own_run: bool = False) -> None:
+        """Read ``info``'s plan from disk and show it (keeping the tree's cursor where it was).
+
+        ``running``: the phase this screen's run works on; ``own_run``: this screen runs a job on
+        the plan (so the plan's lock and unfinished-run marker are its own, not another process's).
+        """
         same_spec = self.info is not None and info is not None and info.slug == self.info.slug
-        self.info, self.plan, self.states = info, None, {}
+        self.info, self.plan, self.states, self.status = info, None, {}, None
         title = self.query_one("#plan-title", Static)
         tree = self.tree
         if not same_spec:
             tree.clear()
+        self._set_active(None)
         if info is None:
             title.update("No specs yet: press n to write one.")
             self._set_error(None)
@@ -124,14 +174,20 @@ class PlanView(Vertical):
             self._sync_markdown()
             return
         self.plan = plan
-        try:
-            problems = [str(p) for p in validate_text(plan.text, Path(project.rel(info.plan_path)), kind="plan")]
-        except PhaserError as exc:
-            problems = [str(exc)]
-        self._set_error(None, problems)
+        # the same figures as `phaser status`: problems as next/run check them, commits, models passed on
+        status = self.status = status_of(project, info, plan)
+        self._set_error(None, [relative(project, p) for p in status.problems])
+        active = None if own_run else status.active
+        self._set_active(active)
         approvals = project.config.approval.policy != "never"
+        if running is None and active and active.get("running"):
+            running = active.get("phase")
         self.states = phase_states(plan, running, approvals)
-        models = {p.number: phase_model(project, plan, p.number) for p in plan.phases}
+        models, commits = [], []
+        for phase, figures in zip(plan.phases, status.phases, strict=True):
+            done = plan.state(phase) == "done"
+            models.append((figures.ran_on if done else None) or figures.model)
+            commits.append(figures.commit if done else None)
         done = sum(1 for p in plan.phases if p.done)
         name = str(plan.frontmatter.get("title") or plan.title or info.slug)
         title.update(
@@ -139,7 +195,7 @@ class PlanView(Vertical):
             f"  ·  tasks {plan.tasks_done}/{plan.tasks_total}  ·  approval: {project.config.approval.policy}"
         )
         had_cursor = tree.cursor_node is not None
-        tree.show_plan(plan, self.states, models)
+        tree.show_plan(plan, self.states, models, commits)
         if not had_cursor:
             focus = next((n for n, s in self.states.items() if s in ("running", "next", "waiting")), None)
             if focus is None and plan.phases:
@@ -148,3 +204,17 @@ class PlanView(Vertical):
                 tree.cursor_to(f"phase:{focus}::0")
         self.markdown_text = plan.text
         self._sync_markdown()
+
+    def runnable(self, number: int | None = None) -> bool:
+        """Whether a run of phase ``number`` (None: the next phase) can start on the plan shown:
+        it is valid, no other process runs it, and the phase is open with its dependencies done."""
+        plan = self.plan
+        if plan is None or self.refused or self.running_elsewhere:
+            return False
+        if number is None:
+            return plan.next_phase() is not None
+        phase = plan.phase(number)
+        if phase is None or phase.done:
+            return False
+        done = {p.number for p in plan.phases if p.done}
+        return all(d in done for d in phase.depends)

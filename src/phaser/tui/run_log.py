@@ -6,12 +6,9 @@ from rich.text import Text
 from textual.widgets import RichLog
 
 from phaser import events as ev
+from phaser.tui.wording import outcome_style, tui_words
 
-_OUTCOME_STYLE = {"passed": "green", "complete": "green", "incomplete": "yellow", "approval": "yellow", "budget": "yellow"}
-
-
-def outcome_style(outcome: str) -> str:
-    return _OUTCOME_STYLE.get(outcome, "red" if outcome in ("blocked", "error", "stopped") else "")
+__all__ = ["RunLog", "outcome_style"]
 
 
 class RunLog(RichLog):
@@ -85,11 +82,11 @@ class RunLog(RichLog):
         elif isinstance(event, ev.Notice):
             style = {"warning": "yellow", "error": "bold red"}.get(event.level, "")
             prefix = "" if event.level == "info" else f"{event.level}: "
-            self.line(prefix + event.message, style)
+            self.line(prefix + tui_words(event.message), style)
         elif isinstance(event, ev.PhaseFinished):
             cost = event.data.get("cost_usd")
             money = f"  ${cost:.4f}" if isinstance(cost, (int, float)) else ""
-            detail = f"  {event.detail}" if event.detail else ""
-            self.line(f"=== phase {event.phase}: {event.outcome}{money}{detail}", f"bold {outcome_style(event.outcome)}".strip())
+            detail = f"  {tui_words(event.detail)}" if event.detail else ""
+            self.line(f"=== phase {event.phase}: {event.outcome}{money}{detail}", f"bold {outcome_style(event.outcome)}")
         else:
             self.line(f"{event.kind}: {event}")

@@ -1,18 +1,22 @@
-"""One line above the log: what runs now, its step, tokens and dollars so far, or how it ended."""
+"""Above the log: what runs now, its step, tokens and dollars so far, or how it ended and why.
+
+It wraps (up to three lines, see phaser.tcss), so the reason a run ended stays readable at 80 columns.
+"""
 
 from __future__ import annotations
 
 from textual.widgets import Static
 
 from phaser import events as ev
+from phaser.tui.wording import outcome_kind
 
 _STATES = ("-idle", "-running", "-ok", "-warn", "-error")
-_ENDING_CLASS = {"passed": "-ok", "complete": "-ok", "planned": "-ok", "incomplete": "-warn", "approval": "-warn",
-                 "budget": "-warn", "nothing": "-warn", "stopped": "-warn"}
+_ENDING_CLASS = {"ok": "-ok", "human": "-warn", "error": "-error"}
 
 
 class RunStatus(Static):
-    """Plain text (markup=False); the state is a CSS class: -idle, -running, -ok, -warn or -error."""
+    """Plain text (markup=False); the state is a CSS class: -idle, -running, -ok, -warn (a person has
+    to act: approval, a stuck plan, a refusal, ...) or -error."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("idle: select a spec, then g runs its next phase", markup=False, id=id, classes="-idle")
@@ -53,7 +57,8 @@ class RunStatus(Static):
         self.update(self.message)
 
     def ended(self, outcome: str, detail: str = "") -> None:
-        self._state(_ENDING_CLASS.get(outcome, "-error"))
-        usage = f" · {self.usage}" if self.usage else ""
-        self.message = f"■ {self.what}: {outcome}{usage}" + (f" · {detail}" if detail else "")
+        """How the job ended; the reason comes first after the outcome, the figures last."""
+        self._state(_ENDING_CLASS[outcome_kind(outcome)])
+        parts = [f"■ {self.what}: {outcome}", detail, self.usage]
+        self.message = " · ".join(p for p in parts if p)
         self.update(self.message)
