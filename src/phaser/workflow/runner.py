@@ -139,6 +139,16 @@ def _check_tree(project: Project, info: SpecInfo, options: RunOptions) -> None:
         )
 
 
+def _target(project: Project, info: SpecInfo, phase: int | None) -> tuple[Plan, Phase | None]:
+    """The checked plan and the phase to run (None: nothing can run)."""
+    plan = load_plan(project, info)
+    return plan, pick_phase(plan, phase, project.rel(info.plan_path))
+
+
+def _nothing(info: SpecInfo, plan: Plan) -> PhaseOutcome:
+    return PhaseOutcome(info.slug, 0, "", "nothing" if plan.complete else "stuck", stuck_reason(plan))
+
+
 def run_next(
     project: Project,
     slug: str | None,
@@ -152,10 +162,9 @@ def run_next(
     options = options or RunOptions()
     info = project.plan_spec(slug)
     # bad input (plan, phase number, script, key) is refused before anything is created on disk
-    plan = load_plan(project, info)
-    target = pick_phase(plan, phase, project.rel(info.plan_path))
+    plan, target = _target(project, info, phase)
     if target is None:
-        return PhaseOutcome(info.slug, 0, "", "nothing" if plan.complete else "stuck", stuck_reason(plan))
+        return _nothing(info, plan)
     provider = make_provider(project, options)
     with plan_run_lock(project, info.slug):
         return run_locked(project, info, phase, options, on_event, allowance, provider)
@@ -174,10 +183,9 @@ def run_locked(
     message = recover(project.root, project.config.state_dir, info.slug, info.plan_path)
     if message:
         on_event(ev.Notice(message, "warning"))
-    plan = load_plan(project, info)  # again, under the lock: another run may have moved on
-    target = pick_phase(plan, phase, project.rel(info.plan_path))
+    plan, target = _target(project, info, phase)  # again, under the lock: another run may have moved on
     if target is None:
-        return PhaseOutcome(info.slug, 0, "", "nothing" if plan.complete else "stuck", stuck_reason(plan))
+        return _nothing(info, plan)
     _check_tree(project, info, options)
     model, _why = route_model(project, target, options)
     run = PhaseRun(
@@ -284,8 +292,7 @@ def dry_run(
 
     options = options or RunOptions()
     info = project.plan_spec(slug)
-    plan = load_plan(project, info)
-    target = pick_phase(plan, phase, project.rel(info.plan_path))
+    plan, target = _target(project, info, phase)
     if target is None:
         return {
             "slug": info.slug,
