@@ -316,39 +316,17 @@ def make_demo_project(root: Path, *, scripted: bool = True) -> Project:
         encoding="utf-8",
     )
     (root / ".gitignore").write_text((root / ".gitignore").read_text() + "__pycache__/\n", encoding="utf-8")
-    for cmd in (
-        ["git", "init", "-q", "-b", "main"],
-        ["git", "add", "-A"],
-        [
-            "git",
-            "-c",
-            "user.name=demo",
-            "-c",
-            "user.email=demo@localhost",
-            "commit",
-            "-q",
-            "-m",
-            "A word statistics package with a failing test suite",
-        ],
-    ):
-        subprocess.run(cmd, cwd=root, check=True, capture_output=True)
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True, capture_output=True)
+    _commit(root, "A word statistics package with a failing test suite")
     if not scripted:
         return Project.open(root)
     (root / "demo-script.json").write_text(json.dumps(demo_script(), indent=1), encoding="utf-8")
-    subprocess.run(["git", "add", "demo-script.json"], cwd=root, check=True)
-    subprocess.run(
-        [
-            "git",
-            "-c",
-            "user.name=demo",
-            "-c",
-            "user.email=demo@localhost",
-            "commit",
-            "-q",
-            "-m",
-            "The scripted agent's turns",
-        ],
-        cwd=root,
-        check=True,
-    )
+    _commit(root, "The scripted agent's turns")
     return Project.open(root)
+
+
+def _commit(root: Path, message: str) -> None:
+    """Commit everything as the demo's own author (the machine may have no git identity)."""
+    git = ["git", "-c", "user.name=demo", "-c", "user.email=demo@localhost"]
+    subprocess.run([*git, "add", "-A"], cwd=root, check=True, capture_output=True)
+    subprocess.run([*git, "commit", "-q", "-m", message], cwd=root, check=True, capture_output=True)
