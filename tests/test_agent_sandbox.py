@@ -115,7 +115,8 @@ def test_scrub_process_env_hides_the_initial_environment(tmp_path: Path) -> None
 
 
 @pytest.mark.skipif(
-    not sandbox_available(), reason="bubblewrap is optional for phaser and not usable here; .ci/run installs it"
+    not sandbox_available(),
+    reason="bubblewrap is optional for phaser and not usable here; .ci/run installs it",
 )
 def test_bwrap_read_only_and_writable_paths(tmp_path: Path) -> None:
     (tmp_path / "keep.txt").write_text("keep\n")

@@ -300,7 +300,7 @@ BAD_SCRIPTS = [
     ([{"fault": {"status": "529"}}], "turn 1: fault: status: expected a number, got a string"),
     ([{"fault": {"drop": "yes"}}], "turn 1: fault: drop: expected a boolean, got a string"),
     ([{"fault": {"statuss": 529}}], "turn 1: fault: unknown key 'statuss'"),
-    ([{"fault": {"status": 529}, "text": "x"}], "turn 1: a fault turn holds only \"fault\""),
+    ([{"fault": {"status": 529}, "text": "x"}], 'turn 1: a fault turn holds only "fault"'),
 ]
 
 

@@ -79,16 +79,24 @@ difficulty: easy
 
 BROKEN = "---\ntitle: [Broken\n---\n\n# Broken\n"
 
-GATE = f"{sys.executable} -c \"import pathlib, sys; sys.exit(0 if pathlib.Path('hello.txt').is_file() else 1)\""
+GATE = (
+    f"{sys.executable} -c \"import pathlib, sys; sys.exit(0 if pathlib.Path('hello.txt').is_file() else 1)\""
+)
 
 
 def _git(root: Path, *args: str) -> str:
     return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@localhost", *args], cwd=root, check=True, capture_output=True, text=True
+        ["git", "-c", "user.name=t", "-c", "user.email=t@localhost", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
 
 
-def make_project(root: Path, *, approval: str = "never", plan: str | None = PLAN, extra: dict[str, str] | None = None) -> Project:
+def make_project(
+    root: Path, *, approval: str = "never", plan: str | None = PLAN, extra: dict[str, str] | None = None
+) -> Project:
     (root / "specs" / "hello").mkdir(parents=True)
     (root / "specs" / "hello" / "spec.md").write_text(SPEC, encoding="utf-8")
     if plan is not None:
@@ -98,7 +106,7 @@ def make_project(root: Path, *, approval: str = "never", plan: str | None = PLAN
         (root / rel).write_text(text, encoding="utf-8")
     (root / "phaser.toml").write_text(
         f"[gates]\ncommands = [{json.dumps(GATE)}]\nfix_attempts = 0\n\n[models]\nescalate = false\n\n"
-        f"[approval]\npolicy = \"{approval}\"\n",
+        f'[approval]\npolicy = "{approval}"\n',
         encoding="utf-8",
     )
     (root / ".gitignore").write_text(".phaser/\nspecs/**/.*.lock\n", encoding="utf-8")
@@ -116,14 +124,22 @@ def phase1_turns() -> list[dict]:
     """Explore, code (writes hello.txt), update (claims both tasks)."""
     return [
         {"text": "Looking around first.", "tool_calls": [_finish("Write hello.txt.")]},
-        {"text": "Writing the file.", "tool_calls": [
-            {"name": "str_replace_based_edit_tool", "input": {"command": "create", "path": "hello.txt", "file_text": "hello\n"}},
-            _finish("hello.txt written."),
-        ]},
-        {"tool_calls": [
-            {"name": "claim_task", "input": {"ref": "1.1", "evidence": "the gate sees hello.txt"}},
-            {"name": "claim_task", "input": {"ref": "1.2", "evidence": "it says hello"}},
-        ]},
+        {
+            "text": "Writing the file.",
+            "tool_calls": [
+                {
+                    "name": "str_replace_based_edit_tool",
+                    "input": {"command": "create", "path": "hello.txt", "file_text": "hello\n"},
+                },
+                _finish("hello.txt written."),
+            ],
+        },
+        {
+            "tool_calls": [
+                {"name": "claim_task", "input": {"ref": "1.1", "evidence": "the gate sees hello.txt"}},
+                {"name": "claim_task", "input": {"ref": "1.2", "evidence": "it says hello"}},
+            ]
+        },
         {"tool_calls": [_finish("Phase 1 done.")]},
     ]
 
@@ -146,7 +162,12 @@ def phase_state(app: PhaserApp, number: int) -> str:
 
 def task_labels(app: PhaserApp) -> list[str]:
     tree = home(app).plan_view.tree
-    return [str(child.label) for phase in tree.root.children for child in phase.children if child.data.kind == "task"]
+    return [
+        str(child.label)
+        for phase in tree.root.children
+        for child in phase.children
+        if child.data.kind == "task"
+    ]
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -159,8 +180,14 @@ def atomic_write(path: Path, text: str) -> None:
 
 
 async def test_opens_project_lists_specs_and_shows_bad_plans_as_errors(tmp_path):
-    project = make_project(tmp_path, extra={"specs/broken/plan.md": BROKEN, "specs/idea/spec.md": "# An idea\n",
-                                                  "specs/twice/plan.md": DUPLICATE})
+    project = make_project(
+        tmp_path,
+        extra={
+            "specs/broken/plan.md": BROKEN,
+            "specs/idea/spec.md": "# An idea\n",
+            "specs/twice/plan.md": DUPLICATE,
+        },
+    )
     app = PhaserApp(project, watch_files=False)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = home(app)
@@ -176,7 +203,11 @@ async def test_opens_project_lists_specs_and_shows_bad_plans_as_errors(tmp_path)
         assert screen.plan_view.plan is None
 
         await pilot.press("down")
-        await wait_for(pilot, lambda: screen.plan_view.info is not None and screen.plan_view.info.slug == "hello", what="hello selected")
+        await wait_for(
+            pilot,
+            lambda: screen.plan_view.info is not None and screen.plan_view.info.slug == "hello",
+            what="hello selected",
+        )
         assert screen.plan_view.error is None
         assert screen.plan_view.states == {1: "next", 2: "pending"}
         assert "0/2 phases" in str(items[1].query_one(".spec-detail").render())
@@ -191,7 +222,9 @@ async def test_opens_project_lists_specs_and_shows_bad_plans_as_errors(tmp_path)
         await pilot.press("down")
         await wait_for(pilot, lambda: screen.plan_view.info.slug == "twice", what="twice selected")
         assert screen.plan_view.error is None and screen.plan_view.plan is not None
-        assert screen.plan_view.problems == ["specs/twice/plan.md:12: duplicate phase number 1 (also on line 7)"]
+        assert screen.plan_view.problems == [
+            "specs/twice/plan.md:12: duplicate phase number 1 (also on line 7)"
+        ]
         await pilot.press("up")
 
         # the markdown toggle renders the file
@@ -266,7 +299,10 @@ async def test_toggling_a_task_changes_exactly_that_checkbox(tmp_path):
 
         # the file moved on behind the screen's back (no watcher here): a toggle never ticks another task
         assert tree.cursor_to("task:1:1.1:0")
-        changed = original.replace(b"- [ ] Write `hello.txt` [with brackets]\n", b"- [ ] A new first task\n- [ ] Write `hello.txt` [with brackets]\n")
+        changed = original.replace(
+            b"- [ ] Write `hello.txt` [with brackets]\n",
+            b"- [ ] A new first task\n- [ ] Write `hello.txt` [with brackets]\n",
+        )
         atomic_write(plan_path, changed.decode())
         reloads = screen.reloads
         await pilot.press("x")
@@ -286,8 +322,18 @@ async def test_an_external_edit_appears_on_screen_keeping_the_selection(tmp_path
         tree = screen.plan_view.tree
         assert tree.cursor_to("task:1:1.2:0")
         text = plan_path.read_text(encoding="utf-8")
-        atomic_write(plan_path, text.replace("- [ ] Say hello in it", "- [x] Say hello in it").replace("## Phase 2: Wave", "## Phase 2: Wave goodbye"))
-        await wait_for(pilot, lambda: "[x] 1.2  Say hello in it" in task_labels(app), what="the external edit", timeout=10)
+        atomic_write(
+            plan_path,
+            text.replace("- [ ] Say hello in it", "- [x] Say hello in it").replace(
+                "## Phase 2: Wave", "## Phase 2: Wave goodbye"
+            ),
+        )
+        await wait_for(
+            pilot,
+            lambda: "[x] 1.2  Say hello in it" in task_labels(app),
+            what="the external edit",
+            timeout=10,
+        )
         assert screen.spec_list.selected == "hello"
         assert tree.cursor_node.data.ref == "1.2"
         assert "Wave goodbye" in str(tree.root.children[1].label)
@@ -297,7 +343,11 @@ async def test_an_external_edit_appears_on_screen_keeping_the_selection(tmp_path
         await wait_for(pilot, lambda: screen.plan_view.error is not None, what="the parse error")
         assert "plan.md:" in screen.plan_view.error
         atomic_write(plan_path, text)
-        await wait_for(pilot, lambda: screen.plan_view.error is None and screen.plan_view.plan is not None, what="the plan back")
+        await wait_for(
+            pilot,
+            lambda: screen.plan_view.error is None and screen.plan_view.plan is not None,
+            what="the plan back",
+        )
 
 
 # -- runs ---------------------------------------------------------------------------------------
@@ -314,19 +364,36 @@ async def test_a_phase_runs_end_to_end_through_the_fake_messages_api(tmp_path, f
     async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
         screen = home(app)
         await pilot.press("g")
-        await wait_for(pilot, lambda: screen.job is None and screen.run_status.has_class("-ok"), what="the run to end", timeout=30)
+        await wait_for(
+            pilot,
+            lambda: screen.job is None and screen.run_status.has_class("-ok"),
+            what="the run to end",
+            timeout=30,
+        )
         log = screen.log_pane.text
-        for expected in ("--- explore", "Looking around first.", "--- code", "create hello.txt", "✓ gate", "=== phase 1: passed"):
+        for expected in (
+            "--- explore",
+            "Looking around first.",
+            "--- code",
+            "create hello.txt",
+            "✓ gate",
+            "=== phase 1: passed",
+        ):
             assert expected in log, (expected, log)
         assert "passed" in screen.run_status.message and "$" in screen.run_status.message
         assert phase_state(app, 1) == "done" and phase_state(app, 2) == "next"
-        assert task_labels(app)[:2] == ["[x] 1.1  Write `hello.txt` [with brackets]", "[x] 1.2  Say hello in it"]
+        assert task_labels(app)[:2] == [
+            "[x] 1.1  Write `hello.txt` [with brackets]",
+            "[x] 1.2  Say hello in it",
+        ]
         on_disk = plan_path.read_text(encoding="utf-8")
         assert "- [x] Write `hello.txt` [with brackets]" in on_disk and "- [x] Say hello in it" in on_disk
         assert (tmp_path / "hello.txt").read_text() == "hello\n"
         assert "Phaser-Phase: hello/1" in _git(tmp_path, "log", "-1", "--format=%B")
         events = [m.event for m in messages if isinstance(m, HomeScreen.RunEvent)]
-        assert any(isinstance(e, StepStarted) for e in events) and any(isinstance(e, TextDelta) for e in events)
+        assert any(isinstance(e, StepStarted) for e in events) and any(
+            isinstance(e, TextDelta) for e in events
+        )
         assert [e.outcome for e in events if isinstance(e, PhaseFinished)] == ["passed"]
         assert [m.outcome for m in messages if isinstance(m, HomeScreen.JobEnded)] == ["passed"]
 
@@ -335,7 +402,10 @@ async def test_a_phase_runs_end_to_end_through_the_fake_messages_api(tmp_path, f
         await wait_for(pilot, lambda: isinstance(app.screen, CostsScreen), what="costs")
         table = app.screen.query_one("#costs-table")
         rows = [table.get_row_at(i) for i in range(table.row_count)]
-        assert any(r[0] == "hello" and r[1] == "1" and r[2] == "claude-haiku-5-5" and r[-1].startswith("$") for r in rows)
+        assert any(
+            r[0] == "hello" and r[1] == "1" and r[2] == "claude-haiku-5-5" and r[-1].startswith("$")
+            for r in rows
+        )
 
 
 async def test_stopping_a_run_midway_ends_it_cleanly_and_the_app_stays_responsive(tmp_path):
@@ -379,7 +449,9 @@ async def test_approve_at_the_checkpoint_after_a_run(tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         screen = home(app)
         await pilot.press("G")  # run all: stops at the checkpoint after phase 1
-        await wait_for(pilot, lambda: isinstance(app.screen, CheckpointScreen), what="the checkpoint", timeout=30)
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, CheckpointScreen), what="the checkpoint", timeout=30
+        )
         assert "approval" in screen.run_status.message
         assert phase_state(app, 1) == "waiting"
         dialog = app.screen
@@ -393,8 +465,9 @@ async def test_approve_at_the_checkpoint_after_a_run(tmp_path):
 
 
 async def test_reject_with_feedback_reopens_the_phase(tmp_path):
-    done = PLAN.replace("- [ ] Write `hello.txt` [with brackets]", "- [x] Write `hello.txt` [with brackets]").replace(
-        "- [ ] Say hello in it", "- [x] Say hello in it")
+    done = PLAN.replace(
+        "- [ ] Write `hello.txt` [with brackets]", "- [x] Write `hello.txt` [with brackets]"
+    ).replace("- [ ] Say hello in it", "- [x] Say hello in it")
     project = make_project(tmp_path, approval="each", plan=done)
     plan_path = tmp_path / "specs" / "hello" / "plan.md"
     app = PhaserApp(project, watch_files=False)
@@ -408,7 +481,9 @@ async def test_reject_with_feedback_reopens_the_phase(tmp_path):
         assert isinstance(app.screen, CheckpointScreen)
         app.screen.query_one("#checkpoint-feedback", Input).value = "Say [hello] louder"
         button = app.screen.query_one("#checkpoint-reject", Button)
-        await wait_for(pilot, lambda: not button.has_class("-active"), what="the button's press effect to end")
+        await wait_for(
+            pilot, lambda: not button.has_class("-active"), what="the button's press effect to end"
+        )
         await pilot.click("#checkpoint-reject")
         await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen), what="the dialog to close")
         await wait_for(pilot, lambda: phase_state(app, 1) == "next", what="phase 1 open again")
@@ -443,7 +518,12 @@ async def test_new_spec_opens_the_editor_then_plans_it_and_revises(tmp_path):
         assert edited == [tmp_path / "specs" / "greeter" / "spec.md"]
         assert screen.spec_list.selected == "greeter"
         await pilot.click("#confirm-yes")
-        await wait_for(pilot, lambda: screen.job is None and screen.plan_view.plan is not None, what="the plan", timeout=20)
+        await wait_for(
+            pilot,
+            lambda: screen.job is None and screen.plan_view.plan is not None,
+            what="the plan",
+            timeout=20,
+        )
         assert (tmp_path / "specs" / "greeter" / "plan.md").read_text(encoding="utf-8") == greeter_plan
         assert "planned" in screen.run_status.message
         assert "--- plan" in screen.log_pane.text
@@ -451,8 +531,12 @@ async def test_new_spec_opens_the_editor_then_plans_it_and_revises(tmp_path):
         await pilot.press("r")
         await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen), what="the feedback prompt")
         await pilot.press(*"twice", "enter")
-        await wait_for(pilot, lambda: screen.job is None and "Wave twice" in str(screen.plan_view.tree.root.children[1].label),
-                       what="the revised plan", timeout=20)
+        await wait_for(
+            pilot,
+            lambda: screen.job is None and "Wave twice" in str(screen.plan_view.tree.root.children[1].label),
+            what="the revised plan",
+            timeout=20,
+        )
 
 
 async def test_command_palette_offers_the_screen_actions(tmp_path):
@@ -460,7 +544,15 @@ async def test_command_palette_offers_the_screen_actions(tmp_path):
     app = PhaserApp(project, watch_files=False)
     async with app.run_test(size=(120, 40)) as pilot:
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        for title in ("New spec", "Plan it", "Next phase", "Run all phases", "Costs", "Markdown view", "Revise the plan"):
+        for title in (
+            "New spec",
+            "Plan it",
+            "Next phase",
+            "Run all phases",
+            "Costs",
+            "Markdown view",
+            "Revise the plan",
+        ):
             assert title in titles
         assert "Stop the run" not in titles  # nothing runs
         assert "Approve or reject a phase" not in titles  # nothing waits
@@ -474,7 +566,9 @@ async def test_command_palette_offers_the_screen_actions(tmp_path):
         await pilot.press(*"Costs")
         await pilot.pause(0.3)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, CostsScreen), what="costs via typing in the palette")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, CostsScreen), what="costs via typing in the palette"
+        )
 
 
 # -- what needs a human: refused plans, runs elsewhere, stuck plans, outcomes -------------------
@@ -485,7 +579,11 @@ MANY_PROBLEMS = PLAN + "".join(
     for n in (2, 3, 4)
 )
 
-BLOCKED = PLAN.replace("difficulty: easy\n\n- [ ] Write `hello.txt`", "difficulty: easy\nstatus: blocked\n\n- [ ] Write `hello.txt`", 1)
+BLOCKED = PLAN.replace(
+    "difficulty: easy\n\n- [ ] Write `hello.txt`",
+    "difficulty: easy\nstatus: blocked\n\n- [ ] Write `hello.txt`",
+    1,
+)
 
 DONE = PLAN.replace("- [ ] ", "- [x] ")
 
@@ -515,10 +613,16 @@ def hold_plan_lock(project: Project, slug: str = "hello") -> subprocess.Popen:
     """Another process holding the plan's run lock (as a running `phaser next` or `phaser plan` does)."""
     locks = project.config.state_dir / "locks"
     locks.mkdir(parents=True, exist_ok=True)
-    code = ("import sys; from filelock import FileLock; lock = FileLock(sys.argv[1], timeout=5); lock.acquire(); "
-            "print('held', flush=True); sys.stdin.read()")
-    proc = subprocess.Popen([sys.executable, "-c", code, str(locks / f"{slug}.lock")], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
+    code = (
+        "import sys; from filelock import FileLock; lock = FileLock(sys.argv[1], timeout=5); lock.acquire(); "
+        "print('held', flush=True); sys.stdin.read()"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(locks / f"{slug}.lock")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout.readline().strip() == "held"
     return proc
 
@@ -539,7 +643,9 @@ async def test_every_plan_problem_is_reachable_and_the_plan_is_flagged_refused(t
         assert len(problems) == 7  # what `phaser status` and `phaser next` see
         # the spec list and the plan say that next and run refuse this plan
         item = screen.query_one(SpecItem)
-        assert item.has_class("-invalid") and "refused: 7 problems" in str(item.query_one(".spec-detail").render())
+        assert item.has_class("-invalid") and "refused: 7 problems" in str(
+            item.query_one(".spec-detail").render()
+        )
         refused = view.query_one("#plan-refused")
         assert refused.display and "next and run refuse this plan until it is fixed" in str(refused.render())
         assert "refused" in view.border_title
@@ -555,7 +661,9 @@ async def test_every_plan_problem_is_reachable_and_the_plan_is_flagged_refused(t
         await pilot.press("tab")
         assert app.focused is box
         await pilot.press("end")
-        await wait_for(pilot, lambda: box.scroll_y == box.max_scroll_y, what="the box scrolled to the last problem")
+        await wait_for(
+            pilot, lambda: box.scroll_y == box.max_scroll_y, what="the box scrolled to the last problem"
+        )
         # the run keys are dimmed, R too, and g starts nothing
         assert binding_state(app, "g") is False and binding_state(app, "G") is False
         view.tree.focus()
@@ -571,8 +679,18 @@ async def test_a_run_in_another_process_is_shown_and_the_run_keys_wait_for_it(tm
     project = make_project(tmp_path)
     active = project.config.state_dir / "active"
     active.mkdir(parents=True)
-    (active / "hello.json").write_text(json.dumps({"slug": "hello", "phase": 1, "run_dir": "x", "base_commit": None,
-                                                   "started": "2026-01-02 03:04 UTC"}), encoding="utf-8")
+    (active / "hello.json").write_text(
+        json.dumps(
+            {
+                "slug": "hello",
+                "phase": 1,
+                "run_dir": "x",
+                "base_commit": None,
+                "started": "2026-01-02 03:04 UTC",
+            }
+        ),
+        encoding="utf-8",
+    )
     holder = hold_plan_lock(project)
     try:
         app = PhaserApp(project, watch_files=False, poll_s=0.1)
@@ -580,20 +698,29 @@ async def test_a_run_in_another_process_is_shown_and_the_run_keys_wait_for_it(tm
             screen = home(app)
             banner = screen.plan_view.query_one("#plan-active")
             assert banner.display
-            assert "phase 1 is running in another phaser (started 2026-01-02 03:04 UTC)" in str(banner.render())
+            assert "phase 1 is running in another phaser (started 2026-01-02 03:04 UTC)" in str(
+                banner.render()
+            )
             assert "phase 1 running" in str(screen.query_one(SpecItem).query_one(".spec-detail").render())
             assert phase_state(app, 1) == "running"
             assert binding_state(app, "g") is False and binding_state(app, "G") is False
             # the other run ends (killed: its marker stays): the screen notices by itself
             release(holder)
-            await wait_for(pilot, lambda: "did not finish" in str(banner.render()), what="the interrupted run")
+            await wait_for(
+                pilot, lambda: "did not finish" in str(banner.render()), what="the interrupted run"
+            )
             shown = str(banner.render()).replace("\n", " ")
-            assert "phase 1 did not finish (started 2026-01-02 03:04 UTC): its changes are still in the tree" in shown
+            assert (
+                "phase 1 did not finish (started 2026-01-02 03:04 UTC): its changes are still in the tree"
+                in shown
+            )
             assert "the next run undoes them (kept as a patch)" in shown
             assert phase_state(app, 1) == "next" and binding_state(app, "g") is True
             # and a run that starts elsewhere while the screen is open shows up by itself too
             holder = hold_plan_lock(project)
-            await wait_for(pilot, lambda: "is running in another phaser" in str(banner.render()), what="the new run")
+            await wait_for(
+                pilot, lambda: "is running in another phaser" in str(banner.render()), what="the new run"
+            )
             assert binding_state(app, "g") is False
     finally:
         if holder.poll() is None:
@@ -638,7 +765,9 @@ async def test_done_phases_show_the_model_they_passed_on_and_their_commit(tmp_pa
         # the plan now routes phase 1 elsewhere; the tree still says where it passed
         routed = project.config.model_for("hard")
         assert routed != "claude-haiku-5-5"
-        atomic_write(plan_path, plan_path.read_text(encoding="utf-8").replace("difficulty: easy", "difficulty: hard"))
+        atomic_write(
+            plan_path, plan_path.read_text(encoding="utf-8").replace("difficulty: easy", "difficulty: hard")
+        )
         _git(tmp_path, "commit", "-q", "-am", "phase 1 is hard after all")
         await pilot.press("ctrl+r")
         await pilot.pause()
@@ -650,9 +779,16 @@ async def test_done_phases_show_the_model_they_passed_on_and_their_commit(tmp_pa
 
 
 async def test_run_keys_are_dimmed_when_nothing_can_run(tmp_path):
-    project = make_project(tmp_path, extra={"specs/complete/plan.md": DONE, "specs/complete/spec.md": SPEC,
-                                            "specs/stuck/plan.md": BLOCKED, "specs/stuck/spec.md": SPEC,
-                                            "specs/twice/plan.md": DUPLICATE})
+    project = make_project(
+        tmp_path,
+        extra={
+            "specs/complete/plan.md": DONE,
+            "specs/complete/spec.md": SPEC,
+            "specs/stuck/plan.md": BLOCKED,
+            "specs/stuck/spec.md": SPEC,
+            "specs/twice/plan.md": DUPLICATE,
+        },
+    )
     app = PhaserApp(project, watch_files=False)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = home(app)
@@ -697,7 +833,12 @@ async def test_R_runs_a_blocked_phase_and_a_stuck_plan_needs_a_human(tmp_path):
         await pilot.pause()
         assert binding_state(app, "R") is True
         await pilot.press("R")
-        await wait_for(pilot, lambda: screen.job is None and phase_state(app, 1) == "done", what="phase 1 run", timeout=30)
+        await wait_for(
+            pilot,
+            lambda: screen.job is None and phase_state(app, 1) == "done",
+            what="phase 1 run",
+            timeout=30,
+        )
         assert "hello: phase 1: passed" in screen.log_pane.text
         assert (tmp_path / "hello.txt").read_text() == "hello\n"
         # the cursor on phase 2 (its dependency done now) runs it too; a done phase cannot
@@ -719,7 +860,9 @@ async def test_approval_is_a_yellow_notice_that_names_the_a_key(tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         screen = home(app)
         await pilot.press("G")
-        await wait_for(pilot, lambda: isinstance(app.screen, CheckpointScreen), what="the checkpoint", timeout=30)
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, CheckpointScreen), what="the checkpoint", timeout=30
+        )
         assert screen.run_status.has_class("-warn")
         for text in (screen.run_status.message, screen.log_pane.text):
             assert "waiting for approval of phase 1: press a to review it" in text
@@ -729,7 +872,9 @@ async def test_approval_is_a_yellow_notice_that_names_the_a_key(tmp_path):
 
 async def test_unverified_and_a_lock_refusal_are_yellow_notices_not_errors(tmp_path):
     project = make_project(tmp_path)
-    (tmp_path / "phaser.toml").write_text("[gates]\ncommands = []\n\n[models]\nescalate = false\n", encoding="utf-8")
+    (tmp_path / "phaser.toml").write_text(
+        "[gates]\ncommands = []\n\n[models]\nescalate = false\n", encoding="utf-8"
+    )
     _git(tmp_path, "commit", "-q", "-am", "no gates")
     project = Project.open(tmp_path)
     app = PhaserApp(project, provider=ScriptedProvider(phase1_turns()), watch_files=False)
@@ -740,7 +885,9 @@ async def test_unverified_and_a_lock_refusal_are_yellow_notices_not_errors(tmp_p
         await wait_for(pilot, lambda: screen.job is None, what="the run", timeout=30)
         assert "unverified" in screen.run_status.message, (screen.run_status.message, screen.log_pane.text)
         assert screen.run_status.has_class("-warn")
-        assert any("were not ticked" in m and "(x on the task)" in m and s == "warning" for m, s in notices), notices
+        assert any(
+            "were not ticked" in m and "(x on the task)" in m and s == "warning" for m, s in notices
+        ), notices
         assert not [n for n in notices if n[1] == "error"]
 
         # another process holds the plan (a planning run there): g is refused, as a notice
@@ -748,7 +895,11 @@ async def test_unverified_and_a_lock_refusal_are_yellow_notices_not_errors(tmp_p
         try:
             notices.clear()
             await pilot.press("g")
-            await wait_for(pilot, lambda: screen.job is None and "refused" in screen.run_status.message, what="the refusal")
+            await wait_for(
+                pilot,
+                lambda: screen.job is None and "refused" in screen.run_status.message,
+                what="the refusal",
+            )
         finally:
             release(holder)
         assert screen.run_status.has_class("-warn")
@@ -768,14 +919,23 @@ def footer_fits(app: PhaserApp) -> list[str]:
     for key in keys:
         if key in palette:
             continue
-        assert key.region.width > 0 and key.region.right <= right and key.region.right <= app.size.width, (key.key, key.region)
+        assert key.region.width > 0 and key.region.right <= right and key.region.right <= app.size.width, (
+            key.key,
+            key.region,
+        )
         assert key.region.width == key.get_content_width(app.size, app.size), key.key
         shown.append(key.key)
     return shown
 
 
 async def test_the_footer_fits_80_columns_in_every_state(tmp_path):
-    project = make_project(tmp_path, approval="each", plan=PLAN.replace("- [ ] Write `hello.txt` [with brackets]", "- [x] Write `hello.txt` [with brackets]").replace("- [ ] Say hello in it", "- [x] Say hello in it"))
+    project = make_project(
+        tmp_path,
+        approval="each",
+        plan=PLAN.replace(
+            "- [ ] Write `hello.txt` [with brackets]", "- [x] Write `hello.txt` [with brackets]"
+        ).replace("- [ ] Say hello in it", "- [x] Say hello in it"),
+    )
     entered, go_on = threading.Event(), threading.Event()
 
     def script(request: dict) -> dict:
@@ -800,7 +960,11 @@ async def test_the_footer_fits_80_columns_in_every_state(tmp_path):
         await pilot.press("s")
         go_on.set()
         # phase 1 still waits for approval: the checkpoint opens when the run ends
-        await wait_for(pilot, lambda: screen.job is None and isinstance(app.screen, CheckpointScreen), what="the run to end")
+        await wait_for(
+            pilot,
+            lambda: screen.job is None and isinstance(app.screen, CheckpointScreen),
+            what="the run to end",
+        )
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen), what="back home")
 
@@ -824,5 +988,7 @@ async def test_ticking_in_an_invalid_plan_is_refused_and_repeated_phases_show_th
         assert plan_path.read_bytes() == before
         assert len(notices) == 1, notices
         message, severity = notices[0]
-        assert severity == "warning" and "has 1 problem" in message and "fix the plan before ticking" in message
+        assert (
+            severity == "warning" and "has 1 problem" in message and "fix the plan before ticking" in message
+        )
         assert "changed on disk" not in message

@@ -82,7 +82,11 @@ def test_a_blocked_line_says_which_phase_and_how_to_go_on(tmp_path, api, capsys)
     assert "phase 1 is blocked" in result["detail"]
     assert main(["next", "-C", str(root), "--json"]) == 3
     outcome = json.loads(capsys.readouterr().out)
-    assert outcome["phase"] is None and outcome["outcome"] == "stuck" and "phase 1 is blocked" in outcome["reason"]
+    assert (
+        outcome["phase"] is None
+        and outcome["outcome"] == "stuck"
+        and "phase 1 is blocked" in outcome["reason"]
+    )
     # run by hand and green: the status line goes, the blocked history stays in git
     api.set_script(phase_turns(1))
     assert main(["next", "-C", str(root), "-q", "--phase", "1"]) == 0

@@ -78,7 +78,7 @@ def test_full_run_to_completion(tmp_path, api, capsys):
     out = capsys.readouterr().out
     assert "phase 3: passed" in out
     # the evidence names the commit by subject and parent; status resolves each done phase's hash
-    assert "commit \"phase 2: Most frequent words\" on top of " in plan
+    assert 'commit "phase 2: Most frequent words" on top of ' in plan
     hashes = git(root, "log", "--format=%H", "-3").split()[::-1]
     assert main(["status", "-C", str(root), "--json"]) == 0
     phases = json.loads(capsys.readouterr().out)["plans"][0]["phases"]

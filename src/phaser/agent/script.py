@@ -75,7 +75,7 @@ def load_script(path: str | Path) -> list[TurnSpec]:
             raise ValueError('expected a list of turns or {"turns": [...]}, got an object without "turns"')
         extra = sorted(set(data) - {"turns"})
         if extra:
-            raise ValueError(f"unknown top-level key {extra[0]!r} (only \"turns\")")
+            raise ValueError(f'unknown top-level key {extra[0]!r} (only "turns")')
         data = data["turns"]
     if not isinstance(data, list):
         raise ValueError(f"expected a list of turns, got {_kind(data)}")
@@ -167,7 +167,7 @@ def turn_problem(turn: Any) -> str | None:
 def _fault_problem(turn: dict[str, Any]) -> str | None:
     if len(turn) > 1:
         other = sorted(set(turn) - {"fault"})[0]
-        return f"a fault turn holds only \"fault\", not {other!r}"
+        return f'a fault turn holds only "fault", not {other!r}'
     fault = turn["fault"]
     if not isinstance(fault, dict):
         return f"fault: expected an object, got {_kind(fault)}"

@@ -184,7 +184,10 @@ def print_dry_run(info: dict[str, Any], stream: TextIO | None = None) -> None:
     )
     est = info.get("estimate") or {}
     if not info.get("priced", True):
-        print(f"  no price configured for {info['model']}: dollars are not tracked and dollar caps do not apply", file=out)
+        print(
+            f"  no price configured for {info['model']}: dollars are not tracked and dollar caps do not apply",
+            file=out,
+        )
     if est.get("input_tokens") is not None:
         usd = f", about {money(est['first_call_usd'])}" if est.get("first_call_usd") is not None else ""
         print(

@@ -102,7 +102,9 @@ def prompt_tokens(body: dict[str, Any]) -> list[int]:
             (n for prefix, n in SERVER_TOOL_TOKENS.items() if str(block.get("type", "")).startswith(prefix)),
             None,
         )
-        out.append(server if kind == "tool" and server is not None else estimate_tokens(_canon([kind, block])))
+        out.append(
+            server if kind == "tool" and server is not None else estimate_tokens(_canon([kind, block]))
+        )
     if body.get("tools") and out:
         choice = (body.get("tool_choice") or {}).get("type", "auto")
         out[0] += TOOL_USE_SYSTEM_TOKENS.get(choice, 346)

@@ -95,7 +95,9 @@ class PhaserApp(App[int]):
             with self.suspend():
                 subprocess.run(command, check=False)
         except SuspendNotSupported:
-            self.notify(f"cannot hand the terminal to an editor here: edit {path} yourself", severity="warning")
+            self.notify(
+                f"cannot hand the terminal to an editor here: edit {path} yourself", severity="warning"
+            )
         except OSError as exc:
             self.notify(f"{command[0]}: {exc.strerror or exc}", title="Editor", severity="error")
 
@@ -120,7 +122,14 @@ class PhaserApp(App[int]):
                     job.stop.set()
                     self.exit(0)
 
-            self.push_screen(ConfirmScreen(f"{job.what} is running. Stop it and quit? (the phase stays resumable)", yes="Stop and quit", no="Stay"), answer)
+            self.push_screen(
+                ConfirmScreen(
+                    f"{job.what} is running. Stop it and quit? (the phase stays resumable)",
+                    yes="Stop and quit",
+                    no="Stay",
+                ),
+                answer,
+            )
             return
         self.exit(0)
 

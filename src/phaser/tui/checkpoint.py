@@ -49,16 +49,27 @@ class CheckpointScreen(ModalScreen[Decision | None]):
     def compose(self) -> ComposeResult:
         info = self.info
         with Vertical(classes="dialog checkpoint"):
-            yield Label(f"{info.slug}: phase {info.phase} waits for approval: {info.title}", markup=False, classes="dialog-title")
+            yield Label(
+                f"{info.slug}: phase {info.phase} waits for approval: {info.title}",
+                markup=False,
+                classes="dialog-title",
+            )
             with VerticalScroll(id="checkpoint-body"):
                 commit = f" (commit {info.commit[:10]})" if info.commit else ""
                 yield Label(f"Changes{commit}", classes="section")
-                yield Static(info.diff_stat or "(no commit found for this phase)", markup=False, id="checkpoint-diff")
+                yield Static(
+                    info.diff_stat or "(no commit found for this phase)", markup=False, id="checkpoint-diff"
+                )
                 yield Label("Gates", classes="section")
                 yield Static("\n".join(gate_lines(info.gates)), markup=False, id="checkpoint-gates")
                 yield Label("Notes", classes="section")
-                yield Static("\n".join(f"- {n}" for n in info.notes) or "(none)", markup=False, id="checkpoint-notes")
-            yield Input(placeholder="Feedback: needed to reject (it becomes a note and an open task)", id="checkpoint-feedback")
+                yield Static(
+                    "\n".join(f"- {n}" for n in info.notes) or "(none)", markup=False, id="checkpoint-notes"
+                )
+            yield Input(
+                placeholder="Feedback: needed to reject (it becomes a note and an open task)",
+                id="checkpoint-feedback",
+            )
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Approve", variant="success", id="checkpoint-approve")
                 yield Button("Reject", variant="error", id="checkpoint-reject")

@@ -51,7 +51,9 @@ class CostsScreen(Screen[None]):
                 table.add_row(plan["slug"], "all", model, *_figures(row))
         grand = sum(p["total_usd"] for p in report.plans)
         per_plan = "  ".join(f"{p['slug']} ${p['total_usd']:.4f}" for p in report.plans)
-        total.update(f"Total ${grand:.4f}" + (f"   ({per_plan})" if per_plan else "   (no runs recorded yet)"))
+        total.update(
+            f"Total ${grand:.4f}" + (f"   ({per_plan})" if per_plan else "   (no runs recorded yet)")
+        )
 
 
 def _figures(row: dict) -> tuple[str, ...]:

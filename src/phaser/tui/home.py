@@ -50,9 +50,13 @@ class Job:
 
     @property
     def what(self) -> str:
-        return {"plan": f"planning {self.slug}", "revise": f"revising the plan of {self.slug}",
-                "next": f"{self.slug}: next phase", "phase": f"{self.slug}: phase {self.phase}",
-                "all": f"{self.slug}: run to completion"}[self.kind]
+        return {
+            "plan": f"planning {self.slug}",
+            "revise": f"revising the plan of {self.slug}",
+            "next": f"{self.slug}: next phase",
+            "phase": f"{self.slug}: phase {self.phase}",
+            "all": f"{self.slug}: run to completion",
+        }[self.kind]
 
 
 class HomeScreen(Screen[None]):
@@ -62,28 +66,47 @@ class HomeScreen(Screen[None]):
         Binding("n", "new_spec", "New", tooltip="Write a new spec (title, then your $EDITOR)"),
         Binding("e", "edit_spec", "Edit", show=False, tooltip="Open the selected spec.md in $EDITOR"),
         Binding("p", "plan", "Plan", tooltip="Turn the selected spec into a plan (a planning run)"),
-        Binding("r", "revise", "Revise", show=False, tooltip="Revise the plan with your feedback (a planning run)"),
+        Binding(
+            "r", "revise", "Revise", show=False, tooltip="Revise the plan with your feedback (a planning run)"
+        ),
         Binding("g", "run_next", "Next", tooltip="Run the next phase of the selected plan"),
         Binding("G", "run_all", "Run all", tooltip="Run phases until done, stopping at approval checkpoints"),
-        Binding("s", "stop", "Stop", tooltip="Stop the run cleanly at the next turn (the phase stays resumable)"),
-        Binding("a", "checkpoint", "Approve", tooltip="Review a phase waiting for approval: approve or reject"),
-        Binding("m", "toggle_markdown", "View", show=False, tooltip="Show the plan as rendered markdown, or as a tree"),
+        Binding(
+            "s", "stop", "Stop", tooltip="Stop the run cleanly at the next turn (the phase stays resumable)"
+        ),
+        Binding(
+            "a", "checkpoint", "Approve", tooltip="Review a phase waiting for approval: approve or reject"
+        ),
+        Binding(
+            "m",
+            "toggle_markdown",
+            "View",
+            show=False,
+            tooltip="Show the plan as rendered markdown, or as a tree",
+        ),
         Binding("c", "costs", "Costs", show=False, tooltip="Tokens and dollars per phase and model"),
         Binding("ctrl+r", "reload", "Reload", show=False, tooltip="Read every spec and plan from disk again"),
     ]
 
     PALETTE = {
-        "new_spec": "New spec", "edit_spec": "Edit spec in $EDITOR", "plan": "Plan it", "revise": "Revise the plan",
-        "run_next": "Next phase", "run_all": "Run all phases", "run_phase": "Run the phase under the cursor",
-        "stop": "Stop the run", "checkpoint": "Approve or reject a phase",
-        "toggle_markdown": "Markdown view", "costs": "Costs", "reload": "Reload from disk",
+        "new_spec": "New spec",
+        "edit_spec": "Edit spec in $EDITOR",
+        "plan": "Plan it",
+        "revise": "Revise the plan",
+        "run_next": "Next phase",
+        "run_all": "Run all phases",
+        "run_phase": "Run the phase under the cursor",
+        "stop": "Stop the run",
+        "checkpoint": "Approve or reject a phase",
+        "toggle_markdown": "Markdown view",
+        "costs": "Costs",
+        "reload": "Reload from disk",
     }
     """Titles of the screen's actions in the command palette (the footer uses the short descriptions)."""
 
     @dataclass
     class RunEvent(Message, bubble=False):
         """A workflow event from the worker thread."""
-
 
         slug: str
         event: ev.Event
@@ -99,7 +122,6 @@ class HomeScreen(Screen[None]):
     @dataclass
     class FilesChanged(Message, bubble=False):
         """Spec or plan files changed on disk (the SpecWatcher's callback)."""
-
 
         paths: set[Path]
 
@@ -179,7 +201,11 @@ class HomeScreen(Screen[None]):
 
     def show_plan(self) -> None:
         info = self.selected_info()
-        running = self.running_phase[1] if self.running_phase and info and self.running_phase[0] == info.slug else None
+        running = (
+            self.running_phase[1]
+            if self.running_phase and info and self.running_phase[0] == info.slug
+            else None
+        )
         own_run = self.job is not None and info is not None and self.job.slug == info.slug
         self.plan_view.show(self.project, info, running=running, own_run=own_run)
         self.refresh_bindings()
@@ -219,7 +245,9 @@ class HomeScreen(Screen[None]):
             return
         from phaser.plan.watch import SpecWatcher
 
-        self.watcher = SpecWatcher(self.project.specs_dir, self._files_changed, debounce_s=self.app.debounce_s).start()
+        self.watcher = SpecWatcher(
+            self.project.specs_dir, self._files_changed, debounce_s=self.app.debounce_s
+        ).start()
 
     def stop_watcher(self) -> None:
         watcher, self.watcher = self.watcher, None
@@ -249,7 +277,13 @@ class HomeScreen(Screen[None]):
             # dimmed when nothing can run: complete, stuck (blocked, unmet dependencies), refused, running elsewhere
             return False if view.plan is None else None if self.busy or not view.runnable() else True
         if action == "run_phase":
-            return False if view.plan is None else None if self.busy or not view.runnable(view.tree.cursor_phase) else True
+            return (
+                False
+                if view.plan is None
+                else None
+                if self.busy or not view.runnable(view.tree.cursor_phase)
+                else True
+            )
         if action == "revise":
             return False if view.plan is None else None if self.busy else True
         if action == "plan":
@@ -273,7 +307,9 @@ class HomeScreen(Screen[None]):
         self.app.push_screen(CostsScreen(self.project))
 
     def action_new_spec(self) -> None:
-        self.app.push_screen(PromptScreen("New spec: its title", "e.g. Export to CSV", ok="Create"), self._create_spec)
+        self.app.push_screen(
+            PromptScreen("New spec: its title", "e.g. Export to CSV", ok="Create"), self._create_spec
+        )
 
     async def _create_spec(self, title: str | None) -> None:
         if not title:
@@ -294,7 +330,14 @@ class HomeScreen(Screen[None]):
             if yes:
                 self.start_job(Job("plan", info.slug))
 
-        self.app.push_screen(ConfirmScreen(f"Plan {info.slug} now? (a planning run on {self.project.config.models.plan})", yes="Plan it", no="Later"), plan_now)
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Plan {info.slug} now? (a planning run on {self.project.config.models.plan})",
+                yes="Plan it",
+                no="Later",
+            ),
+            plan_now,
+        )
 
     async def action_edit_spec(self) -> None:
         info = self.selected_info()
@@ -316,7 +359,11 @@ class HomeScreen(Screen[None]):
                 self.start_job(Job("plan", info.slug, feedback="force"))
 
         self.app.push_screen(
-            ConfirmScreen(f"{self.project.rel(info.plan_path)} exists. Replace it with a new plan? (r revises it instead)", yes="Replace", no="Keep"),
+            ConfirmScreen(
+                f"{self.project.rel(info.plan_path)} exists. Replace it with a new plan? (r revises it instead)",
+                yes="Replace",
+                no="Keep",
+            ),
             replace,
         )
 
@@ -329,7 +376,14 @@ class HomeScreen(Screen[None]):
             if feedback:
                 self.start_job(Job("revise", info.slug, feedback=feedback))
 
-        self.app.push_screen(PromptScreen(f"Revise the plan of {info.slug}: what should change?", "feedback for the planner", ok="Revise"), revise)
+        self.app.push_screen(
+            PromptScreen(
+                f"Revise the plan of {info.slug}: what should change?",
+                "feedback for the planner",
+                ok="Revise",
+            ),
+            revise,
+        )
 
     def action_run_next(self) -> None:
         info = self.selected_info()
@@ -353,7 +407,9 @@ class HomeScreen(Screen[None]):
             return
         self.job.stop.set()
         self.run_status.stopping()
-        self.log_pane.line("stop requested: the run ends at the next turn; the phase stays resumable", "yellow")
+        self.log_pane.line(
+            "stop requested: the run ends at the next turn; the phase stays resumable", "yellow"
+        )
 
     # -- tasks ------------------------------------------------------------------------------
 
@@ -365,9 +421,13 @@ class HomeScreen(Screen[None]):
         if self.plan_view.refused:
             # phases may repeat a number or tasks be misnumbered: a ref could name another task than the one shown
             count = len(self.plan_view.problems)
-            self.notify(f"{self.project.rel(info.plan_path)} has {count} problem{'s' if count != 1 else ''} (listed above the "
-                        f"plan): fix the plan before ticking tasks; nothing was written", title=f"Task {event.ref}",
-                        severity="warning", timeout=8)
+            self.notify(
+                f"{self.project.rel(info.plan_path)} has {count} problem{'s' if count != 1 else ''} (listed above the "
+                f"plan): fix the plan before ticking tasks; nothing was written",
+                title=f"Task {event.ref}",
+                severity="warning",
+                timeout=8,
+            )
             return
         from phaser.plan.store import read_plan
         from phaser.workflow.edits import parse_ref, tick
@@ -378,8 +438,10 @@ class HomeScreen(Screen[None]):
             task = phase.task(index) if phase is not None else None
             if task is None or task.text != event.text:
                 # the file moved on since the screen was drawn: show it again rather than tick another task
-                self.notify(f"{self.project.rel(info.plan_path)} changed on disk: task {event.ref} is not what was shown; reloaded",
-                            severity="warning")
+                self.notify(
+                    f"{self.project.rel(info.plan_path)} changed on disk: task {event.ref} is not what was shown; reloaded",
+                    severity="warning",
+                )
             else:
                 tick(self.project, info.slug, event.ref, event.checked)
         except PhaserError as exc:
@@ -400,7 +462,9 @@ class HomeScreen(Screen[None]):
         if cursor is not None and cursor.data is not None and cursor.data.phase in waiting:
             number = cursor.data.phase
         phase = plan.phase(number)
-        checkpoint = self.checkpoint_info(info.slug, number, phase.title if phase else "", phase.notes if phase else [])
+        checkpoint = self.checkpoint_info(
+            info.slug, number, phase.title if phase else "", phase.notes if phase else []
+        )
         self.app.push_screen(CheckpointScreen(checkpoint), lambda d: self._decided(info.slug, number, d))
 
     def checkpoint_info(self, slug: str, number: int, title: str, notes: list[str]) -> CheckpointInfo:
@@ -417,7 +481,9 @@ class HomeScreen(Screen[None]):
             gates = _journal_gates(self.project, slug, number)
         stat = ""
         if commit:
-            proc = subprocess.run(["git", "show", "--stat", "--format=%h %s", commit], cwd=root, capture_output=True, text=True)
+            proc = subprocess.run(
+                ["git", "show", "--stat", "--format=%h %s", commit], cwd=root, capture_output=True, text=True
+            )
             stat = proc.stdout.strip() if proc.returncode == 0 else proc.stderr.strip()
         return CheckpointInfo(slug, number, title, commit, stat, gates, list(notes))
 
@@ -433,7 +499,10 @@ class HomeScreen(Screen[None]):
                 self.notify(f"phase {number} approved")
             else:
                 reject(self.project, slug, number, decision.feedback)
-                self.log_pane.line(f"phase {number} of {slug} rejected: {decision.feedback} (the phase is open again)", "yellow")
+                self.log_pane.line(
+                    f"phase {number} of {slug} rejected: {decision.feedback} (the phase is open again)",
+                    "yellow",
+                )
                 self.notify(f"phase {number} rejected: it is open again with your feedback as a task")
         except PhaserError as exc:
             self.error(exc, "Checkpoint")
@@ -466,10 +535,18 @@ class HomeScreen(Screen[None]):
                 from phaser.workflow.planning import plan_spec
 
                 result = plan_spec(
-                    project, job.slug, options=options, on_event=sink,
-                    revise=job.feedback if job.kind == "revise" else None, force=job.feedback == "force",
+                    project,
+                    job.slug,
+                    options=options,
+                    on_event=sink,
+                    revise=job.feedback if job.kind == "revise" else None,
+                    force=job.feedback == "force",
                 )
-                ended = self.JobEnded(job, "planned", f"{project.rel(result.path)}: {result.phases} phases, {result.tasks} tasks, ${result.cost_usd:.4f}")
+                ended = self.JobEnded(
+                    job,
+                    "planned",
+                    f"{project.rel(result.path)}: {result.phases} phases, {result.tasks} tasks, ${result.cost_usd:.4f}",
+                )
             elif job.kind in ("next", "phase"):
                 from phaser.workflow.runner import run_next
 
@@ -481,7 +558,9 @@ class HomeScreen(Screen[None]):
                 result = run_all(project, job.slug, options=options, on_event=sink)
                 data = result.as_dict()
                 ran = f"{len(result.outcomes)} phase(s) run, ${result.cost_usd:.4f}"
-                ended = self.JobEnded(job, result.reason, f"{data['detail']} ({ran})" if data["detail"] else ran, data)
+                ended = self.JobEnded(
+                    job, result.reason, f"{data['detail']} ({ran})" if data["detail"] else ran, data
+                )
         except BudgetExceeded as exc:
             ended = self.JobEnded(job, "budget", str(exc))
         except RunStopped as exc:
@@ -518,7 +597,9 @@ class HomeScreen(Screen[None]):
         for phase in data.get("phases", []):
             self.last_outcomes[(job.slug, phase["phase"])] = phase
         outcome, detail = message.outcome, tui_words(message.detail)
-        self.log_pane.line(f"««« {job.what}: {outcome}" + (f": {detail}" if detail else ""), f"bold {outcome_style(outcome)}")
+        self.log_pane.line(
+            f"««« {job.what}: {outcome}" + (f": {detail}" if detail else ""), f"bold {outcome_style(outcome)}"
+        )
         self.run_status.ended(outcome, detail)
         kind = outcome_kind(outcome)
         if kind == "error":
@@ -529,7 +610,12 @@ class HomeScreen(Screen[None]):
             # nothing broke: a person has to act (approve, unblock, tick by hand, wait for the other run)
             self.notify(detail or outcome, title=f"{job.what}: {outcome}", severity="warning", timeout=10)
         await self.reload(select=job.slug)
-        if self.plan_view.info is not None and self.plan_view.info.slug == job.slug and self.plan_view.waiting and job.kind in ("next", "phase", "all"):
+        if (
+            self.plan_view.info is not None
+            and self.plan_view.info.slug == job.slug
+            and self.plan_view.waiting
+            and job.kind in ("next", "phase", "all")
+        ):
             self.action_checkpoint()
 
     # -- helpers ----------------------------------------------------------------------------

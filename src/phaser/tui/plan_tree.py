@@ -15,7 +15,13 @@ from textual.widgets.tree import TreeNode
 from phaser.plan.model import Phase, Plan
 
 STATE_ICONS = {
-    "done": "✓", "next": "▶", "running": "●", "blocked": "✗", "waiting": "⏸", "pending": "·", "skipped": "–",
+    "done": "✓",
+    "next": "▶",
+    "running": "●",
+    "blocked": "✗",
+    "waiting": "⏸",
+    "pending": "·",
+    "skipped": "–",
 }
 
 
@@ -59,12 +65,25 @@ class PlanTree(Tree[Row]):
     BINDINGS = [
         Binding("x", "toggle_task", "Tick"),
         Binding("space", "toggle_task", "Tick task", show=False),
-        Binding("R", "screen.run_phase", "Run this", tooltip="Run the phase under the cursor (as phaser next --phase N)"),
+        Binding(
+            "R",
+            "screen.run_phase",
+            "Run this",
+            tooltip="Run the phase under the cursor (as phaser next --phase N)",
+        ),
     ]
 
     COMPONENT_CLASSES = {
-        "plan-tree--done", "plan-tree--next", "plan-tree--running", "plan-tree--blocked", "plan-tree--waiting",
-        "plan-tree--pending", "plan-tree--skipped", "plan-tree--checked", "plan-tree--open", "plan-tree--note",
+        "plan-tree--done",
+        "plan-tree--next",
+        "plan-tree--running",
+        "plan-tree--blocked",
+        "plan-tree--waiting",
+        "plan-tree--pending",
+        "plan-tree--skipped",
+        "plan-tree--checked",
+        "plan-tree--open",
+        "plan-tree--note",
     }
 
     @dataclass
@@ -88,7 +107,9 @@ class PlanTree(Tree[Row]):
         node = self.cursor_node
         return node.data.phase if node is not None and node.data is not None else None
 
-    def show_plan(self, plan: Plan, states: dict[int, str], models: list[str], commits: list[str | None] | None = None) -> None:
+    def show_plan(
+        self, plan: Plan, states: dict[int, str], models: list[str], commits: list[str | None] | None = None
+    ) -> None:
         """Rebuild from ``plan``, keeping the cursor line's item and collapsed phases. ``models`` and
         ``commits`` go with ``plan.phases`` by position (a plan can repeat a phase number)."""
         cursor = self.cursor_node.data.key if self.cursor_node is not None and self.cursor_node.data else None
@@ -106,7 +127,12 @@ class PlanTree(Tree[Row]):
             for task in phase.tasks:
                 mark = "[x]" if task.checked else "[ ]"
                 label = Text(f"{'  ' * task.depth}{mark} {task.ref}  {task.text}")
-                node.add_leaf(label, data=Row("task", phase.number, task.ref, "checked" if task.checked else "open", text=task.text))
+                node.add_leaf(
+                    label,
+                    data=Row(
+                        "task", phase.number, task.ref, "checked" if task.checked else "open", text=task.text
+                    ),
+                )
             for i, note in enumerate(phase.notes):
                 node.add_leaf(Text(f"✎ {note}"), data=Row("note", phase.number, state="note", index=i))
         if cursor is not None:
@@ -159,7 +185,11 @@ class PlanTree(Tree[Row]):
         return True
 
     def action_toggle_task(self) -> None:
-        if not self._toggle(self.cursor_node) and self.cursor_node is not None and self.cursor_node.allow_expand:
+        if (
+            not self._toggle(self.cursor_node)
+            and self.cursor_node is not None
+            and self.cursor_node.allow_expand
+        ):
             self.cursor_node.toggle()
 
     @on(Tree.NodeSelected)

@@ -114,7 +114,9 @@ class PlanView(Vertical):
         error.display = bool(message)
         count = len(self.problems)
         problems = f"{count} problem{'s' if count != 1 else ''}"
-        self.query_one("#plan-refused", Static).update(f"✗ next and run refuse this plan until it is fixed ({problems}):")
+        self.query_one("#plan-refused", Static).update(
+            f"✗ next and run refuse this plan until it is fixed ({problems}):"
+        )
         self.query_one("#plan-problems-text", Static).update("\n".join(f"⚠ {p}" for p in self.problems))
         box = self.query_one("#plan-problems", VerticalScroll)
         for widget in (self.query_one("#plan-refused"), box):
@@ -130,14 +132,18 @@ class PlanView(Vertical):
         if active and active.get("running"):
             text = f"● phase {active.get('phase')} is running in another phaser (started {active.get('started')}): g, G and R wait until it ends"
         elif active:
-            text = (f"! phase {active.get('phase')} did not finish (started {active.get('started')}): its changes are still "
-                    "in the tree; the next run undoes them (kept as a patch)")
+            text = (
+                f"! phase {active.get('phase')} did not finish (started {active.get('started')}): its changes are still "
+                "in the tree; the next run undoes them (kept as a patch)"
+            )
         else:
             text = ""
         banner.update(text)
         banner.display = bool(text)
 
-    def show(self, project: Project, info: SpecInfo | None, *, running: int | None = None, own_run: bool = False) -> None:
+    def show(
+        self, project: Project, info: SpecInfo | None, *, running: int | None = None, own_run: bool = False
+    ) -> None:
         """Read ``info``'s plan from disk and show it (keeping the tree's cursor where it was).
 
         ``running``: the phase this screen's run works on; ``own_run``: this screen runs a job on
@@ -159,9 +165,15 @@ class PlanView(Vertical):
             return
         if not info.has_plan:
             title.update(f"{info.slug}: {project.rel(info.spec_path)}")
-            self._set_error(f"{project.rel(info.plan_path)}: no plan yet. Press p to plan it, e to edit the spec.")
+            self._set_error(
+                f"{project.rel(info.plan_path)}: no plan yet. Press p to plan it, e to edit the spec."
+            )
             tree.clear()
-            self.markdown_text = info.spec_path.read_text(encoding="utf-8", errors="replace") if info.spec_path.is_file() else ""
+            self.markdown_text = (
+                info.spec_path.read_text(encoding="utf-8", errors="replace")
+                if info.spec_path.is_file()
+                else ""
+            )
             self._sync_markdown()
             return
         try:

@@ -19,7 +19,9 @@ class RunLog(RichLog):
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(wrap=True, markup=False, highlight=False, max_lines=5000, min_width=20, id=id, classes=classes)
+        super().__init__(
+            wrap=True, markup=False, highlight=False, max_lines=5000, min_width=20, id=id, classes=classes
+        )
         self.transcript: list[str] = []
         self._pending = ""
 
@@ -74,7 +76,10 @@ class RunLog(RichLog):
             paths = f" ({', '.join(event.paths)})" if event.paths else ""
             self.line(f"  ! refused in {event.step}: {event.message}{paths}", "bold red")
         elif isinstance(event, ev.GateFinished):
-            self.line(f"  {'✓' if event.ok else '✗'} gate {event.name}: {event.summary}", "green" if event.ok else "bold red")
+            self.line(
+                f"  {'✓' if event.ok else '✗'} gate {event.name}: {event.summary}",
+                "green" if event.ok else "bold red",
+            )
             for tail in event.output_tail.splitlines()[-8:]:
                 self.line(f"    | {tail}", "red")
         elif isinstance(event, ev.UsageUpdated):
@@ -87,6 +92,9 @@ class RunLog(RichLog):
             cost = event.data.get("cost_usd")
             money = f"  ${cost:.4f}" if isinstance(cost, (int, float)) else ""
             detail = f"  {tui_words(event.detail)}" if event.detail else ""
-            self.line(f"=== phase {event.phase}: {event.outcome}{money}{detail}", f"bold {outcome_style(event.outcome)}")
+            self.line(
+                f"=== phase {event.phase}: {event.outcome}{money}{detail}",
+                f"bold {outcome_style(event.outcome)}",
+            )
         else:
             self.line(f"{event.kind}: {event}")

@@ -19,7 +19,9 @@ class RunStatus(Static):
     to act: approval, a stuck plan, a refusal, ...) or -error."""
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__("idle: select a spec, then g runs its next phase", markup=False, id=id, classes="-idle")
+        super().__init__(
+            "idle: select a spec, then g runs its next phase", markup=False, id=id, classes="-idle"
+        )
         self.what = ""
         self.step = ""
         self.usage = ""

@@ -54,7 +54,9 @@ class SpecItem(ListItem):
 
     def show(self, status: PlanStatus) -> None:
         self.status = status
-        self.query_one(".spec-title", Label).update(status.title if status.title == status.slug else f"{status.title}  ({status.slug})")
+        self.query_one(".spec-title", Label).update(
+            status.title if status.title == status.slug else f"{status.title}  ({status.slug})"
+        )
         bar = self.query_one(ProgressBar)
         bar.update(total=max(len(status.phases), 1), progress=status.phases_done)
         bar.display = not status.error

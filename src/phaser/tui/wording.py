@@ -38,7 +38,10 @@ _CLI_TO_KEYS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"\(phaser plan {_SLUG}\)"), "(p plans it)"),
     (re.compile(rf"run phaser plan {_SLUG}( first)?"), "press p to plan it"),
     (re.compile(r'(create one with: )?phaser new "Title"( writes one)?'), "n writes one"),
-    (re.compile(r'use --revise "feedback" to revise it, or --force to replace it'), "r revises it, p replaces it"),
+    (
+        re.compile(r'use --revise "feedback" to revise it, or --force to replace it'),
+        "r revises it, p replaces it",
+    ),
     (re.compile(r", or pass --allow-dirty"), ""),
     (re.compile(r" \(and (\d+) more: phaser validate\)"), r" (and \1 more, listed above the plan)"),
 ]

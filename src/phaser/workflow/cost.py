@@ -85,7 +85,9 @@ def run_summary(run: dict) -> str:
         return head
     gates = "; ".join(f"{g.get('summary')}" for g in run.get("gates") or []) or "no gates run"
     d = run.get("diff") or {}
-    diff = f"{d.get('files', 0)} files +{d.get('insertions', 0)} -{d.get('deletions', 0)}" if d else "none kept"
+    diff = (
+        f"{d.get('files', 0)} files +{d.get('insertions', 0)} -{d.get('deletions', 0)}" if d else "none kept"
+    )
     if d.get("undone"):
         diff += " (undone, kept as a patch)"
     return f"{head}; gates: {gates}; diff: {diff}"

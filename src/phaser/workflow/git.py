@@ -52,7 +52,18 @@ def commit_paths(root: Path, message: str, paths: list[str]) -> str:
     returns the new commit's hash."""
     if paths:
         _git(root, "add", "-A", "--", *paths)
-    _git(root, *_identity_args(root), "commit", "-q", "--no-verify", "--allow-empty", "-m", message, "--", *paths)
+    _git(
+        root,
+        *_identity_args(root),
+        "commit",
+        "-q",
+        "--no-verify",
+        "--allow-empty",
+        "-m",
+        message,
+        "--",
+        *paths,
+    )
     return head(root) or ""
 
 

@@ -162,7 +162,9 @@ class PhaseRun:
             baseline = self._baseline()
         except RunStopped as exc:  # stopped before the phase began: nothing changed, nothing to undo
             out.outcome, out.detail = "stopped", f"{exc}, before the phase began; nothing changed"
-            self.on_event(ev.PhaseFinished(self.info.slug, self.number, out.outcome, out.detail, out.as_dict()))
+            self.on_event(
+                ev.PhaseFinished(self.info.slug, self.number, out.outcome, out.detail, out.as_dict())
+            )
             return out
         models = [self.model]
         nxt = self.cfg.escalated(self.model) if self.escalate else None
@@ -285,7 +287,9 @@ class PhaseRun:
         self.red_before = [g.command for g in results if not g.ok]
         for command in self.red_before:
             self.on_event(
-                ev.Notice(f"gate `{command}` is red before the phase: the phase has to make it green", "warning")
+                ev.Notice(
+                    f"gate `{command}` is red before the phase: the phase has to make it green", "warning"
+                )
             )
         return results
 
@@ -296,7 +300,11 @@ class PhaseRun:
         phase = read_plan(self.info.plan_path).phase(self.number)
         results = audit(
             run_gates(
-                self.cfg.gates.commands, self.root, self.cfg.gates.timeout_s, self._gate_env(), self.stop_event
+                self.cfg.gates.commands,
+                self.root,
+                self.cfg.gates.timeout_s,
+                self._gate_env(),
+                self.stop_event,
             ),
             baseline,
             damage,
@@ -471,7 +479,10 @@ class PhaseRun:
             # or files saved meanwhile) stays out of the agent's commit
             out.commit = git.commit_paths(self.root, message, paths)
             out.diff = git.diff_stat(
-                self.root, git.parent(self.root, out.commit) or git.empty_tree(self.root), out.commit, exclude=[plan_rel]
+                self.root,
+                git.parent(self.root, out.commit) or git.empty_tree(self.root),
+                out.commit,
+                exclude=[plan_rel],
             )
             mixed = sorted(set(work) & self.dirty_before)
             if mixed:

@@ -196,5 +196,7 @@ def _lost_progress(before: str, after: str) -> list[str]:
             if key == "status" and str(value).strip().lower() not in ("done", "skipped"):
                 continue
             if value and (twin is None or twin.meta.get(key) != value):
-                problems.append(f"phase {p.number} ({p.title}): its '{key}: {value}' line is missing (keep it)")
+                problems.append(
+                    f"phase {p.number} ({p.title}): its '{key}: {value}' line is missing (keep it)"
+                )
     return problems

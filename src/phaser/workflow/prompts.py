@@ -103,7 +103,9 @@ def system_prompt(root: Path, spec_text: str | None = None, spec_rel: str = "spe
     context = project_context(root)
     text = SYSTEM + ("\nProject instructions:\n\n" + context + "\n" if context else "")
     if spec_text is not None:
-        text += f'\nThe spec this plan implements:\n\n<spec path="{spec_rel}">\n{spec_text.strip()}\n</spec>\n'
+        text += (
+            f'\nThe spec this plan implements:\n\n<spec path="{spec_rel}">\n{spec_text.strip()}\n</spec>\n'
+        )
     return text
 
 

@@ -82,7 +82,9 @@ def redo(
         edit_plan(info.plan_path, *ops)
         if invalidated:
             shown = ", ".join(str(n) for n in sorted({n for n, _ in invalidated}))
-            on_event(ev.Notice(f"phase {shown}: commit dropped by --force; unticked, to run again", "warning"))
+            on_event(
+                ev.Notice(f"phase {shown}: commit dropped by --force; unticked, to run again", "warning")
+            )
         again = RunOptions(**{**options.__dict__, "allow_dirty": True})
         return run_locked(project, info, number, again, on_event, None, provider)
 

@@ -55,7 +55,9 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        return {"complete": 0, "approval": 3, "budget": 3, "incomplete": 3, "unverified": 3, "stuck": 3}.get(self.reason, 1)
+        return {"complete": 0, "approval": 3, "budget": 3, "incomplete": 3, "unverified": 3, "stuck": 3}.get(
+            self.reason, 1
+        )
 
     def as_dict(self) -> dict:
         return {
@@ -240,7 +242,9 @@ def run_all(
         plan = load_plan(project, info)  # a human may edit it between phases: check it again
         waiting = unapproved(plan)
         if limit is not None and plan.next_phase() is not None and len(waiting) >= max(limit, 1):
-            result.detail = f"waiting for approval of phase {', '.join(map(str, waiting))}: phaser approve {info.slug}"
+            result.detail = (
+                f"waiting for approval of phase {', '.join(map(str, waiting))}: phaser approve {info.slug}"
+            )
             on_event(ev.Notice(result.detail))
             result.reason = "approval"
             return result
