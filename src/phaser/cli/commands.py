@@ -113,9 +113,9 @@ def cmd_note(args: argparse.Namespace) -> int:
 
     project = _project(args)
     slug, (phase, text) = _split(args.args, 2, 'phaser note [SLUG] PHASE "text"')
-    if not phase.isdigit():
-        raise UsageError(f"PHASE must be a number, not {phase!r}")
-    note(project, slug, int(phase), text)
+    from phaser.plan.refs import phase_arg
+
+    note(project, slug, phase_arg(phase), text)
     print(f"noted in phase {phase}")
     return 0
 
@@ -231,12 +231,13 @@ def cmd_redo(args: argparse.Namespace) -> int:
 
     project = _project(args)
     slug, (number,) = _split(args.args, 1, "phaser redo [SLUG] N [--model ID]")
-    if not number.isdigit():
-        raise UsageError(f"N must be a phase number, not {number!r}")
+    from phaser.plan.refs import phase_arg
+
+    phase_no = phase_arg(number)
     options = _overrides(args)
     return _report(
         args,
-        lambda sink: redo(project, slug, int(number), force=args.force, options=options, on_event=sink),
+        lambda sink: redo(project, slug, phase_no, force=args.force, options=options, on_event=sink),
         print_outcome,
     )
 
