@@ -74,6 +74,7 @@ def _plan_problems(plan: Plan, where: str) -> list[Problem]:
         add(0, "no phases: a plan needs headings like '## Phase 1: Title'")
         return out
     first_line: dict[int, int] = {}
+    numbers = {p.number for p in plan.phases}
     for phase in plan.phases:
         n = phase.number
         if n in first_line:
@@ -96,7 +97,7 @@ def _plan_problems(plan: Plan, where: str) -> list[Problem]:
             )
         if "depends" in meta:
             out.extend(
-                _depends_problems(plan, phase.number, meta["depends"], phase.meta_lines["depends"], where)
+                _depends_problems(numbers, phase.number, meta["depends"], phase.meta_lines["depends"], where)
             )
 
     out.extend(_cycles(plan, where))
@@ -118,9 +119,8 @@ def warnings(plan: Plan, where: str) -> list[Problem]:
     ]
 
 
-def _depends_problems(plan: Plan, number: int, raw: str, line0: int, where: str) -> list[Problem]:
+def _depends_problems(numbers: set[int], number: int, raw: str, line0: int, where: str) -> list[Problem]:
     out: list[Problem] = []
-    numbers = {p.number for p in plan.phases}
     for part in raw.replace(";", ",").split(","):
         token = part.strip().lower().removeprefix("phase").strip()
         if not token:

@@ -6,8 +6,6 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from phaser.errors import PhaserError
 from phaser.plan.model import Plan
 from phaser.plan.refs import as_json
@@ -217,6 +215,8 @@ def active_run(project: Project, slug: str) -> dict | None:
     lock = project.config.state_dir / "locks" / f"{slug}.lock"
     running = False
     if lock.exists():
+        from filelock import FileLock, Timeout
+
         probe = FileLock(str(lock), timeout=0)
         try:
             probe.acquire()
