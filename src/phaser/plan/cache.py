@@ -126,7 +126,13 @@ def _encode(plan: Plan, layout: Layout) -> dict[str, Any]:
                 p.notes_line,
                 p.notes_end_line,
                 p.heading_done,
-                [pl.heading_end, list(pl.task_cols), list(pl.task_ends), pl.note_marker, pl.notes_content_end],
+                [
+                    pl.heading_end,
+                    list(pl.task_cols),
+                    list(pl.task_ends),
+                    pl.note_marker,
+                    pl.notes_content_end,
+                ],
             ]
         )
     firsts: dict[int, int] = {}
@@ -183,4 +189,3 @@ def _decode(raw: dict[str, Any], text: str, path: Path) -> tuple[Plan, Layout]:
             TaskLoc(t.line, off, t.text) for t, off in zip(phase.tasks, offsets, strict=True)
         )
     return plan, Layout(tuple(layouts), locs)
-

@@ -314,10 +314,9 @@ class _Walker:
             or mark not in BOX_STATES
             or (content[3:4] not in (" ", "\t") and not optional)
         ):
-            odd = content[:2] == "[]" or (
-                content[2:3] == "]" and not mark.isalnum() and mark not in BOX_STATES
-            )
-            if odd and content[3:4] in (" ", "\t", "*", ""):
+            end = 2 if content[:2] == "[]" else 3
+            odd = end == 2 or (content[2:3] == "]" and not mark.isalnum() and mark not in BOX_STATES)
+            if odd and content[end : end + 1] in (" ", "\t", "*", ""):
                 self.plan.odd_boxes.append((line, content[: content.index("]") + 1]))
             return
         first = content.split("\n", 1)[0]
