@@ -78,6 +78,21 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 2 if errors else 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from phaser.workflow.importers import import_plan
+
+    project = _project(args)
+    result = import_plan(project, project.resolve(Path(args.path)), args.slug, args.kind)
+    for line in result.mapped:
+        print(f"  mapped: {line}")
+    for line in result.unmapped:
+        print(f"  not mapped: {line}")
+    print(
+        f"imported {result.kind} plan: {result.phases} phases, {result.tasks} tasks -> {project.rel(result.path)}"
+    )
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from phaser.config import Config, find_root
     from phaser.errors import ConfigError

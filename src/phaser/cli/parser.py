@@ -51,6 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--slug", help="folder name (default: from the title)")
     sp.add_argument("--edit", action="store_true", help="open it in $EDITOR")
 
+    sp = cmd(
+        "import", c.cmd_import, "turn a Spec Kit/Kiro/OpenSpec tasks.md, Ralph plan or tasks.json into a plan"
+    )
+    sp.add_argument("path", metavar="PATH")
+    sp.add_argument("--slug", help="folder name under specs/ (default: from the source's folder or title)")
+    sp.add_argument(
+        "--from",
+        dest="kind",
+        choices=("speckit", "kiro", "openspec", "ralph", "taskmaster"),
+        help="source kind",
+    )
+
     sp = cmd("status", c.cmd_status, "phases, tasks and the next phase of every plan (or one)")
     sp.add_argument("slug", nargs="?", metavar="SLUG", help="a spec slug, folder or plan file")
     sp.add_argument("--json", action="store_true", help="machine-readable output")
