@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +79,8 @@ def store(path: Path, data: bytes, plan: Plan, layout: Layout, folder: Path | No
         ).encode("utf-8")
     except (TypeError, ValueError):  # frontmatter YAML gave something JSON can't hold (a date): no cache
         return
+    import tempfile
+
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{entry.name}.", suffix=".tmp", dir=folder)

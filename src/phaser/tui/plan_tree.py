@@ -20,6 +20,7 @@ STATE_ICONS = {
     "running": "●",
     "blocked": "✗",
     "waiting": "⏸",
+    "ready": "▷",
     "pending": "·",
     "skipped": "–",
 }
@@ -79,6 +80,7 @@ class PlanTree(Tree[Row]):
         "plan-tree--running",
         "plan-tree--blocked",
         "plan-tree--waiting",
+        "plan-tree--ready",
         "plan-tree--pending",
         "plan-tree--skipped",
         "plan-tree--checked",
