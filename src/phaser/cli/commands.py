@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from phaser.errors import PhaserError, UsageError
+from phaser.plan.refs import jsonable
 from phaser.workflow.project import Project
 
 
@@ -183,7 +184,7 @@ def _report(args: argparse.Namespace, work, render) -> int:
     finally:
         printer.close()
     if args.json:
-        print(json.dumps(result.as_dict(), indent=2))
+        print(json.dumps(jsonable(result.as_dict()), indent=2))
     else:
         render(result)
     return result.exit_code
@@ -198,7 +199,7 @@ def cmd_next(args: argparse.Namespace) -> int:
     if args.dry_run:
         info = dry_run(project, args.slug, phase=args.phase, options=options)
         if args.json:
-            print(json.dumps(info, indent=2))
+            print(json.dumps(jsonable(info), indent=2))
         else:
             print_dry_run(info)
         return info["exit_code"]

@@ -95,6 +95,18 @@ def as_json(number: int) -> int | str:
     return str(number) if isinstance(number, PhaseNumber) else int(number)
 
 
+def jsonable(value: Any) -> Any:
+    """``value`` with every dotted phase number as its string (json writes an int subclass as the
+    bare int, which would turn 3.5 into 3); dicts, lists and tuples are walked."""
+    if isinstance(value, PhaseNumber):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
 def task_ref(phase: int, index: int) -> str:
     """The canonical reference of task ``index`` of ``phase``: ``2.3``, or ``3.5#2``."""
     return f"{phase}#{index}" if isinstance(phase, PhaseNumber) else f"{phase}.{index}"
