@@ -162,6 +162,8 @@ def test_no_phases_is_one_clear_state_never_complete(tmp_path, capsys):
     data = json.loads(out)["plans"][0]
     assert data["state"] == "invalid"
     assert data["cause"] == "specs/demo/plan.md:1: no phases: a plan needs headings like '## Phase 1: Title'"
+    code, out, err = cli(capsys, "-C", str(tmp_path), "status")
+    assert "complete" not in out and "no phases" in out
 
 
 def test_broken_yaml_is_the_first_and_only_cause():

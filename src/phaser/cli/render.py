@@ -31,7 +31,7 @@ def print_status(statuses: list, stream: TextIO | None = None) -> None:
         nxt = (
             f"next: phase {st.next}"
             if st.next is not None
-            else ("complete" if st.phases_done == len(st.phases) else "nothing runnable")
+            else ("complete" if st.phases and st.phases_done == len(st.phases) else "nothing runnable")
         )
         print(
             f"{st.title}  ({st.path})  phases {st.phases_done}/{len(st.phases)}  tasks {done}/{total}  {nxt}",
