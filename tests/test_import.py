@@ -244,3 +244,33 @@ def test_imported_plan_ticks_by_source_numbers(tmp_path, capsys):
     plan = imported(root, "kit")
     assert plan.phase(parse_number("3.5")).tasks[1].state == "done"
     assert "- [X] T012 Fix tile flicker on resize" in plan.text  # the source wrote [X]
+
+
+ALL_FIXTURES = sorted(
+    p for p in (Path(__file__).parent / "fixtures").rglob("*") if p.suffix in (".md", ".json")
+)
+
+
+@pytest.mark.parametrize("kind", ["speckit", "kiro", "openspec", "ralph", "taskmaster"])
+def test_any_file_as_any_kind_imports_cleanly_or_refuses_in_one_line(tmp_path, capsys, kind):
+    root = project(tmp_path)
+    n = 0
+    for fixture in ALL_FIXTURES:
+        data = fixture.read_bytes()
+        for variant in (
+            data,
+            data.replace(b"\n", b"\r\n"),
+            b"\xef\xbb\xbf" + data,
+            data.replace(b"  ", b"\t"),
+        ):
+            n += 1
+            source = root / "in" / f"{n}{fixture.suffix}"
+            source.parent.mkdir(exist_ok=True)
+            source.write_bytes(variant)
+            before = tree(root)
+            code, out, err = run(capsys, root, str(source), "--from", kind, "--slug", f"s{n}")
+            if code == 0:
+                assert validate_path(root / "specs" / f"s{n}" / "plan.md") == [], (fixture, kind)
+            else:
+                assert code == 2 and len(err.strip().splitlines()) == 1, (fixture, kind, err)
+                assert tree(root) == before

@@ -61,6 +61,7 @@ class Draft:
 
 _ITEM_RE = re.compile(r"(?P<indent>[ \t]*)(?:[-*+]|\d{1,9}[.)])[ \t]+(?P<rest>.*)")
 _BOX_RE = re.compile(r"\[(?P<mark>[ xX~\-])\](?P<opt>\*)?(?:[ \t]+(?P<text>.*)|$)")
+_QUOTE_RE = re.compile(r"^[ \t]{0,3}(?:>[ \t]?)+")
 _FENCE_RE = re.compile(r"[ \t]{0,3}(```+|~~~+)")
 STATE_OF = {" ": "open", "x": "done", "X": "done", "-": "active", "~": "blocked"}
 
@@ -101,7 +102,7 @@ def source_lines(text: str) -> list[Line]:
         if heading:
             out.append(Line(n, line, heading=len(heading.group(1))))
             continue
-        item = _ITEM_RE.fullmatch(line)
+        item = _ITEM_RE.fullmatch(_QUOTE_RE.sub("", line, count=1))
         if item is None:
             out.append(Line(n, line))
             continue
@@ -151,6 +152,25 @@ def strip_id(text: str, want: str) -> tuple[str, bool]:
 # --- writing the plan ------------------------------------------------------------------------------
 
 
+_HEADING_RE = re.compile(r" {0,3}(#{1,2})(?=[ \t]|$)")
+
+
+def _demote(lines: list[str], phase_like_only: bool) -> list[str]:
+    """Kept prose must not start or end a phase: its level-1/2 headings become level 3 (in a phase
+    body, all of them; around the phases, those that read as a phase heading)."""
+    from phaser.plan.parse import phase_heading, split_done_mark
+
+    out = []
+    for line in lines:
+        m = _HEADING_RE.match(line)
+        if m is not None:
+            name = line[m.end() :].strip().rstrip("#").strip()
+            if not phase_like_only or phase_heading(split_done_mark(name)[0]) is not None:
+                line = "###" + line[m.end() :]
+        out.append(line)
+    return out
+
+
 def _yaml_str(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -169,7 +189,7 @@ def render(draft: Draft, source: str) -> str:
         "",
     ]
     if draft.intro:
-        out += [*draft.intro, ""]
+        out += [*_demote(draft.intro, True), ""]
     upper = any(t.mark == "X" for p in draft.phases for t in p.tasks)
     for phase in draft.phases:
         out += [f"## Phase {phase.number}: {phase.title}", ""]
@@ -185,12 +205,12 @@ def render(draft: Draft, source: str) -> str:
             "",
         ]
         if phase.body:
-            out += [*_trim(phase.body), ""]
+            out += [*_demote(_trim(phase.body), False), ""]
         for task in phase.tasks:
             if task.raw:
                 if out[-1].strip():
                     out.append("")
-                out += [task.text, ""]
+                out += [*_demote([task.text], False), ""]
                 continue
             mark = BOX[task.state]
             if task.state == "done":
@@ -205,7 +225,7 @@ def render(draft: Draft, source: str) -> str:
             out += [f"- {n}" for n in phase.notes]
             out.append("")
     if draft.outro:
-        out += _trim(draft.outro)
+        out += _demote(_trim(draft.outro), True)
     return "\n".join(out).rstrip("\n") + "\n"
 
 
