@@ -110,15 +110,17 @@ def test_status_on_a_hit_does_not_import_markdown_it(project):
         "from phaser.cli import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         f"    main(['-C', {str(project)!r}, 'status'])\n"
-        "print('markdown_it' in sys.modules)\n"
+        "print('markdown_it' in sys.modules, 'phaser.plan.parse' in sys.modules)\n"
     )
     (project / ".git").mkdir()
     runs = [
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
         for _ in range(2)
     ]
-    assert [r.stdout.strip().splitlines()[-1] for r in runs] == ["True", "False"], [r.stderr for r in runs]
+    assert [r.stdout.strip().splitlines()[-1] for r in runs] == ["True True", "False False"], [
+        r.stderr for r in runs
+    ]
     path = project / "specs" / "demo" / "plan.md"
     path.write_bytes(path.read_bytes().replace(b"- [ ] fix", b"- [x] fix"))
     third = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert third.stdout.strip().splitlines()[-1] == "True"  # changed bytes: parsed again
+    assert third.stdout.strip().splitlines()[-1] == "True True"  # changed bytes: parsed again

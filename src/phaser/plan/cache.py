@@ -16,8 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from phaser.plan.layout import Layout, PhaseLayout, TaskLoc
 from phaser.plan.model import Phase, Plan, Task
-from phaser.plan.parse import Layout, PhaseLayout, TaskLoc
 from phaser.plan.refs import key, make_number
 
 VERSION = 1

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from phaser.errors import EditConflict, UsageError
+from phaser.plan.layout import cached
 from phaser.plan.model import DIFFICULTIES, Phase, Plan
 from phaser.plan.parse import (
     BOM,
-    cached,
     layout_for,
     line_ending,
     meta_line,

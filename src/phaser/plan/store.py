@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from phaser.errors import EditConflict, PlanError
+from phaser.plan.layout import cached, remember
 from phaser.plan.model import Plan
-from phaser.plan.parse import cached, parse_plan, parse_with_layout, remember
 
 if TYPE_CHECKING:  # edit ops load on first edit, so read-only commands start faster
     from phaser.plan.edit import Op
@@ -73,6 +73,8 @@ def read_plan(path: Path, use_cache: bool = True) -> Plan:
     if hit is not None:
         remember(text, *hit)
         return hit[0]
+    from phaser.plan.parse import parse_with_layout
+
     plan, layout = parse_with_layout(text, path)
     remember(text, plan, layout)
     cache.store(path, data, plan, layout, folder)
@@ -207,6 +209,8 @@ def _pin_tasks(ops: tuple[Op, ...], base: str) -> tuple[Op, ...]:
 
     if not any(isinstance(op, SetTask) and op.expect_text is None for op in ops):
         return ops
+    from phaser.plan.parse import parse_plan
+
     plan = parse_plan(base)
     out: list[Op] = []
     for op in ops:
@@ -228,4 +232,6 @@ def _result(text: str, path: Path, wanted: bool) -> Plan | None:
         plan = hit[0] if hit[0].path == path else dataclasses.replace(hit[0], path=path)
         remember(text, plan, hit[1])
         return plan
+    from phaser.plan.parse import parse_plan
+
     return parse_plan(text, path)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from phaser.errors import PlanError
 from phaser.plan.model import DIFFICULTIES, META_KEYS, STATUSES, Plan
-from phaser.plan.parse import parse_with_layout
 from phaser.plan.refs import key as number_key
 from phaser.plan.refs import parse_number
 from phaser.plan.store import decode_plan_bytes
@@ -30,6 +29,8 @@ class Problem:
 
 def validate_text(text: str, path: Path, kind: str = "plan") -> list[Problem]:
     """Problems in one spec or plan text (``kind`` is "plan" or "spec"), sorted by line."""
+    from phaser.plan.parse import parse_with_layout
+
     if kind not in ("plan", "spec"):
         raise ValueError(f"kind must be 'plan' or 'spec', not {kind!r}")
     where = str(path)
@@ -250,6 +251,8 @@ def validate_path(path: Path) -> list[Problem]:
 
 
 def _validate_file(path: Path, explicit: bool) -> list[Problem]:
+    from phaser.plan.parse import parse_with_layout
+
     try:
         text = decode_plan_bytes(path.read_bytes(), path)
     except PlanError as exc:
@@ -277,6 +280,8 @@ def check_parsed(plan: Plan, where: str) -> list[Problem]:
 
 
 def _spec_reference(text: str, path: Path) -> list[Problem]:
+    from phaser.plan.parse import parse_with_layout
+
     try:
         plan, _ = parse_with_layout(text, path, [])
     except PlanError:
