@@ -4,6 +4,7 @@ plan; phaser validates it, sends problems back (bounded), and writes it itself, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from markdown_it import MarkdownIt
 
@@ -30,7 +31,7 @@ _md = MarkdownIt("commonmark")
 @dataclass
 class PlanResult:
     slug: str
-    path: object
+    path: Path
     phases: int
     tasks: int
     attempts: int
