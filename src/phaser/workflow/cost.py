@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from phaser.agent.journal import read_journal
 from phaser.workflow.project import Project
