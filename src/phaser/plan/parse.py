@@ -169,15 +169,19 @@ class _YamlProblem(Exception):
 
 
 def _load_yaml(source: str) -> Any:
-    """yaml.safe_load (C loader when built) with the 0-based YAML line of any failure."""
+    """python-frontmatter's YAML handler (PyYAML's safe loader; the C one when built) with the
+    0-based YAML line of any failure. The fences are found here, not by python-frontmatter, which
+    knows no `...` end, no BOM and no line numbers."""
     import yaml  # local: only plans with frontmatter pay for the import
+    from frontmatter.default_handlers import YAMLHandler
 
+    handler = YAMLHandler()
     try:
-        return yaml.load(source, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+        return handler.load(source, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except Exception:  # noqa: S110 - re-run below for the same messages with or without libyaml
         pass
     try:
-        return yaml.load(source, Loader=yaml.SafeLoader)  # noqa: S506
+        return handler.load(source, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line if mark is not None else 0
