@@ -19,6 +19,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from phaser import layout
+
 MAX_BLOB = 64 * 1024 * 1024
 """Files larger than this are hashed but not stored; restoring them fails loudly."""
 
@@ -82,7 +84,7 @@ def take_snapshot(
 ) -> Snapshot:
     """Record every tracked and untracked-but-not-ignored file under ``root``."""
     root = Path(root)
-    blob_dir = Path(blob_dir) if blob_dir is not None else root / ".phaser" / "blobs"
+    blob_dir = Path(blob_dir) if blob_dir is not None else layout.blobs_dir(layout.state_dir(root))
     snap = Snapshot(root, blob_dir)
     known = previous.entries if previous is not None and previous.root == root else {}
     for rel in sorted(_list_paths(root, exclude)):

@@ -314,7 +314,7 @@ class _Walker:
         phase.end_line = end
         notes_content_end = None
         if phase.notes_line is not None and phase.notes_end_line is not None:
-            notes_content_end = _content_end(self.lines, phase.notes_line, phase.notes_end_line)
+            notes_content_end = content_end(self.lines, phase.notes_line, phase.notes_end_line)
         self.plan.phases.append(phase)
         self.out.append(
             PhaseLayout(
@@ -335,7 +335,7 @@ def _box_col(source: str, first: str) -> int | None:
     return col if source[col] == "[" and source[col + 2] == "]" else None
 
 
-def _content_end(lines: list[str], start: int, end: int) -> int:
+def content_end(lines: list[str], start: int, end: int) -> int:
     """Line after the last non-blank line in [start, end)."""
     while end > start + 1 and not lines[end - 1].strip():
         end -= 1

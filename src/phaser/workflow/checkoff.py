@@ -12,6 +12,7 @@ from pathlib import Path
 from phaser.agent.provider import Usage
 from phaser.plan.edit import AppendNote, Op, SetMeta, SetTask
 from phaser.plan.model import Phase
+from phaser.plan.refs import split_ref
 from phaser.stamps import utc_stamp
 from phaser.workflow import git
 from phaser.workflow.gates import GateResult
@@ -34,8 +35,8 @@ def claims_to_ops(phase: Phase, claims: list[tuple[str, str]], claimed_text: dic
     for ref, _evidence in claims:
         out.claimed.append(ref)
         text = claimed_text.get(ref)
-        number, _, index = ref.partition(".")
-        task = phase.task(int(index)) if number == str(phase.number) and index.isdigit() else None
+        parts = split_ref(ref)
+        task = phase.task(parts[1]) if parts is not None and parts[0] == phase.number else None
         if task is not None and text is not None and task.text != text:
             task = next((t for t in phase.tasks if t.text == text), None)
         if task is None:

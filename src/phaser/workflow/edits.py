@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import re
-
 from phaser.errors import UsageError
 from phaser.plan.edit import AppendNote, SetTask
 from phaser.plan.model import Task
+from phaser.plan.refs import split_ref
 from phaser.plan.store import edit_plan, read_plan
 from phaser.workflow.project import Project
 
-_REF = re.compile(r"^(\d+)\.(\d+)$")
-
 
 def parse_ref(ref: str) -> tuple[int, int]:
-    m = _REF.match(ref.strip())
-    if not m:
+    parts = split_ref(ref)
+    if parts is None:
         raise UsageError(f"task reference {ref!r} is not P.T (phase number, dot, task number), e.g. 2.3")
-    return int(m.group(1)), int(m.group(2))
+    return parts
 
 
 def tick(project: Project, slug: str | None, ref: str, checked: bool = True) -> Task:

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from phaser import layout
 from phaser.errors import PhaserError, UsageError
 
 # Paths phaser writes itself while it runs; they never make a tree "dirty".
-OWN_PATHS = (".phaser/",)
+OWN_PATHS = (layout.GITIGNORE,)
 
 
 def _run(root: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
