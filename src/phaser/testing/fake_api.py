@@ -326,9 +326,12 @@ class FakeMessagesAPI:
     # -- script and cache ------------------------------------------------------------------
     def set_script(self, script: Script) -> None:
         with self._lock:
-            turns = None if callable(script) else list(script)
-            self._turns: list[TurnSpec] | None = turns
-            self._cursor = ScriptCursor(script if callable(script) else (turns or []))
+            self._turns: list[TurnSpec] | None = None
+            if callable(script):
+                self._cursor = ScriptCursor(script)
+            else:
+                self._turns = list(script)  # the cursor shares the list: add_turns appends to it
+                self._cursor = ScriptCursor(self._turns)
 
     def add_turns(self, *turns: TurnSpec) -> None:
         with self._lock:
