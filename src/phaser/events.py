@@ -97,7 +97,7 @@ class PhaseFinished(Event):
     slug: str
     phase: int
     outcome: str
-    """passed, blocked, budget, stopped, error."""
+    """An ``Outcome`` word: passed, incomplete, unverified, blocked, budget, stopped, error."""
     detail: str = ""
     data: dict[str, Any] = field(default_factory=dict)
 

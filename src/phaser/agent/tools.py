@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from phaser import layout
 from phaser.agent.editor import TextEditor, ToolError
 from phaser.agent.journal import Journal
 from phaser.agent.policy import PathPolicy, PolicyRefusal, Step
@@ -120,7 +121,7 @@ class ToolBox:
             raise ConfigError("agent.sandbox is bwrap but bubblewrap is not installed or cannot run here")
         self.sandbox = "bwrap" if agent_cfg.sandbox != "none" and sandbox_available() else "none"
         self.editor = TextEditor(self.root, policy)
-        self.blob_dir = self.root / ".phaser" / "blobs"
+        self.blob_dir = layout.blobs_dir(layout.state_dir(self.root))
         self._last: Snapshot | None = None
         self._git_last: Snapshot | None = None
         self._saved = 0

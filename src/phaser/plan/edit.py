@@ -21,6 +21,8 @@ from phaser.plan.layout import cached
 from phaser.plan.model import DIFFICULTIES, Phase, Plan
 from phaser.plan.parse import (
     BOM,
+    cached,
+    content_end,
     layout_for,
     line_ending,
     meta_line,
@@ -234,12 +236,6 @@ class _Doc:
         return lines[:at] + new + lines[at:]
 
 
-def _content_end(lines: list[str], start: int, end: int) -> int:
-    while end > start + 1 and not lines[end - 1].strip():
-        end -= 1
-    return end
-
-
 def _set_meta(doc: _Doc, op: SetMeta) -> list[list[str]]:
     phase, pos = doc.phase(op.phase)
     key, eol, lines = op.key.lower(), doc.eol, doc.lines
@@ -289,7 +285,7 @@ def _append_note(doc: _Doc, op: AppendNote) -> list[list[str]]:
         if at == phase.notes_line + 1:
             return [doc.insert(at, [eol, *item])]
         return [doc.insert(at, item), doc.insert(at, [eol, *item])]
-    at = _content_end(doc.lines, phase.line, phase.end_line)
+    at = content_end(doc.lines, phase.line, phase.end_line)
     return [doc.insert(at, [eol, f"### Notes{eol}", eol, *item])]
 
 
@@ -304,11 +300,11 @@ def _add_task(doc: _Doc, op: AddTask) -> list[list[str]]:
         m = _ORDERED_RE.fullmatch(prefix)
         if m is not None:
             prefix = f"{m.group(1)}{int(m.group(2)) + 1}{m.group(3)}"
-        at = _content_end(lines, task.line, pl.task_ends[i])
+        at = content_end(lines, task.line, pl.task_ends[i])
         row = f"{prefix}[ ] {op.text.strip()}{eol}"
         return [doc.insert(at, [row], blank_after=False), doc.insert(at, [eol, row])]
     limit = phase.notes_line if phase.notes_line is not None else phase.end_line
-    at = _content_end(lines, phase.line, limit)
+    at = content_end(lines, phase.line, limit)
     return [doc.insert(at, [eol, f"- [ ] {op.text.strip()}{eol}"])]
 
 

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from phaser.difficulty import DIFFICULTIES
 from phaser.plan.refs import parse_number, task_ref
 
-DIFFICULTIES = ("easy", "medium", "hard")
+__all__ = ["DIFFICULTIES", "META_KEYS", "PHASE_STATES", "STATUSES", "Phase", "Plan", "Task"]
+
 STATUSES = ("blocked", "skipped", "done")
 # Phase metadata keys phaser understands; any other key in the metadata paragraph is a validation error.
 META_KEYS = ("difficulty", "depends", "model", "status", "unprotect", "approved", "budget")

@@ -393,7 +393,8 @@ class PhaseRun:
         if claims.lost:
             self.on_event(
                 ev.Notice(
-                    f"claimed task(s) {', '.join(claims.lost)} are no longer in phase {self.number} as claimed; "
+                    f"claimed task(s) {', '.join(claims.lost)} are no longer in phase {self.number} "
+                    "as claimed; "
                     "not ticked",
                     "warning",
                 )

@@ -4,6 +4,7 @@ plan; phaser validates it, sends problems back (bounded), and writes it itself, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from markdown_it import MarkdownIt
 
@@ -30,7 +31,7 @@ _md = MarkdownIt("commonmark")
 @dataclass
 class PlanResult:
     slug: str
-    path: object
+    path: Path
     phases: int
     tasks: int
     attempts: int
@@ -137,7 +138,8 @@ def _plan_locked(project, info, spec, original, revise, options, on_event, model
             )
         if original is not None and info.plan_path.is_file() and read_plan(info.plan_path).text != original:
             raise EditConflict(
-                "the plan changed on disk while the model worked; your edits are kept and nothing was written: run again",
+                "the plan changed on disk while the model worked; your edits are kept and nothing was "
+                "written: run again",
                 path=project.rel(info.plan_path),
             )
         atomic_write(info.plan_path, text)

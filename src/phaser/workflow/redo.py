@@ -43,7 +43,8 @@ def redo(
     own = git.commits_of(history, number, phase.title)
     if not own:
         raise UsageError(
-            f"no commit of phase {number} ({phase.title}) found: phaser commits each phase that passes its gates"
+            f"no commit of phase {number} ({phase.title}) found: "
+            "phaser commits each phase that passes its gates"
         )
     first = own[-1]  # its oldest commit: an incomplete run may have come before the passing one
     later = [c for c in git.commits_touching_since(root, first) if c.split(" ", 1)[0] not in own]
@@ -55,7 +56,8 @@ def redo(
     before = git.parent(root, first)
     if before is None:
         raise UsageError(
-            f"phase {number}'s commit {first[:10]} is the repository's first commit: there is nothing before it to reset to"
+            f"phase {number}'s commit {first[:10]} is the repository's first commit: "
+            "there is nothing before it to reset to"
         )
     provider = make_provider(project, options)  # a bad script or a missing key: refused here
     check_tree(project, info, options)
@@ -71,7 +73,8 @@ def redo(
         model = f" on {options.model}" if options.model else ""
         ops = _undo_ops(
             phase,
-            f"redo {stamp}{model}: reset to {first[:10]}^, so the attempt verified above (commit {own[0][:10]}) "
+            f"redo {stamp}{model}: reset to {first[:10]}^, "
+            f"so the attempt verified above (commit {own[0][:10]}) "
             "is undone; it stays in the journal",
         )
         for n, c in invalidated:  # --force dropped their commits: their ticks no longer hold
@@ -79,7 +82,8 @@ def redo(
             if dropped_phase is not None:
                 ops += _undo_ops(
                     dropped_phase,
-                    f"invalidated {stamp}: phaser redo {number} --force dropped this phase's commit {c[:10]}; "
+                    f"invalidated {stamp}: phaser redo {number} --force dropped "
+                    f"this phase's commit {c[:10]}; "
                     "run it again",
                 )
         edit_plan(info.plan_path, *ops)

@@ -131,7 +131,8 @@ def stuck_reason(plan: Plan) -> str:
     if blocked:
         first = blocked[0]
         return (
-            f"phase {', '.join(map(str, blocked))} {'is' if len(blocked) == 1 else 'are'} blocked (the notes say why): "
+            f"phase {', '.join(map(str, blocked))} {'is' if len(blocked) == 1 else 'are'} blocked "
+            "(the notes say why): "
             f"fix the cause, then run it with phaser next --phase {first}, or delete its status line"
         )
     return "no phase can run: the remaining phases wait on phases that are not done"
@@ -166,7 +167,8 @@ def check_tree(project: Project, info: SpecInfo, options: RunOptions) -> None:
     if dirty:
         shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
         raise NeedsHuman(
-            f"uncommitted changes ({shown}): commit or stash them first, so no human work ends up in an agent's "
+            f"uncommitted changes ({shown}): commit or stash them first, "
+            "so no human work ends up in an agent's "
             "commit, or pass --allow-dirty",
             hints=[Hint(Action.ALLOW_DIRTY, None, info.slug)],
         )
