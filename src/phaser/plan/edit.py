@@ -21,7 +21,6 @@ from phaser.plan.layout import cached
 from phaser.plan.model import DIFFICULTIES, Phase, Plan
 from phaser.plan.parse import (
     BOM,
-    cached,
     content_end,
     layout_for,
     line_ending,
