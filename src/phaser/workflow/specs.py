@@ -15,7 +15,7 @@ from phaser.plan.store import atomic_write
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.templates import render
 
-GITIGNORE_LINES = [".phaser/", "specs/**/.*.lock"]
+GITIGNORE_LINES = [".phaser/"]
 
 
 def slugify(title: str) -> str:
