@@ -33,6 +33,15 @@ _GATE_OUTPUT_CAP = 200_000  # head and tail kept; pytest's closing line is in th
 
 _NAMES_SHOWN = 5  # test ids named in a summary; the rest are counted
 
+_PYTEST = re.compile(r"(?:^|[\s/;&|(])(?:pytest|py\.test)(?=$|[\s;&|)])")
+
+
+def runs_pytest(command: str) -> bool:
+    """Whether the command runs pytest (``pytest``, ``.venv/bin/pytest``, ``python -m pytest``),
+    not merely names a path holding the word (``/tmp/pytest-of-me/...``)."""
+    return _PYTEST.search(command) is not None
+
+
 _COUNT = re.compile(r"(\d+) (passed|failed|skipped|errors?|xfailed|xpassed|deselected|warnings?)")
 
 
@@ -52,7 +61,7 @@ class GateResult:
 
     @property
     def is_pytest(self) -> bool:
-        return "pytest" in self.command
+        return runs_pytest(self.command)
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -111,7 +120,7 @@ def run_gate(
     gates are the project's own checks, run by phaser, not by the model. A pytest gate also writes
     a JUnit report to a temporary directory outside the project, read for per-test results."""
     started = time.monotonic()
-    report_dir = Path(tempfile.mkdtemp(prefix="phaser-gate-")) if "pytest" in command else None
+    report_dir = Path(tempfile.mkdtemp(prefix="phaser-gate-")) if runs_pytest(command) else None
     run_env = dict(env or {})
     if report_dir is not None:
         report = report_dir / "junit.xml"
