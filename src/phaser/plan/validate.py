@@ -205,6 +205,8 @@ def validate_path(path: Path) -> list[Problem]:
         for file in sorted(folder.glob("*.md")):
             if file.is_file():
                 problems += _validate_file(file, explicit=False)
+            elif file.name in ("spec.md", "plan.md"):  # a folder by that name hides the file
+                problems.append(Problem(str(file), 1, "is not a file (a folder?): move it away"))
     return problems
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from phaser.agent.policy import matches_any
 from phaser.agent.sandbox import run_command
-from phaser.errors import RunStopped
+from phaser.errors import ConfigError, RunStopped
 
 _GATE_OUTPUT_CAP = 200_000  # head and tail kept; pytest's closing line is in the tail
 
@@ -185,6 +185,50 @@ def run_gates(
 ) -> list[GateResult]:
     """Each gate in turn; a set ``cancel`` kills the running one and raises RunStopped."""
     return [run_gate(cmd, root, timeout_s, env, cancel) for cmd in commands]
+
+
+_NO_MODULE = re.compile(r"No module named '?([\w.]+)'?")
+
+
+def cannot_judge(result: GateResult) -> str | None:
+    """Why a baseline gate can judge nothing at all (its fix is the person's, not the model's), or
+    None. A gate that runs and is red is not this: the phase is there to make it green."""
+    if result.timed_out:
+        return None
+    cmd = f"gate `{result.command}`"
+    where = "fix it under [gates] commands in phaser.toml"
+    if result.exit_code == 127:
+        return f"{cmd} was not found (exit 127): install the tool or {where}"
+    if result.exit_code == 126:
+        return f"{cmd} cannot be executed (exit 126): make it executable or {where}"
+    missing = _NO_MODULE.search(result.output_tail) if result.exit_code != 0 else None
+    if missing and len(result.output_tail.strip().splitlines()) <= 3:  # the runner never started
+        return (
+            f"{cmd} cannot start: No module named {missing.group(1)}: install it in the interpreter the gate "
+            f"names (`<python> -m pip install {missing.group(1).split('.')[0]}`) or {where}"
+        )
+    if result.is_pytest and result.exit_code == 5:
+        return (
+            f"{cmd} collects no tests (pytest exit 5), so it cannot judge the phase: add tests or point "
+            f"the command at them, or {where}"
+        )
+    return None
+
+
+def baseline_gates(
+    commands: list[str],
+    root: Path,
+    timeout_s: float,
+    env: dict[str, str] | None = None,
+    cancel: threading.Event | None = None,
+) -> list[GateResult]:
+    """The gates before a phase. Raises ConfigError (exit 2) when one of them can judge nothing,
+    so no model is paid for a phase whose checks could never pass or fail."""
+    results = run_gates(commands, root, timeout_s, env, cancel)
+    problems = [p for p in map(cannot_judge, results) if p]
+    if problems:
+        raise ConfigError("; ".join(problems) + " (nothing ran: no model was called)")
+    return results
 
 
 def _under(test_id: str, globs: list[str]) -> bool:
