@@ -323,7 +323,7 @@ def make_demo_project(root: Path, *, scripted: bool = True) -> Project:
     (root / "specs" / "word-stats").mkdir(parents=True, exist_ok=True)
     (root / "specs" / "word-stats" / "spec.md").write_text(SPEC, encoding="utf-8")
     (root / "AGENTS.md").write_text(
-        "Run the tests with `python -m pytest -q`. Keep functions small.\n", encoding="utf-8"
+        "Run the tests with `python3 -m pytest -q`. Keep functions small.\n", encoding="utf-8"
     )
     init_project(root)
     gate = f"{sys.executable} -m pytest -q -p no:cacheprovider"
