@@ -202,7 +202,7 @@ def test_init_twice_changes_nothing(tmp_path, capsys):
 def test_init_keeps_existing_files_byte_for_byte(tmp_path, capsys):
     toml = b'# mine\r\n[models]\r\neasy = "claude-haiku-4-5"\r\n'
     (tmp_path / "phaser.toml").write_bytes(toml)
-    (tmp_path / ".gitignore").write_bytes(b"node_modules/\n.phaser/")  # no final newline
+    (tmp_path / ".gitignore").write_bytes(b"node_modules/")  # no final newline
     (tmp_path / "specs" / "keep").mkdir(parents=True)
     (tmp_path / "specs" / "keep" / "spec.md").write_bytes(b"---\ntitle: Keep\n---\n")
     code, out, err = run(capsys, "-C", str(tmp_path), "init")

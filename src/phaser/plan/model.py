@@ -13,7 +13,7 @@ from typing import Any
 DIFFICULTIES = ("easy", "medium", "hard")
 STATUSES = ("blocked", "skipped", "done")
 # Phase metadata keys phaser understands; any other key in the metadata paragraph is a validation error.
-META_KEYS = ("difficulty", "depends", "model", "status", "unprotect", "approved", "budget")
+META_KEYS = ("difficulty", "depends", "model", "status", "unprotect", "approved", "budget", "changes")
 PHASE_STATES = ("done", "next", "pending", "blocked", "skipped")
 
 
@@ -86,6 +86,12 @@ class Phase:
     @property
     def approved(self) -> bool:
         return bool(self.meta.get("approved", "").strip())
+
+    @property
+    def no_code_change(self) -> bool:
+        """``changes: none``: the phase is expected to change no file outside the plan (a review,
+        a decision), so a code step that changed nothing still counts as verified."""
+        return self.meta.get("changes", "").strip().lower() == "none"
 
     @property
     def unprotect(self) -> list[str]:

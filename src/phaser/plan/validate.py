@@ -72,6 +72,11 @@ def _plan_problems(plan: Plan, where: str) -> list[Problem]:
                 phase.meta_lines["status"],
                 f"phase {n}: unknown status '{meta['status']}' (use {', '.join(STATUSES)})",
             )
+        if "changes" in meta and meta["changes"].strip().lower() != "none":
+            add(
+                phase.meta_lines["changes"],
+                f"phase {n}: changes can only be 'none' (the phase needs no code change)",
+            )
         if "depends" in meta:
             out.extend(
                 _depends_problems(plan, phase.number, meta["depends"], phase.meta_lines["depends"], where)
