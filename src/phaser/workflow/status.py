@@ -11,8 +11,9 @@ from filelock import FileLock, Timeout
 from phaser.errors import PhaserError
 from phaser.plan.model import Plan
 from phaser.plan.store import read_plan
-from phaser.plan.validate import Problem, check_parsed, validate_path
+from phaser.plan.validate import check_parsed
 from phaser.workflow import git
+from phaser.workflow.checks import spec_problems
 from phaser.workflow.project import Project, SpecInfo
 
 
@@ -112,17 +113,10 @@ def status_of(project: Project, info: SpecInfo, plan: Plan | None = None) -> Pla
         for p in plan.phases
     ]
     title = str(plan.frontmatter.get("title") or plan.title or info.slug)
-    problems = [str(p) for p in _spec_problems(project, info)] + [str(p) for p in check_parsed(plan, rel)]
+    problems = [str(p) for p in spec_problems(project, info)] + [str(p) for p in check_parsed(plan, rel)]
     return PlanStatus(
         info.slug, rel, title, nxt.number if nxt else None, phases, problems, active_run(project, info.slug)
     )
-
-
-def _spec_problems(project: Project, info: SpecInfo) -> list[Problem]:
-    """What validate says about the spec (broken YAML, say): next and run refuse it too."""
-    if not info.spec_path.is_file():
-        return []
-    return [Problem(project.rel(Path(p.path)), p.line, p.message) for p in validate_path(info.spec_path)]
 
 
 def _spec_title(info: SpecInfo) -> str:
