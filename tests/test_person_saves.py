@@ -18,9 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from phaser.agent.sandbox import sandbox_available
 from phaser.cli import main
 from workflow_helpers import git, phase_turns, project_with_plan, read
 
+MODES = ["none", *(["bwrap"] if sandbox_available() else [])]
 SPEC = "specs/word-stats/spec.md"
 PLAN = "specs/word-stats/plan.md"
 
@@ -108,10 +110,20 @@ def api(fake_api, monkeypatch):
     return fake_api
 
 
-def test_saves_during_every_step_gate_and_commit_are_kept_and_never_blamed(tmp_path, api, monkeypatch):
-    meet = Rendezvous(tmp_path / "fifo")
+def sandboxed(root: Path, mode: str) -> None:
+    with open(root / "phaser.toml", "a", encoding="utf-8") as fh:
+        fh.write(f'\n[agent]\nsandbox = "{mode}"\n')
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_saves_during_every_step_gate_and_commit_are_kept_and_never_blamed(tmp_path, api, monkeypatch, mode):
     gate = f"{sys.executable} -m pytest -q -p no:cacheprovider"
     root = project_with_plan(tmp_path / "p")
+    # the FIFOs live in the project (a sandbox gives commands a private /tmp), hidden from git
+    meet = Rendezvous(root / ".rendezvous")
+    with open(root / ".git" / "info" / "exclude", "a", encoding="utf-8") as fh:
+        fh.write(".rendezvous/\n")
+    sandboxed(root, mode)
     toml = read(root, "phaser.toml")
     (root / "phaser.toml").write_text(
         toml.replace(
@@ -176,10 +188,14 @@ def test_saves_during_every_step_gate_and_commit_are_kept_and_never_blamed(tmp_p
     assert not list((root / ".phaser").rglob("reverted"))
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("step", ["explore", "code", "update"])
-def test_agent_command_that_writes_the_plan_is_still_reverted(tmp_path, api, step):
-    """The other side: an unconfined command that names the plan and writes it is the agent's."""
+def test_agent_command_that_writes_the_plan_is_still_reverted(tmp_path, api, step, mode):
+    """The other side: a command that writes the plan is the agent's: refused by the sandbox, or
+    (unconfined, where it names the plan) reverted and journaled as a violation."""
     root = project_with_plan(tmp_path / "p")
+    sandboxed(root, mode)
+    git(root, "commit", "-qam", f"sandbox {mode}")
     attack = bash(f"echo '- [x] Sneaky' >> {PLAN}")
     demo = phase_turns(1)
     at = {"explore": 0, "code": 2, "update": 4}[step]
@@ -188,4 +204,9 @@ def test_agent_command_that_writes_the_plan_is_still_reverted(tmp_path, api, ste
     main(["next", "-C", str(root), "-q", "--json"])
     assert "Sneaky" not in read(root, PLAN)
     entries = journal_entries(root)
-    assert any(e["kind"] == "violation" and PLAN in e["paths"] for e in entries)
+    if mode == "none":
+        assert any(e["kind"] == "violation" and PLAN in e["paths"] for e in entries)
+    else:
+        bash_calls = [e for e in entries if e["kind"] == "tool" and "Sneaky" in json.dumps(e["input"])]
+        assert bash_calls and not bash_calls[0]["ok"] and "Read-only" in bash_calls[0]["result"]
+    assert not [e for e in entries if e["kind"] == "person_save"]
