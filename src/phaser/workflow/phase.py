@@ -406,6 +406,10 @@ class PhaseRun:
             "files"
         ]
         unchanged = unchanged and not phase.no_code_change
+        if (
+            unchanged and self.repo
+        ):  # a re-run of an incomplete phase: its earlier run's commit holds the work
+            unchanged = not git.phase_commits(self.root, self.info.slug, {self.number: out.title})
         unverified = no_gates or unchanged
         out.claimed = claims.claimed
         out.ticked = [] if unverified else [op.ref for op in claims.ticks]
