@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -148,7 +150,7 @@ def test_explore_code_update_happy_path(project: Path) -> None:
                     new_str="    return a + b" + sub,
                 ),
                 tool(EDITOR, command="create", path="tests/test_sub.py", file_text=new_test),
-                tool("bash", command="python -m pytest -q tests 2>&1 | tail -1"),
+                tool("bash", command=f"{shlex.quote(sys.executable)} -m pytest -q tests 2>&1 | tail -1"),
             ]
         },
         {

@@ -30,7 +30,7 @@ def test_defaults_without_any_file(tmp_path):
     assert cfg.model_for("easy") == "claude-haiku-5-5"
     assert cfg.model_for("medium") == "claude-sonnet-5-5"
     assert cfg.model_for("hard") == "claude-opus-5-5"
-    assert cfg.gates.commands == ["python -m pytest -q"]
+    assert cfg.gates.commands == ["python3 -m pytest -q"]  # python3: Debian has no bare python
     assert "tests/**" in cfg.protect.paths
 
 

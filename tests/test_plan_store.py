@@ -200,7 +200,9 @@ def test_lock_timeout_is_conflict(plan_file, monkeypatch):
         thread.join()
     assert len(result) == 1 and "lock" in str(result[0])
     assert plan_file.read_text() == PLAN
-    assert lock_path(plan_file).name == ".plan.md.lock"
+    # the lock is phaser's, under .phaser/locks/, never a file beside the person's plan
+    assert lock_path(plan_file).parent != plan_file.parent
+    assert sorted(p.name for p in plan_file.parent.iterdir()) == [plan_file.name]
 
 
 def test_concurrent_threads_all_edits_land(plan_file):
@@ -246,3 +248,16 @@ def test_concurrent_processes_all_edits_land(plan_file):
     for ref in ("1.1", "1.2"):
         assert all(f"from {ref} #{i}" in texts for i in range(5))
     assert tasks[0].checked and tasks[1].checked and len(tasks) == 14
+
+
+def test_plan_lock_lives_under_dot_phaser_not_in_specs(tmp_path):
+    """The lock is phaser's state: under .phaser/locks/, never a file in the person's specs/ folder."""
+    root = tmp_path / "proj"
+    plan = root / "specs" / "demo" / "plan.md"
+    plan.parent.mkdir(parents=True)
+    (root / "phaser.toml").write_text("", encoding="utf-8")
+    plan.write_text(PLAN, encoding="utf-8")
+    edit_plan(plan, SetTask("1.1", True))
+    assert lock_path(plan).parent == root / ".phaser" / "locks"
+    assert sorted(p.name for p in plan.parent.iterdir()) == ["plan.md"]
+    assert not any(p.name.endswith(".lock") for p in (root / "specs").rglob("*"))

@@ -7,7 +7,7 @@ import pytest
 from phaser.errors import PlanError
 from phaser.plan import Problem, validate_path, validate_text
 
-KEYS = "difficulty, depends, model, status, unprotect, approved, budget"
+KEYS = "difficulty, depends, model, status, unprotect, approved, budget, changes"
 
 
 def messages(text: str, kind: str = "plan") -> list[str]:

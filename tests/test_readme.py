@@ -63,6 +63,17 @@ def test_ci_runs_the_readme_test_command():
     assert ci_steps[-1][:4] == readme_steps[-1]
 
 
+def test_ci_runs_both_quickstart_commands_demo_first_in_a_clean_clone():
+    demo, test = quickstart_commands()
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    lines = [line.strip() for line in ci.splitlines() if line.strip() and not line.strip().startswith("#")]
+    assert demo in lines, "CI must run the README's demo command exactly as written"
+    test_line = next(i for i, line in enumerate(lines) if "pytest" in line)
+    assert lines.index(demo) < test_line
+    assert any(line.startswith("git clone") for line in lines[: lines.index(demo)])
+    assert "--durations=15" in lines[test_line]
+
+
 def test_readme_usage_commands_exist_in_help():
     block = "\n".join(code_blocks(section("Using it on your project")))
     named = set(re.findall(r"(?<![\w/.-])phaser ([a-z][a-z-]*)", block))

@@ -824,8 +824,13 @@ async def test_R_runs_a_blocked_phase_and_a_stuck_plan_needs_a_human(tmp_path):
         from rich.text import Text
 
         status = screen.run_status
-        lines = Text(status.message).wrap(app.console, status.content_region.width)
-        assert len(lines) > 1 and len(lines) <= status.content_region.height
+
+        def wrapped() -> int:
+            return len(Text(status.message).wrap(app.console, status.content_region.width))
+
+        # the region grows at the next layout pass, which a busy machine may not have reached yet
+        await wait_for(pilot, lambda: wrapped() <= status.content_region.height, what="the status to fit")
+        assert wrapped() > 1 and wrapped() <= status.content_region.height
         # R on the blocked phase runs it, as `phaser next --phase 1`
         tree = screen.plan_view.tree
         tree.focus()

@@ -138,7 +138,9 @@ def test_gate_that_stays_red_stops_the_line(tmp_path, api):
 
 def test_gate_that_collects_no_tests_is_red(tmp_path, api):
     root = project_with_plan(tmp_path / "p")
-    gate = 'commands = ["python -m pytest -q -p no:cacheprovider -k no_such_test"]'
+    # the baseline is red (a collection error: the package lacks count_words); after the phase the
+    # same command collects nothing, which proves nothing
+    gate = f"commands = [{json.dumps(sys.executable + ' -m pytest -q -p no:cacheprovider -k no_such_test')}]"
     toml = read(root, "phaser.toml")
     toml = toml.replace(toml.split("\n")[2], gate)
     (root / "phaser.toml").write_text(

@@ -59,7 +59,7 @@ class ProviderConfig:
 
 @dataclass
 class GatesConfig:
-    commands: list[str] = field(default_factory=lambda: ["python -m pytest -q"])
+    commands: list[str] = field(default_factory=lambda: ["python3 -m pytest -q"])
     fix_attempts: int = 2
     """How many times red gates go back to the coding step before the line stops."""
     timeout_s: float = 900.0
@@ -466,7 +466,7 @@ DEFAULT_TOML = """\
 # script = ""                     # scripted provider: JSON script file, relative to the root
 
 [gates]
-# commands = ["python -m pytest -q"]   # run by phaser after the coding step, never by the model
+# commands = ["python3 -m pytest -q"]   # run by phaser after the coding step, never by the model
 # fix_attempts = 2                # times red gates go back to the coding step (0: none)
 # timeout_s = 900                 # per gate command
 

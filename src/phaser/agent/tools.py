@@ -28,7 +28,7 @@ from phaser.agent.sandbox import cap_text, redact, run_command, sandbox_availabl
 from phaser.agent.snapshot import RestoreError, Snapshot, diff, restore, take_snapshot
 from phaser.config import AgentConfig
 from phaser.errors import ConfigError, PhaserError
-from phaser.events import EventSink, PolicyViolation, ignore
+from phaser.events import EventSink, Notice, PolicyViolation, ignore
 from phaser.plan import refs
 from phaser.plan.edit import AddTask, AppendNote
 from phaser.plan.store import edit_plan, read_plan
@@ -117,6 +117,9 @@ class ToolBox:
         self.finished: str | None = None
         self.violations: list[dict[str, Any]] = []
         self.refusals: list[dict[str, Any]] = []
+        self.person_saves: list[dict[str, Any]] = []
+        """Changes under specs/ that landed during a call and were a person's: kept, never blamed."""
+        self._command: str | None = None
         if agent_cfg.sandbox == "bwrap" and not sandbox_available():
             raise ConfigError("agent.sandbox is bwrap but bubblewrap is not installed or cannot run here")
         self.sandbox = "bwrap" if agent_cfg.sandbox != "none" and sandbox_available() else "none"
@@ -174,15 +177,31 @@ class ToolBox:
         return self._last
 
     def enforce(self, before: Snapshot, *, step_scope: bool = False, where: str = "") -> list[str]:
-        """Put back every change since ``before`` that this step may not make; one message per rule."""
+        """Put back every change since ``before`` that this step may not make; one message per rule.
+
+        A change under ``specs/`` that the call could not have made is a person's save: it is
+        kept and journaled as one, never reverted and never counted against the agent."""
         messages: list[str] = []
+        persons: set[str] = set()
         for _ in range(3):  # again after a restore: a restored .gitignore can reveal hidden files
             after = self.snapshot(step_scope=step_scope)
             bad: dict[str, tuple[str, list[str]]] = {}
+            saved: list[str] = []
             for rel, kind in diff(before, after).items():
+                if rel in persons:
+                    continue
                 refusal = self.policy.check_change(rel, kind, self.step) or self._link_escape(after, rel)
-                if refusal is not None:
+                if (
+                    refusal is not None
+                    and refusal.rule == "plan-via-tools"
+                    and self._persons_save(rel, where)
+                ):
+                    saved.append(rel)
+                elif refusal is not None:
                     bad.setdefault(refusal.rule, (refusal.message, []))[1].append(rel)
+            if saved:
+                persons.update(saved)
+                self._kept_person_save(saved, where)
             if not bad:
                 break
             self._catch_renames(before, after, bad)
@@ -190,6 +209,32 @@ class ToolBox:
             why = " ".join(f"({rule}) {msg}" for rule, (msg, _) in bad.items())
             messages.append(self._revert(self.root, before, paths, where, why))
         return messages
+
+    def _persons_save(self, rel: str, where: str) -> bool:
+        """Whether a change under specs/ seen after a call can only be a person's save.
+
+        The editor never writes there (``check_write`` refuses), and a confined bash command sees
+        specs/ and the plan read-only. An unconfined command could have written it; phaser counts
+        it as the agent's only when the command names the file (its path, its name, or specs/),
+        since a person's save that lands while, say, the tests run must never be reverted."""
+        if where == EDITOR or where == "step":
+            return True
+        if where != "bash":
+            return False
+        if self.sandbox != "none":
+            return True
+        command = self._command or ""
+        names = {rel, Path(rel).name, *(Path(rel).parts[:1])}
+        return not any(name and name in command for name in names)
+
+    def _kept_person_save(self, rels: list[str], where: str) -> None:
+        record = {"step": self.step.value, "where": where, "paths": rels}
+        self.person_saves.append(record)
+        if self.journal is not None:
+            self.journal.write("person_save", **record)
+        self.on_event(
+            Notice(f"kept a person's save to {', '.join(rels)} (made while the agent's {where} call ran)")
+        )
 
     def _catch_renames(
         self, before: Snapshot, after: Snapshot, bad: dict[str, tuple[str, list[str]]]
@@ -341,7 +386,11 @@ class ToolBox:
                 text += f"\n[exit code {result.exit_code}]"
             return text, result.exit_code != 0 or result.timed_out
 
-        return self._guarded(call, "bash")
+        self._command = command
+        try:
+            return self._guarded(call, "bash")
+        finally:
+            self._command = None
 
     def _plan_text(self, args: dict[str, Any], key: str) -> str:
         value = args.get(key)

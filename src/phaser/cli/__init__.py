@@ -27,7 +27,10 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
+    if args.command is None and not _is_terminal(sys.stdout):
+        # piped or captured: a full-screen app would never return; print the status instead
+        args = parser.parse_args([*(sys.argv[1:] if argv is None else argv), "status"])
+    elif args.command is None:
         args.command = "tui"
         args.handler = _tui_handler()
     real = sys.stdout
@@ -59,6 +62,13 @@ def main(argv: list[str] | None = None) -> int:
         if guard:
             guard.flush()  # a broken pipe here is swallowed too
             sys.stdout = real
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def error_dict(exc: PhaserError) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -117,9 +118,13 @@ def cmd_tick(args: argparse.Namespace) -> int:
     from phaser.workflow.edits import tick
 
     project = _project(args)
-    slug, (ref,) = _split(args.args, 1, "phaser tick [SLUG] P.T [--undo]")
-    task = tick(project, slug, ref, checked=not args.undo)
-    print(f"[{'x' if task.checked else ' '}] {task.ref} {task.text}")
+    first = args.args[0]
+    slug, refs = (first, args.args[1:]) if not re.fullmatch(r"[\d.#]+", first) else (None, args.args)
+    if not refs:
+        raise UsageError("usage: phaser tick [SLUG] REF [REF ...] [--undo]")
+    for ref in refs:
+        task = tick(project, slug, ref, checked=not args.undo)
+        print(f"[{'x' if task.checked else ' '}] {task.ref} {task.text}")
     return 0
 
 
@@ -144,8 +149,13 @@ def _overrides(args: argparse.Namespace):
         if provider not in (None, "scripted"):
             raise UsageError(f"--script is for the scripted provider, not --provider {provider}")
         provider = "scripted"  # --script FILE alone means the scripted provider
+    model = getattr(args, "model", None)
+    if model is not None and not model.strip():
+        raise UsageError(
+            "--model needs a model id (e.g. claude-sonnet-5-5); leave it out to route by difficulty"
+        )
     return RunOptions(
-        model=getattr(args, "model", None),
+        model=model,
         profile=getattr(args, "profile", None),
         provider=provider,
         script=script,

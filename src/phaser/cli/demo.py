@@ -15,7 +15,7 @@ from phaser.agent.scripted import ScriptedProvider
 from phaser.cli.render import EventPrinter, print_cost, print_status
 from phaser.errors import PhaserError, UsageError
 from phaser.workflow.cost import cost_report
-from phaser.workflow.demo import demo_script, make_demo_project
+from phaser.workflow.demo import demo_script, make_demo_project, missing_runner
 from phaser.workflow.planning import plan_spec
 from phaser.workflow.providers import RunOptions, api_key
 from phaser.workflow.runner import run_all
@@ -27,6 +27,9 @@ def run_demo(folder: Path | None = None, *, live: bool = False, quiet: bool = Fa
     out = sys.stdout
     if live and not api_key():  # before anything is created
         raise UsageError("phaser demo --live needs ANTHROPIC_API_KEY (plain `phaser demo` runs offline)")
+    missing = missing_runner()
+    if missing:  # before anything is created: a gate that cannot run would judge nothing
+        raise UsageError(f"demo: {missing}")
     if folder and Path(folder).exists() and any(Path(folder).iterdir()):
         raise PhaserError(f"{folder} is not empty: pick a new folder for the demo")
     root = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="phaser-demo-"))

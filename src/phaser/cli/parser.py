@@ -73,8 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("path", nargs="?", help="a file or folder (default: the project)")
 
     sp = cmd("tick", c.cmd_tick, "check (or uncheck) task P.T through the safe edit path")
-    sp.add_argument("args", nargs="+", metavar="[SLUG] REF")
+    sp.add_argument("args", nargs="+", metavar="[SLUG] REF [REF ...]", help="task refs P.T, one or several")
     sp.add_argument("--undo", action="store_true", help="uncheck instead")
+    sp.usage = "phaser tick [-h] [-C DIR] [--undo] [SLUG] REF [REF ...]"
 
     sp = cmd("note", c.cmd_note, "append a note to a phase")
     sp.add_argument("args", nargs="+", metavar="[SLUG] PHASE TEXT")
@@ -111,11 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--reject", metavar="FEEDBACK", help="reopen the phase with this feedback as a note")
 
     sp = cmd("redo", c.cmd_redo, "put the tree back to before phase N, untick it, and run it again")
-    sp.add_argument("args", nargs="+", metavar="[SLUG] N")
+    sp.add_argument("args", nargs="+", metavar="[SLUG] N", help="one phase number, after an optional slug")
     sp.add_argument("--force", action="store_true", help="even when later phases built on it")
     sp.add_argument("--allow-dirty", action="store_true")
     _model_args(sp)
     _run_output_args(sp)
+    sp.usage = "phaser redo [options] [SLUG] N"
 
     sp = cmd("cost", c.cmd_cost, "tokens and dollars per phase, per model, and total, from the journal")
     sp.add_argument("slug", nargs="?")

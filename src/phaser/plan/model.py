@@ -17,7 +17,7 @@ __all__ = ["DIFFICULTIES", "META_KEYS", "PHASE_STATES", "STATUSES", "Phase", "Pl
 
 STATUSES = ("blocked", "skipped", "done")
 # Phase metadata keys phaser understands; any other key in the metadata paragraph is a validation error.
-META_KEYS = ("difficulty", "depends", "model", "status", "unprotect", "approved", "budget")
+META_KEYS = ("difficulty", "depends", "model", "status", "unprotect", "approved", "budget", "changes")
 PHASE_STATES = ("done", "next", "ready", "pending", "blocked", "skipped")
 """``next``: the phase ``phaser next`` runs; ``ready``: runnable too (its dependencies are done) but
 later in the plan; ``pending``: waits for a dependency."""
@@ -107,6 +107,12 @@ class Phase:
     @property
     def approved(self) -> bool:
         return bool(self.meta.get("approved", "").strip())
+
+    @property
+    def no_code_change(self) -> bool:
+        """``changes: none``: the phase is expected to change no file outside the plan (a review,
+        a decision), so a code step that changed nothing still counts as verified."""
+        return self.meta.get("changes", "").strip().lower() == "none"
 
     @property
     def unprotect(self) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import tempfile
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -139,10 +140,27 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def lock_path(path: Path) -> Path:
-    """The sidecar lock file for a plan: ``<dir>/.<name>.lock`` (never the plan itself, which
-    ``os.replace`` swaps for a new inode)."""
+    """The lock file for a plan, under phaser's own ``.phaser/locks/`` (never the plan itself, which
+    ``os.replace`` swaps for a new inode, and never beside it, in the person's own folder).
+
+    The project is the nearest folder above the plan holding ``phaser.toml`` or ``.phaser/`` (else
+    the folder above ``specs/``); a plan outside any project locks under the temp folder."""
     target = Path(os.path.realpath(path))
-    return target.parent / f".{target.name}.lock"
+    base = next((d for d in target.parents if (d / "phaser.toml").is_file() or (d / ".phaser").is_dir()), None)
+    if base is None:
+        base = next((d.parent for d in target.parents if d.name == "specs"), None)
+    if base is not None:
+        folder = base / ".phaser" / "locks"
+        try:
+            key = target.relative_to(base).as_posix()
+        except ValueError:
+            key = str(target)
+    else:
+        folder = Path(tempfile.gettempdir()) / f"phaser-locks-{os.getuid() if hasattr(os, 'getuid') else 0}"
+        key = str(target)
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    return folder / f"plan-{target.parent.name}-{digest}.lock"
 
 
 def last_written(path: Path) -> str | None:

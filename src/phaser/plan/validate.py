@@ -96,6 +96,11 @@ def _plan_problems(plan: Plan, where: str) -> list[Problem]:
                 phase.meta_lines["status"],
                 f"phase {n}: unknown status '{meta['status']}' (use {', '.join(STATUSES)})",
             )
+        if "changes" in meta and meta["changes"].strip().lower() != "none":
+            add(
+                phase.meta_lines["changes"],
+                f"phase {n}: changes can only be 'none' (the phase needs no code change)",
+            )
         if "depends" in meta:
             out.extend(
                 _depends_problems(numbers, phase.number, meta["depends"], phase.meta_lines["depends"], where)
@@ -247,6 +252,8 @@ def validate_path(path: Path) -> list[Problem]:
         for file in sorted(folder.glob("*.md")):
             if file.is_file():
                 problems += _validate_file(file, explicit=False)
+            elif file.name in ("spec.md", "plan.md"):  # a folder by that name hides the file
+                problems.append(Problem(str(file), 1, "is not a file (a folder?): move it away"))
     return problems
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from phaser.errors import UsageError
 from phaser.plan.edit import AddTask, AppendNote, Op, SetMeta
-from phaser.plan.store import edit_plan, read_plan
+from phaser.plan.store import edit_plan
 from phaser.stamps import utc_stamp
+from phaser.workflow.checks import checked_plan
 from phaser.workflow.project import Project
 
 
@@ -16,7 +17,7 @@ def _today() -> str:
 def approve(project: Project, slug: str | None, phase: int | None = None) -> list[int]:
     """Record approval (``approved: <date>``) on ``phase``, or on every done phase still waiting."""
     info = project.plan_spec(slug)
-    plan = read_plan(info.plan_path)
+    plan = checked_plan(project, info)
     if phase is not None:
         target = plan.phase(phase)
         if target is None:
@@ -39,7 +40,7 @@ def reject(project: Project, slug: str | None, phase: int, feedback: str) -> Non
     if not feedback:
         raise UsageError("rejecting needs feedback: say what to change")
     info = project.plan_spec(slug)
-    plan = read_plan(info.plan_path)
+    plan = checked_plan(project, info)
     target = plan.phase(phase)
     if target is None:
         raise UsageError(f"{project.rel(info.plan_path)}: no phase {phase}")

@@ -67,13 +67,16 @@ class Evidence:
         return bool(self.gates)
 
 
-def evidence_stamp(e: Evidence, *, unverified: bool) -> str:
+def evidence_stamp(e: Evidence, *, unverified: bool, why: str | None = None) -> str:
     """The note appended under the phase: verdict, gates, model, tokens, dollars, commit."""
     now = utc_stamp()
     gate_text = "; ".join(f"`{g.command}`: {g.summary}" for g in e.gates) or "no gates configured"
     escalated = f" (escalated from {e.first_model})" if e.model != e.first_model else ""
     verdict = (
-        f"NOT verified {now}: no gates configured, so nothing checked the claims "
+        f"NOT verified {now}: {why}, so green gates prove nothing about the claims "
+        f"({', '.join(e.claimed) or 'none'})"
+        if unverified and why
+        else f"NOT verified {now}: no gates configured, so nothing checked the claims "
         f"({', '.join(e.claimed) or 'none'})"
         if unverified
         else f"verified {now}: {gate_text}"

@@ -5,9 +5,36 @@ from __future__ import annotations
 from pathlib import Path
 
 from phaser.config import load_config
-from phaser.errors import ConfigError
-from phaser.plan.validate import Problem, validate_path
-from phaser.workflow.project import Project
+from phaser.errors import ConfigError, PlanError
+from phaser.plan.model import Plan
+from phaser.plan.store import read_plan
+from phaser.plan.validate import Problem, check_parsed, validate_path
+from phaser.workflow.project import Project, SpecInfo
+
+
+def spec_problems(project: Project, info: SpecInfo) -> list[Problem]:
+    """What validate says about the spec (broken YAML, say): a phase runs with the spec as its
+    context, so next, run, tick, note and approve refuse it too, and status shows it."""
+    if not info.spec_path.is_file():
+        return []
+    return [Problem(project.rel(Path(p.path)), p.line, p.message) for p in validate_path(info.spec_path)]
+
+
+def checked_plan(project: Project, info: SpecInfo) -> Plan:
+    """The plan, refused (one `file:line: message`, exit 2) unless it and its spec pass `phaser
+    validate`: no agent starts, and no tick, note or approval is written, on a plan that
+    `validate` rejects (numbering, cycles, broken YAML in the spec or the plan)."""
+    problems = spec_problems(project, info)
+    rel = project.rel(info.plan_path)
+    if not info.plan_path.is_file() and info.plan_path.exists():
+        raise PlanError("is not a file (a folder?): move it away, then run phaser plan", path=rel, line=None)
+    plan = read_plan(info.plan_path)  # broken frontmatter raises here, with its line
+    problems += check_parsed(plan, rel)
+    if problems:
+        more = f" (and {len(problems) - 1} more: phaser validate)" if len(problems) > 1 else ""
+        first = problems[0]
+        raise PlanError(first.message + more, path=first.path, line=first.line)
+    return plan
 
 
 def validate(project: Project, path: Path | None = None) -> list[Problem]:

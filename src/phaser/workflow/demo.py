@@ -295,6 +295,23 @@ def demo_script() -> list[dict]:
     ]
 
 
+def missing_runner(python: str = sys.executable) -> str | None:
+    """What the demo's gates lack, as a sentence with the fix, or None. The gates run pytest on the
+    interpreter phaser runs on (a plain install brings it), never a bare ``python`` from PATH."""
+    try:
+        done = subprocess.run(
+            [python, "-m", "pytest", "--version"], capture_output=True, text=True, timeout=120
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"the demo's gates run `{python} -m pytest`, which cannot start ({exc})"
+    if done.returncode == 0:
+        return None
+    return (
+        f"the demo's gates run `{python} -m pytest`, and pytest is not installed there: "
+        f"`{python} -m pip install pytest` (or reinstall phaser, which depends on it)"
+    )
+
+
 def make_demo_project(root: Path, *, scripted: bool = True) -> Project:
     """A small real project: a package, a failing test suite, a spec, git; with ``scripted``, the
     scripted agent's turns are committed beside it so a reader can see what the 'model' says."""
@@ -306,7 +323,7 @@ def make_demo_project(root: Path, *, scripted: bool = True) -> Project:
     (root / "specs" / "word-stats").mkdir(parents=True, exist_ok=True)
     (root / "specs" / "word-stats" / "spec.md").write_text(SPEC, encoding="utf-8")
     (root / "AGENTS.md").write_text(
-        "Run the tests with `python -m pytest -q`. Keep functions small.\n", encoding="utf-8"
+        "Run the tests with `python3 -m pytest -q`. Keep functions small.\n", encoding="utf-8"
     )
     init_project(root)
     gate = f"{sys.executable} -m pytest -q -p no:cacheprovider"

@@ -6,7 +6,8 @@ from phaser.errors import UsageError
 from phaser.plan import refs
 from phaser.plan.edit import AppendNote, SetTask
 from phaser.plan.model import Task
-from phaser.plan.store import edit_plan, read_plan
+from phaser.plan.store import edit_plan
+from phaser.workflow.checks import checked_plan
 from phaser.workflow.project import Project
 
 
@@ -19,7 +20,7 @@ def tick(project: Project, slug: str | None, ref: str, checked: bool = True) -> 
     """Check or uncheck task ``ref``; the line is located again under the lock if the file moved on."""
     info = project.plan_spec(slug)
     phase_no, index = parse_ref(ref)
-    plan = read_plan(info.plan_path)
+    plan = checked_plan(project, info)
     phase = plan.phase(phase_no)
     if phase is None:
         raise UsageError(f"{project.rel(info.plan_path)}: no phase {phase_no}")
@@ -43,7 +44,7 @@ def note(project: Project, slug: str | None, phase: int, text: str) -> None:
     text = " ".join(text.split())
     if not text:
         raise UsageError("an empty note says nothing")
-    plan = read_plan(info.plan_path)
+    plan = checked_plan(project, info)
     if plan.phase(phase) is None:
         raise UsageError(f"{project.rel(info.plan_path)}: no phase {phase}")
     edit_plan(info.plan_path, AppendNote(phase, text), base=plan.text)

@@ -27,11 +27,20 @@ from pathlib import Path
 
 from phaser.agent.policy import matches_any
 from phaser.agent.sandbox import run_command
-from phaser.errors import RunStopped
+from phaser.errors import ConfigError, RunStopped
 
 _GATE_OUTPUT_CAP = 200_000  # head and tail kept; pytest's closing line is in the tail
 
 _NAMES_SHOWN = 5  # test ids named in a summary; the rest are counted
+
+_PYTEST = re.compile(r"(?:^|[\s/;&|(])(?:pytest|py\.test)(?=$|[\s;&|)])")
+
+
+def runs_pytest(command: str) -> bool:
+    """Whether the command runs pytest (``pytest``, ``.venv/bin/pytest``, ``python -m pytest``),
+    not merely names a path holding the word (``/tmp/pytest-of-me/...``)."""
+    return _PYTEST.search(command) is not None
+
 
 _COUNT = re.compile(r"(\d+) (passed|failed|skipped|errors?|xfailed|xpassed|deselected|warnings?)")
 
@@ -52,7 +61,7 @@ class GateResult:
 
     @property
     def is_pytest(self) -> bool:
-        return "pytest" in self.command
+        return runs_pytest(self.command)
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -111,7 +120,7 @@ def run_gate(
     gates are the project's own checks, run by phaser, not by the model. A pytest gate also writes
     a JUnit report to a temporary directory outside the project, read for per-test results."""
     started = time.monotonic()
-    report_dir = Path(tempfile.mkdtemp(prefix="phaser-gate-")) if "pytest" in command else None
+    report_dir = Path(tempfile.mkdtemp(prefix="phaser-gate-")) if runs_pytest(command) else None
     run_env = dict(env or {})
     if report_dir is not None:
         report = report_dir / "junit.xml"
@@ -176,6 +185,50 @@ def run_gates(
 ) -> list[GateResult]:
     """Each gate in turn; a set ``cancel`` kills the running one and raises RunStopped."""
     return [run_gate(cmd, root, timeout_s, env, cancel) for cmd in commands]
+
+
+_NO_MODULE = re.compile(r"No module named '?([\w.]+)'?")
+
+
+def cannot_judge(result: GateResult) -> str | None:
+    """Why a baseline gate can judge nothing at all (its fix is the person's, not the model's), or
+    None. A gate that runs and is red is not this: the phase is there to make it green."""
+    if result.timed_out:
+        return None
+    cmd = f"gate `{result.command}`"
+    where = "fix it under [gates] commands in phaser.toml"
+    if result.exit_code == 127:
+        return f"{cmd} was not found (exit 127): install the tool or {where}"
+    if result.exit_code == 126:
+        return f"{cmd} cannot be executed (exit 126): make it executable or {where}"
+    missing = _NO_MODULE.search(result.output_tail) if result.exit_code != 0 else None
+    if missing and len(result.output_tail.strip().splitlines()) <= 3:  # the runner never started
+        return (
+            f"{cmd} cannot start: No module named {missing.group(1)}: install it in the interpreter the gate "
+            f"names (`<python> -m pip install {missing.group(1).split('.')[0]}`) or {where}"
+        )
+    if result.is_pytest and result.exit_code == 5:
+        return (
+            f"{cmd} collects no tests (pytest exit 5), so it cannot judge the phase: add tests or point "
+            f"the command at them, or {where}"
+        )
+    return None
+
+
+def baseline_gates(
+    commands: list[str],
+    root: Path,
+    timeout_s: float,
+    env: dict[str, str] | None = None,
+    cancel: threading.Event | None = None,
+) -> list[GateResult]:
+    """The gates before a phase. Raises ConfigError (exit 2) when one of them can judge nothing,
+    so no model is paid for a phase whose checks could never pass or fail."""
+    results = run_gates(commands, root, timeout_s, env, cancel)
+    problems = [p for p in map(cannot_judge, results) if p]
+    if problems:
+        raise ConfigError("; ".join(problems) + " (nothing ran: no model was called)")
+    return results
 
 
 def _under(test_id: str, globs: list[str]) -> bool:

@@ -31,7 +31,7 @@ from phaser.workflow.checkoff import (
     evidence_stamp,
     uncommitted_stat,
 )
-from phaser.workflow.gates import GateResult, audit, describe, run_gates, test_damage
+from phaser.workflow.gates import GateResult, audit, baseline_gates, describe, run_gates, test_damage
 from phaser.workflow.plan_file import PlanFile
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.resume import ActiveRun, changed_paths, clear_active, save_active, save_patch
@@ -279,7 +279,7 @@ class PhaseRun:
         deleting or hiding tests."""
         commands = self.cfg.gates.commands  # all of them: a red lint before the phase is worth knowing
         results = (
-            run_gates(commands, self.root, self.cfg.gates.timeout_s, self._gate_env(), self.stop_event)
+            baseline_gates(commands, self.root, self.cfg.gates.timeout_s, self._gate_env(), self.stop_event)
             if commands
             else []
         )
@@ -399,7 +399,19 @@ class PhaseRun:
                     "warning",
                 )
             )
-        unverified = not self.cfg.gates.commands  # nothing but the model's word: record, tick nothing
+        # nothing but the model's word (no gates), or green gates on a tree the phase did not touch:
+        # record the claims, tick nothing
+        no_gates = not self.cfg.gates.commands
+        plan_rel = self.plan.rel
+        unchanged = not uncommitted_stat([p for p in changed_paths(self.root, before) if p != plan_rel])[
+            "files"
+        ]
+        unchanged = unchanged and not phase.no_code_change
+        if (
+            unchanged and self.repo
+        ):  # a re-run of an incomplete phase: its earlier run's commit holds the work
+            unchanged = not git.phase_commits(self.root, self.info.slug, {self.number: out.title})
+        unverified = no_gates or unchanged
         out.claimed = claims.claimed
         out.ticked = [] if unverified else [op.ref for op in claims.ticks]
         evidence = Evidence(
@@ -413,10 +425,10 @@ class PhaseRun:
             title=out.title,
             base=base,
         )
-        stamp = evidence_stamp(evidence, unverified=unverified)
+        why = None if no_gates or not unchanged else "the code step changed no file outside the plan"
+        stamp = evidence_stamp(evidence, unverified=unverified, why=why)
         new_plan = self.plan.edit(*check_off_ops(phase, claims, stamp, unverified=unverified))
         done_phase = self.plan.phase(self.number, new_plan)
-        plan_rel = self.plan.rel
         paths = sorted(set(changed_paths(self.root, before)) | {plan_rel})
         work = [p for p in paths if p != plan_rel]
         if self.repo:
@@ -437,8 +449,23 @@ class PhaseRun:
             a.journal.write("commit", commit=out.commit, paths=paths, mixed=mixed)
         else:
             out.diff = uncommitted_stat(work)
+            self.on_event(
+                ev.Notice(
+                    f"{self.root} is not a git repository: phaser committed nothing; the phase's changes "
+                    "are in the tree, unrecorded (git init to have each phase committed)",
+                    "warning",
+                )
+            )
         clear_active(self.cfg.state_dir, self.info.slug)
-        if unverified:
+        if unverified and not no_gates:
+            out.outcome = Outcome.UNVERIFIED
+            out.detail = (
+                f"the code step changed no file outside the plan, so green gates prove nothing about claims "
+                f"{', '.join(out.claimed) or '(none)'}; nothing was ticked: review and tick by hand "
+                "(phaser tick), or mark a phase that needs no code change with `changes: none`"
+            )
+            out.hints = [Hint(Action.TICK, self.number, self.info.slug)]
+        elif unverified:
             out.outcome = Outcome.UNVERIFIED
             out.detail = (
                 f"no gates configured ([gates] commands), so claims {', '.join(out.claimed) or '(none)'} "

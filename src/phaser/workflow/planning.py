@@ -69,7 +69,23 @@ def plan_spec(
         raise UsageError(f'{project.rel(info.spec_path)} does not exist: phaser new "Title" writes one')
     spec = info.spec_path.read_text(encoding="utf-8")
     original: str | None = None
-    if info.has_plan:
+    if info.plan_path.exists() and not info.plan_path.is_file():
+        raise PlanError(
+            "is not a file (a folder?): move it away, then run phaser plan", path=project.rel(info.plan_path)
+        )
+    if info.has_plan and force and revise is None:
+        try:
+            original = read_plan(info.plan_path).text
+        except PlanError as exc:  # unreadable (binary, not UTF-8): --force replaces it, its bytes kept aside
+            kept = project.config.state_dir / "replaced" / f"{info.slug}-plan.md"
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            kept.write_bytes(info.plan_path.read_bytes())
+            on_event(
+                ev.Notice(
+                    f"{exc}; --force replaces it (the old bytes are kept in {project.rel(kept)})", "warning"
+                )
+            )
+    elif info.has_plan:
         original = read_plan(info.plan_path).text
         if revise is None and not force and _has_progress(original):
             raise UsageError(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from phaser.config import Config, find_root, load_config
-from phaser.errors import UsageError
+from phaser.errors import PlanError, UsageError
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,10 @@ class Project:
                 names = ", ".join(s.slug for s in planned)
                 raise UsageError(f"this project has several plans ({names}): name one")
         info = self.spec(slug)
+        if info.plan_path.exists() and not info.plan_path.is_file():
+            raise PlanError(
+                "is not a file (a folder?): move it away, then run phaser plan", path=self.rel(info.plan_path)
+            )
         if need_plan and not info.has_plan:
             raise UsageError(f"{self.rel(info.plan_path)} does not exist yet: run phaser plan {info.slug}")
         return info

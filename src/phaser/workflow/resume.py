@@ -56,13 +56,23 @@ def clear_active(state_dir: Path, slug: str) -> None:
         p.unlink(missing_ok=True)
 
 
+SPECS = "specs/"
+
+
 def changed_paths(root: Path, before: Snapshot, exclude: Sequence[Path] = ()) -> list[str]:
-    """Paths that differ from ``before``, minus ``exclude``. In a git repository only uncommitted
-    ones count: the agent cannot commit, so anything committed since is a person's decision."""
+    """Paths that differ from ``before``, minus ``exclude`` and minus everything under ``specs/``.
+    In a git repository only uncommitted ones count: the agent cannot commit, so anything committed
+    since is a person's decision. The agent cannot change ``specs/`` either (every call is checked),
+    so a change there is a person's save or phaser's own plan edit: never undone, never swept into
+    the agent's commit (the caller adds the plan itself)."""
     changes = diff(before, take_snapshot(root))
     top = root.resolve()
     excluded = {str(p.resolve().relative_to(top)) for p in exclude if p.resolve().is_relative_to(top)}
-    paths = [p for p in sorted(changes.added + changes.modified + changes.deleted) if p not in excluded]
+    paths = [
+        p
+        for p in sorted(changes.added + changes.modified + changes.deleted)
+        if p not in excluded and not p.startswith(SPECS)
+    ]
     if git.is_repo(root):
         dirty = set(git.dirty_paths(root))
         paths = [p for p in paths if p in dirty]

@@ -13,6 +13,7 @@ from phaser.plan.store import read_plan
 from phaser.plan.validate import check_parsed
 from phaser.workflow import git
 from phaser.workflow.budget import Allowance, Budget, Spend
+from phaser.workflow.checks import spec_problems
 from phaser.workflow.locks import plan_run_lock
 from phaser.workflow.phase import PhaseOutcome, PhaseRun
 from phaser.workflow.project import Project, SpecInfo
@@ -108,12 +109,12 @@ def load_plan(project: Project, info: SpecInfo) -> Plan:
     agent never starts on a plan whose dependencies, difficulties or numbering are wrong."""
     plan = read_plan(info.plan_path)  # broken frontmatter raises here, with its line
     rel = project.rel(info.plan_path)
-    problems = check_parsed(plan, rel)
+    problems = spec_problems(project, info) + check_parsed(plan, rel)  # the spec is the phase's context
     if problems:
         more = f" (and {len(problems) - 1} more: phaser validate)" if len(problems) > 1 else ""
         first = problems[0]
         hints = [Hint(Action.VALIDATE, None, info.slug)] if more else []
-        raise PlanError(first.message + more, path=rel, line=first.line, hints=hints)
+        raise PlanError(first.message + more, path=first.path, line=first.line, hints=hints)
     return plan
 
 
@@ -163,7 +164,9 @@ def check_tree(project: Project, info: SpecInfo, options: RunOptions) -> None:
     if options.allow_dirty or not git.is_repo(project.root):
         return
     plan_rel = project.rel(info.plan_path)
-    dirty = [p for p in git.dirty_paths(project.root) if p != plan_rel]
+    # specs/ is the person's: never swept into an agent's commit (resume.changed_paths), so a spec
+    # saved during an earlier phase does not stop the line
+    dirty = [p for p in git.dirty_paths(project.root) if p != plan_rel and not p.startswith("specs/")]
     if dirty:
         shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
         raise NeedsHuman(

@@ -16,7 +16,7 @@ from phaser.plan.store import atomic_write
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.templates import render
 
-GITIGNORE_LINES = [layout.GITIGNORE, "specs/**/.*.lock"]
+GITIGNORE_LINES = [layout.GITIGNORE]
 
 
 def slugify(title: str) -> str:

@@ -12,6 +12,7 @@ from phaser.plan.refs import as_json
 from phaser.plan.store import read_plan
 from phaser.plan.validate import check_parsed
 from phaser.workflow import git
+from phaser.workflow.checks import spec_problems
 from phaser.workflow.project import Project, SpecInfo
 
 
@@ -100,6 +101,10 @@ def status_of(project: Project, info: SpecInfo, plan: Plan | None = None) -> Pla
     """Status of one spec's plan; a spec without a plan, or an unreadable one, says so."""
     rel = project.rel(info.plan_path)
     if plan is None:
+        if info.plan_path.exists() and not info.has_plan:
+            return PlanStatus(
+                info.slug, rel, info.slug, None, error=f"{rel}: is not a file (a folder?): move it away"
+            )
         if not info.has_plan:
             error = f"{rel}: no plan yet (phaser plan {info.slug})"
             return PlanStatus(
@@ -137,7 +142,7 @@ def status_of(project: Project, info: SpecInfo, plan: Plan | None = None) -> Pla
             )
         )
     title = str(plan.frontmatter.get("title") or plan.title or info.slug)
-    problems = [str(p) for p in check_parsed(plan, rel)]
+    problems = [str(p) for p in spec_problems(project, info)] + [str(p) for p in check_parsed(plan, rel)]
     status = PlanStatus(
         info.slug, rel, title, nxt.number if nxt else None, phases, problems, active_run(project, info.slug)
     )
