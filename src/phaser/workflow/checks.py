@@ -17,6 +17,16 @@ def spec_problems(project: Project, info: SpecInfo) -> list[Problem]:
     context, so next, run, tick, note and approve refuse it too, and status shows it."""
     if not info.spec_path.is_file():
         return []
+    try:
+        head = info.spec_path.read_bytes()
+    except OSError:
+        head = b"-"
+    if b"\0" not in head and not head.removeprefix(b"\xef\xbb\xbf").startswith(b"-"):
+        try:
+            head.decode("utf-8")
+            return []  # no frontmatter, so nothing a parse could find: status stays parse-free
+        except UnicodeDecodeError:
+            pass
     return [Problem(project.rel(Path(p.path)), p.line, p.message) for p in validate_path(info.spec_path)]
 
 
