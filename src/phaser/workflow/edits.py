@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from phaser.errors import UsageError
+from phaser.errors import EditConflict, UsageError
 from phaser.plan.edit import AppendNote, SetTask
 from phaser.plan.model import Task
 from phaser.plan.store import edit_plan, read_plan
@@ -20,8 +20,14 @@ def parse_ref(ref: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
-def tick(project: Project, slug: str | None, ref: str, checked: bool = True) -> Task:
-    """Check or uncheck task ``ref``; the line is located again under the lock if the file moved on."""
+def tick(
+    project: Project, slug: str | None, ref: str, checked: bool = True, *, expect_text: str | None = None
+) -> Task:
+    """Check or uncheck task ``ref``; the line is located again under the lock if the file moved on.
+
+    ``expect_text``: the task's text as the person saw it (the TUI); when the file on disk has
+    another task at ``ref``, nothing is written and an ``EditConflict`` says so.
+    """
     info = project.plan_spec(slug)
     phase_no, index = parse_ref(ref)
     plan = read_plan(info.plan_path)
@@ -32,6 +38,10 @@ def tick(project: Project, slug: str | None, ref: str, checked: bool = True) -> 
     if task is None:
         raise UsageError(
             f"{project.rel(info.plan_path)}: phase {phase_no} has {len(phase.tasks)} tasks, no task {index}"
+        )
+    if expect_text is not None and task.text != expect_text:
+        raise EditConflict(
+            f"{project.rel(info.plan_path)} changed on disk: task {ref} is not what was shown; nothing was written"
         )
     if task.checked == checked:
         return task
