@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from textual.widgets import Button, Input
 
 from phaser.agent.scripted import ScriptedProvider
@@ -82,6 +83,12 @@ BROKEN = "---\ntitle: [Broken\n---\n\n# Broken\n"
 GATE = (
     f"{sys.executable} -c \"import pathlib, sys; sys.exit(0 if pathlib.Path('hello.txt').is_file() else 1)\""
 )
+
+
+@pytest.fixture(autouse=True)
+def _user_config(tmp_path, monkeypatch):
+    """The TUI keeps the person's theme under $XDG_CONFIG_HOME: never the real one in tests."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
 
 
 def _git(root: Path, *args: str) -> str:

@@ -16,6 +16,12 @@ from phaser.tui.app import PhaserApp
 from phaser.workflow import demo
 from phaser.workflow.project import Project
 
+@pytest.fixture(autouse=True)
+def _user_config(tmp_path, monkeypatch):
+    """No saved theme of the person's: snapshots start in the default theme."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+
+
 ROOT = Path(tempfile.gettempdir()) / "phaser-snapshot-project"
 BROKEN = "---\ntitle: [unclosed\n---\n\n## Phase 1: x\n- [ ] a\n"
 

@@ -694,6 +694,14 @@ class HomeScreen(Screen[None]):
                 timeout=8,
             )
             return
+        if self.plan_view.plan is None:
+            self.notify(
+                f"{self.project.rel(info.plan_path)} does not parse (see above): fix it first; nothing was written",
+                title=f"Task {event.ref}",
+                severity="warning",
+                timeout=6,
+            )
+            return
         toggle = Toggle(info.slug, event.ref, event.checked, event.text)
         if not event.checked and self._verified(event.ref):
 

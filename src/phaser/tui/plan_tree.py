@@ -114,6 +114,7 @@ class PlanTree(Tree[Row]):
         "plan-tree--checked",
         "plan-tree--open",
         "plan-tree--note",
+        "plan-tree--in-progress",
     }
 
     @dataclass
@@ -260,10 +261,26 @@ class PlanTree(Tree[Row]):
                     return child
         return None
 
+    def state_style(self, state: str) -> Style:
+        """The rich style of a state's component class, its colour blended over the tree's
+        background: a translucent colour (the muted done tasks) would otherwise come out as plain
+        white or black, unreadable in one of the themes."""
+        name = f"plan-tree--{state.replace(' ', '-')}"
+        if name not in self.COMPONENT_CLASSES:
+            return Style()
+        styles = self.get_component_styles(name)
+        color = self.background_colors[1] + styles.color if styles.has_rule("color") else None
+        text_style = styles.text_style if styles.has_rule("text_style") else None
+        return Style(
+            color=color.rich_color if color is not None else None,
+            bold=True if text_style and text_style.bold else None,
+            italic=True if text_style and text_style.italic else None,
+            strike=True if text_style and text_style.strike else None,
+        )
+
     def render_label(self, node: TreeNode[Row], base_style: Style, style: Style) -> Text:
         if node.data is not None and node.data.state:
-            state_style = self.get_component_rich_style(f"plan-tree--{node.data.state}", partial=True)
-            style = state_style + style
+            style = self.state_style(node.data.state) + style
         return super().render_label(node, base_style, style)
 
     # -- vim movement -----------------------------------------------------------------------

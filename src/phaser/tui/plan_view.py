@@ -221,11 +221,13 @@ class PlanView(Vertical):
         if data.plan is None or data.status is None:
             title.update(f"{info.slug}: {project.rel(info.plan_path)}")
             self._set_error(relative(project, data.error or "cannot read the plan"))
-            # keep the tree as it was (dimmed by the error above): the fix that follows lands on the same lines
+            # keep the tree as it was, dimmed: the fix that follows lands on the same lines and the cursor stays
+            tree.add_class("-stale")
             self.markdown_text = data.text
             self._sync_markdown()
             return
         plan = self.plan = data.plan
+        tree.remove_class("-stale")
         # the same figures as `phaser status`: problems as next/run check them, commits, models passed on
         status = self.status = data.status
         self._set_error(None, [relative(project, p) for p in status.problems])

@@ -37,7 +37,8 @@ def describe(status: PlanStatus, running: int | None = None, approvals: bool = F
         nxt = next((p for p in status.phases if p.number == status.next), None)
         parts.append(f"next {status.next}" + (f": {nxt.title}" if nxt else ""))
     elif wait:
-        parts.append(f"⏸ phase {', '.join(map(str, wait))} waits for approval")
+        many = len(wait) > 1
+        parts.append(f"⏸ phase{'s' if many else ''} {', '.join(map(str, wait))} wait{'' if many else 's'} for approval")
     elif total and status.phases_done == total:
         parts.append("complete")
     else:
