@@ -16,6 +16,7 @@ from phaser.tui.app import PhaserApp
 from phaser.workflow import demo
 from phaser.workflow.project import Project
 
+
 @pytest.fixture(autouse=True)
 def _user_config(tmp_path, monkeypatch):
     """No saved theme of the person's: snapshots start in the default theme."""
