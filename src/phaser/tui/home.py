@@ -275,6 +275,10 @@ class HomeScreen(Screen[None]):
         self._apply(view)
         self.reloads += 1
 
+    def schedule_reload(self) -> None:
+        """Reload without holding up the screen's messages (a key, a tick) while the plans are read."""
+        self.run_worker(self.reload(), group="reload", exit_on_error=False)
+
     def _apply(self, view: ViewData) -> None:
         info = view.info
         job = self.job if self.job is not self._ended_job else None
@@ -327,7 +331,7 @@ class HomeScreen(Screen[None]):
         from phaser.workflow.status import active_run
 
         if active_run(self.project, view.info.slug) != view.active:
-            await self.reload()
+            self.schedule_reload()
 
     @on(SpecList.Selected)
     def _opened(self) -> None:
@@ -367,8 +371,8 @@ class HomeScreen(Screen[None]):
         self.post_message(self.FilesChanged(paths))
 
     @on(FilesChanged)
-    async def _on_files_changed(self, event: FilesChanged) -> None:
-        await self.reload()
+    def _on_files_changed(self, event: FilesChanged) -> None:
+        self.schedule_reload()
 
     # -- actions: bindings are enabled only when they can do something ----------------------
 
@@ -737,7 +741,7 @@ class HomeScreen(Screen[None]):
         self.post_message(self.Ticked(toggle, None, undo))
 
     @on(Ticked)
-    async def _ticked(self, message: Ticked) -> None:
+    def _ticked(self, message: Ticked) -> None:
         toggle = message.toggle
         what = "ticked" if toggle.checked else "unticked"
         if message.error is not None:
@@ -749,7 +753,7 @@ class HomeScreen(Screen[None]):
             )
             if not message.undo:
                 self.undo_stack.append(toggle)
-        await self.reload()
+        self.schedule_reload()
 
     def action_undo(self) -> None:
         if not self.undo_stack:

@@ -38,7 +38,9 @@ def describe(status: PlanStatus, running: int | None = None, approvals: bool = F
         parts.append(f"next {status.next}" + (f": {nxt.title}" if nxt else ""))
     elif wait:
         many = len(wait) > 1
-        parts.append(f"⏸ phase{'s' if many else ''} {', '.join(map(str, wait))} wait{'' if many else 's'} for approval")
+        parts.append(
+            f"⏸ phase{'s' if many else ''} {', '.join(map(str, wait))} wait{'' if many else 's'} for approval"
+        )
     elif total and status.phases_done == total:
         parts.append("complete")
     else:
