@@ -19,12 +19,12 @@ def test_problem_str():
 
 
 def test_clean_plan_without_title_has_no_problems():
-    text = "---\nformat: 1\n---\n## Phase 1: a\n\ndifficulty: hard\nstatus: done\n\n- [x] t\n## Phase 2: b\ndepends: 1\n"
+    text = "---\nformat: 1\n---\n## Phase 1: a\n\ndifficulty: hard\nstatus: done\n\n- [x] t\n## Phase 2: b\ndepends: 1\n\n- [ ] t\n"
     assert messages(text) == []
 
 
 def test_broken_yaml_with_line_and_body_still_checked():
-    text = "---\ntitle: x\ntags: [a, b\nowner: me\n---\n## Phase 1: a\n\nflavour: x\n"
+    text = "---\ntitle: x\ntags: [a, b\nowner: me\n---\n## Phase 1: a\n\nflavour: x\n\n- [ ] t\n"
     assert messages(text) == [
         "plan.md:4: invalid YAML frontmatter: expected ',' or ']', but got ':'",
         f"plan.md:8: phase 1: unknown metadata key 'flavour' (known: {KEYS})",
@@ -32,13 +32,13 @@ def test_broken_yaml_with_line_and_body_still_checked():
 
 
 def test_frontmatter_not_a_mapping():
-    assert messages("---\n- a\n---\n## Phase 1: a\n") == [
+    assert messages("---\n- a\n---\n## Phase 1: a\n\n- [ ] t\n") == [
         "plan.md:1: frontmatter must be a mapping of `key: value` lines"
     ]
 
 
 def test_unknown_difficulty_status_and_key():
-    text = "# T\n\n## Phase 1: a\n\ndifficulty: extreme\nstatus: maybe\nowner: bob\n"
+    text = "# T\n\n## Phase 1: a\n\ndifficulty: extreme\nstatus: maybe\nowner: bob\n\n- [ ] t\n"
     assert messages(text) == [
         "plan.md:5: phase 1: unknown difficulty 'extreme' (use easy, medium, hard)",
         "plan.md:6: phase 1: unknown status 'maybe' (use blocked, skipped, done)",
@@ -47,12 +47,12 @@ def test_unknown_difficulty_status_and_key():
 
 
 def test_duplicate_phase_numbers():
-    text = "## Phase 1: a\n\n## Phase 2: b\n\n## Phase 1: again\n"
+    text = "## Phase 1: a\n- [ ] t\n## Phase 2: b\n- [ ] t\n## Phase 1: again\n- [ ] t\n"
     assert messages(text) == ["plan.md:5: duplicate phase number 1 (also on line 1)"]
 
 
 def test_missing_dependency_self_dependency_and_bad_entry():
-    text = "## Phase 1: a\ndepends: 7, 1, later\n"
+    text = "## Phase 1: a\ndepends: 7, 1, later\n\n- [ ] t\n"
     assert messages(text) == [
         "plan.md:2: phase 1 depends on phase 7, which does not exist",
         "plan.md:2: phase 1 depends on itself",
@@ -62,12 +62,12 @@ def test_missing_dependency_self_dependency_and_bad_entry():
 
 def test_each_cycle_reported_once_on_its_lowest_heading():
     text = (
-        "## Phase 1: a\ndepends: 3\n\n"  # 1 -> 3 -> 2 -> 1
-        "## Phase 2: b\ndepends: 1\n\n"
-        "## Phase 3: c\ndepends: 2\n\n"
-        "## Phase 4: d\ndepends: 5\n\n"  # 4 <-> 5
-        "## Phase 5: e\ndepends: 4, 1\n\n"
-        "## Phase 6: f\ndepends: 5\n"  # depends on a cycle, not part of one
+        "## Phase 1: a\ndepends: 3\n- [ ] t\n"  # 1 -> 3 -> 2 -> 1
+        "## Phase 2: b\ndepends: 1\n- [ ] t\n"
+        "## Phase 3: c\ndepends: 2\n- [ ] t\n"
+        "## Phase 4: d\ndepends: 5\n- [ ] t\n"  # 4 <-> 5
+        "## Phase 5: e\ndepends: 4, 1\n- [ ] t\n"
+        "## Phase 6: f\ndepends: 5\n- [ ] t\n"  # depends on a cycle, not part of one
     )
     assert messages(text) == [
         "plan.md:1: dependency cycle: phase 1 -> 3 -> 2 -> 1",
@@ -101,7 +101,7 @@ def _tree(root: Path) -> Path:
     (bad / "spec.md").write_text("---\ntitle: [\n---\n")
     (bad / "plan.md").write_bytes(b"## Phase 1: a\n\ncaf\xe9\n")
     (bad / "notes.md").write_text("Just notes, no phases.\n")
-    (bad / "extra.md").write_text("## Phase 1: a\n\ndifficulty: weird\n")
+    (bad / "extra.md").write_text("## Phase 1: a\n\ndifficulty: weird\n\n- [ ] t\n")
     return root
 
 

@@ -417,7 +417,7 @@ async def test_a_phase_runs_end_to_end_through_the_fake_messages_api(tmp_path, f
         table = app.screen.query_one("#costs-table")
         rows = [table.get_row_at(i) for i in range(table.row_count)]
         assert any(
-            r[0] == "hello" and r[1] == "1" and r[2] == "claude-haiku-5-5" and r[-1].startswith("$")
+            r[0] == "hello" and r[1] == "1" and r[3] == "claude-haiku-5-5" and r[2].startswith("$")
             for r in rows
         )
 

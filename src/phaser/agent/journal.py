@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from phaser.agent.sandbox import cap_text, known_secret_values, redact
+from phaser.plan.refs import jsonable
 
 MAX_STRING = 20_000
 _SECRET_KEY = re.compile(r"api[-_]?key|authorization|x-api-key|password|secret|token", re.I)
@@ -72,7 +73,7 @@ class Journal:
             raise ValueError("journal is closed")
         secrets = sorted(set(self._secrets) | set(known_secret_values()), key=len, reverse=True)
         entry = {"t": _now(), "kind": kind, **clean(data, secrets)}
-        self._file.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        self._file.write(json.dumps(jsonable(entry), ensure_ascii=False) + "\n")
         self.flush()
 
     def flush(self) -> None:

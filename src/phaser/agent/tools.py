@@ -28,6 +28,7 @@ from phaser.agent.snapshot import RestoreError, Snapshot, diff, restore, take_sn
 from phaser.config import AgentConfig
 from phaser.errors import ConfigError, PhaserError
 from phaser.events import EventSink, PolicyViolation, ignore
+from phaser.plan import refs
 from phaser.plan.edit import AddTask, AppendNote
 from phaser.plan.store import edit_plan, read_plan
 
@@ -367,14 +368,14 @@ class ToolBox:
 
     def _claim_task(self, args: dict[str, Any]) -> tuple[str, bool]:
         ref, evidence = args.get("ref"), args.get("evidence", "")
-        if not isinstance(ref, str) or not re.fullmatch(r"\s*\d+\.\d+\s*", ref):
-            raise ToolError("Parameter `ref` must be a task reference like 2.1 (phase.task).")
+        if not isinstance(ref, str) or not refs.is_ref(ref):
+            raise ToolError("Parameter `ref` must be a task reference like 2.1 (phase.task) or 3.5#1.")
         if not isinstance(evidence, str):
             raise ToolError("Parameter `evidence` must be text.")
         ref = ref.strip()
         if self.plan_path is None or self.phase is None:
             raise ToolError("This run has no plan phase to claim tasks in.")
-        number, index = (int(x) for x in ref.split("."))
+        number, index = refs.parse_ref(ref)
         if number != self.phase:
             raise ToolError(f"Task {ref} is not in phase {self.phase}; claim only this phase's tasks.")
         phase = read_plan(self.plan_path).phase(number)

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from phaser.errors import PhaserError, UsageError
+from phaser.plan.refs import jsonable
 from phaser.workflow.project import Project
 
 
@@ -78,6 +79,21 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 2 if errors else 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from phaser.workflow.importers import import_plan
+
+    project = _project(args)
+    result = import_plan(project, project.resolve(Path(args.path)), args.slug, args.kind)
+    for line in result.mapped:
+        print(f"  mapped: {line}")
+    for line in result.unmapped:
+        print(f"  not mapped: {line}")
+    print(
+        f"imported {result.kind} plan: {result.phases} phases, {result.tasks} tasks -> {project.rel(result.path)}"
+    )
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from phaser.config import Config, find_root
     from phaser.errors import ConfigError
@@ -113,9 +129,9 @@ def cmd_note(args: argparse.Namespace) -> int:
 
     project = _project(args)
     slug, (phase, text) = _split(args.args, 2, 'phaser note [SLUG] PHASE "text"')
-    if not phase.isdigit():
-        raise UsageError(f"PHASE must be a number, not {phase!r}")
-    note(project, slug, int(phase), text)
+    from phaser.plan.refs import phase_arg
+
+    note(project, slug, phase_arg(phase), text)
     print(f"noted in phase {phase}")
     return 0
 
@@ -168,7 +184,7 @@ def _report(args: argparse.Namespace, work, render) -> int:
     finally:
         printer.close()
     if args.json:
-        print(json.dumps(result.as_dict(), indent=2))
+        print(json.dumps(jsonable(result.as_dict()), indent=2))
     else:
         render(result)
     return result.exit_code
@@ -183,7 +199,7 @@ def cmd_next(args: argparse.Namespace) -> int:
     if args.dry_run:
         info = dry_run(project, args.slug, phase=args.phase, options=options)
         if args.json:
-            print(json.dumps(info, indent=2))
+            print(json.dumps(jsonable(info), indent=2))
         else:
             print_dry_run(info)
         return info["exit_code"]
@@ -231,12 +247,13 @@ def cmd_redo(args: argparse.Namespace) -> int:
 
     project = _project(args)
     slug, (number,) = _split(args.args, 1, "phaser redo [SLUG] N [--model ID]")
-    if not number.isdigit():
-        raise UsageError(f"N must be a phase number, not {number!r}")
+    from phaser.plan.refs import phase_arg
+
+    phase_no = phase_arg(number)
     options = _overrides(args)
     return _report(
         args,
-        lambda sink: redo(project, slug, int(number), force=args.force, options=options, on_event=sink),
+        lambda sink: redo(project, slug, phase_no, force=args.force, options=options, on_event=sink),
         print_outcome,
     )
 

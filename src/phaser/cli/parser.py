@@ -17,6 +17,16 @@ Run AI coding agents phase by phase from a living markdown plan.
 """
 
 
+def _phase_number(text: str) -> int:
+    """``--phase 3`` or ``--phase 3.5`` (a dotted, inserted phase)."""
+    from phaser.plan.refs import parse_number
+
+    number = parse_number(text)
+    if number is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a phase number such as 3 or 3.5")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="phaser", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -40,6 +50,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("title")
     sp.add_argument("--slug", help="folder name (default: from the title)")
     sp.add_argument("--edit", action="store_true", help="open it in $EDITOR")
+
+    sp = cmd(
+        "import", c.cmd_import, "turn a Spec Kit/Kiro/OpenSpec tasks.md, Ralph plan or tasks.json into a plan"
+    )
+    sp.add_argument("path", metavar="PATH")
+    sp.add_argument("--slug", help="folder name under specs/ (default: from the source's folder or title)")
+    sp.add_argument(
+        "--from",
+        dest="kind",
+        choices=("speckit", "kiro", "openspec", "ralph", "taskmaster"),
+        help="source kind",
+    )
 
     sp = cmd("status", c.cmd_status, "phases, tasks and the next phase of every plan (or one)")
     sp.add_argument("slug", nargs="?", metavar="SLUG", help="a spec slug, folder or plan file")
@@ -68,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = cmd("next", c.cmd_next, "run the next unfinished phase in a fresh agent context")
     sp.add_argument("slug", nargs="?")
-    sp.add_argument("--phase", type=int, help="run this phase instead of the next one")
+    sp.add_argument("--phase", type=_phase_number, help="run this phase instead of the next one")
     sp.add_argument(
         "--dry-run", action="store_true", help="print what would run, and an estimate, without running"
     )
@@ -85,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = cmd("approve", c.cmd_approve, "record a human's approval of a phase (default: every done phase)")
     sp.add_argument("slug", nargs="?")
-    sp.add_argument("--phase", type=int)
+    sp.add_argument("--phase", type=_phase_number)
     sp.add_argument("--reject", metavar="FEEDBACK", help="reopen the phase with this feedback as a note")
 
     sp = cmd("redo", c.cmd_redo, "put the tree back to before phase N, untick it, and run it again")
@@ -101,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = cmd("log", c.cmd_log, "what happened in the runs of a plan, readable")
     sp.add_argument("slug", nargs="?")
-    sp.add_argument("--phase", type=int)
+    sp.add_argument("--phase", type=_phase_number)
 
     sp = cmd("demo", c.cmd_demo, "run the whole loop offline on a small generated project (scripted agent)")
     sp.add_argument("--dir", help="where to create the demo project (default: a new temporary folder)")

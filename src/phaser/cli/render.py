@@ -7,7 +7,7 @@ from typing import Any, TextIO
 
 from phaser import events as ev
 
-STATE_MARK = {"done": "✓", "next": "▶", "pending": "·", "blocked": "✗", "skipped": "-"}
+STATE_MARK = {"done": "✓", "next": "▶", "ready": "▷", "pending": "·", "blocked": "✗", "skipped": "-"}
 
 
 def _out(stream: TextIO | None) -> TextIO:

@@ -29,8 +29,8 @@ from phaser.plan.parse import (
     split_lines,
     strip_eol,
 )
+from phaser.plan.refs import parse_ref
 
-_REF_RE = re.compile(r"\s*(\d+)\.(\d+)\s*")
 _KEY_RE = re.compile(r"[A-Za-z_-]+")
 _ORDERED_RE = re.compile(r"(.*?)(\d{1,9})([.)][ \t]+)")
 
@@ -48,16 +48,15 @@ class SetTask:
     expect_text: str | None = None
 
     def __post_init__(self) -> None:
-        if _REF_RE.fullmatch(self.ref) is None:
-            raise UsageError(f"task reference {self.ref!r} is not of the form PHASE.TASK, e.g. 2.3")
+        parse_ref(self.ref)  # UsageError naming the accepted forms
 
     @property
     def phase(self) -> int:
-        return int(self.ref.split(".")[0])
+        return parse_ref(self.ref)[0]
 
     @property
     def index(self) -> int:
-        return int(self.ref.split(".")[1])
+        return parse_ref(self.ref)[1]
 
 
 @dataclass(frozen=True)
@@ -162,14 +161,21 @@ def _set_task(text: str, op: SetTask) -> str:
     pos = _pick_task([loc.text for loc in locs], op)
     offset = locs[pos].offset
     box = text[offset - 1 : offset + 2]
-    if len(box) != 3 or box[0] != "[" or box[2] != "]" or box[1] not in " xX":
+    if len(box) != 3 or box[0] != "[" or box[2] != "]" or box[1] not in " xX-~":
         raise EditConflict(f"task {op.ref}: checkbox not found where the parse put it")
-    if (box[1] != " ") == op.checked:
+    if (box[1] in "xX") == op.checked:
         return text
-    new = text[:offset] + ("x" if op.checked else " ") + text[offset + 1 :]
+    new = text[:offset] + (_tick_mark(text) if op.checked else " ") + text[offset + 1 :]
     hit = cached(text)
     remember(new, _toggled(hit[0], op.phase, pos, op.checked, new) if hit else None, layout)
     return new
+
+
+def _tick_mark(text: str) -> str:
+    """``X`` when the plan's ticked boxes are mostly written ``[X]`` (Spec Kit does), else ``x``:
+    a tick keeps the author's case, also after an --undo left no ``[X]`` on that line."""
+    upper = text.count("[X] ") + text.count("[X]\t")
+    return "X" if upper and upper > text.count("[x] ") + text.count("[x]\t") else "x"
 
 
 def _pick_task(texts: list[str], op: SetTask) -> int:

@@ -10,11 +10,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from phaser.plan.refs import parse_number, task_ref
+
 DIFFICULTIES = ("easy", "medium", "hard")
 STATUSES = ("blocked", "skipped", "done")
 # Phase metadata keys phaser understands; any other key in the metadata paragraph is a validation error.
 META_KEYS = ("difficulty", "depends", "model", "status", "unprotect", "approved", "budget")
-PHASE_STATES = ("done", "next", "pending", "blocked", "skipped")
+PHASE_STATES = ("done", "next", "ready", "pending", "blocked", "skipped")
+"""``next``: the phase ``phaser next`` runs; ``ready``: runnable too (its dependencies are done) but
+later in the plan; ``pending``: waits for a dependency."""
+TASK_STATES = ("open", "done", "active", "blocked")
+"""A task's box: ``[ ]`` open, ``[x]``/``[X]`` done, ``[-]`` in progress, ``[~]`` blocked."""
+BOX_STATES = {" ": "open", "x": "done", "X": "done", "-": "active", "~": "blocked"}
 
 
 @dataclass
@@ -32,10 +39,20 @@ class Task:
     """The item's first line, without list marker and checkbox."""
     depth: int = 0
     """0 for a top-level item of the phase, 1 for a task nested in another list item, ..."""
+    state: str = ""
+    """One of TASK_STATES; derived from ``checked`` when not given."""
+    optional: bool = False
+    """Kiro's ``- [ ]* task``: may be left open; it does not hold its phase back."""
+
+    def __post_init__(self) -> None:
+        if not self.state or (self.state == "done") != self.checked:
+            self.state = (
+                "done" if self.checked else (self.state if self.state in ("active", "blocked") else "open")
+            )
 
     @property
     def ref(self) -> str:
-        return f"{self.phase}.{self.index}"
+        return task_ref(self.phase, self.index)
 
 
 @dataclass
@@ -59,6 +76,8 @@ class Phase:
     """0-based line of the ``### Notes`` heading, if any."""
     notes_end_line: int | None = None
     """0-based line where the Notes subsection ends (exclusive)."""
+    heading_done: bool = False
+    """The heading carries a done mark (``## Phase 1 ✅ — Setup``, ``... (done)``), as roadmaps write it."""
 
     @property
     def difficulty(self) -> str:
@@ -69,9 +88,9 @@ class Phase:
         raw = self.meta.get("depends", "")
         out: list[int] = []
         for part in raw.replace(";", ",").split(","):
-            part = part.strip().lower().removeprefix("phase").strip()
-            if part.isdigit():
-                out.append(int(part))
+            number = parse_number(part.strip().lower().removeprefix("phase"))
+            if number is not None:
+                out.append(number)
         return out
 
     @property
@@ -97,10 +116,12 @@ class Phase:
 
     @property
     def done(self) -> bool:
-        """Done when it says so (done/skipped) or has tasks and all are checked."""
-        if self.status in ("done", "skipped"):
+        """Done when it says so (done/skipped, or a done mark in its heading) or has tasks and all
+        the required ones are checked (Kiro's optional ``[ ]*`` tasks may stay open)."""
+        if self.status in ("done", "skipped") or self.heading_done:
             return True
-        return bool(self.tasks) and all(t.checked for t in self.tasks)
+        required = [t for t in self.tasks if not t.optional]
+        return bool(required) and all(t.checked for t in required)
 
     def task(self, index: int) -> Task | None:
         return self.tasks[index - 1] if 1 <= index <= len(self.tasks) else None
@@ -117,35 +138,59 @@ class Plan:
     """[start, end) lines of the frontmatter block including both ``---`` fences."""
     title: str = ""
     phases: list[Phase] = field(default_factory=list)
+    loose_tasks: list[Task] = field(default_factory=list)
+    """Task items before the first phase heading (or under a non-phase level-2 heading): they
+    belong to no phase, so nothing runs or ticks them; validate and status report them."""
+    odd_boxes: list[tuple[int, str]] = field(default_factory=list)
+    """(0-based line, box) of list items that look like a checkbox phaser does not know (``[?]``)."""
+    _memo: tuple[int, int, dict[int, Phase], dict[int, str], Phase | None] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    def _queries(self) -> tuple[dict[int, Phase], dict[int, str], Phase | None]:
+        """Phase index, every phase's state and the next phase, computed once per plan (linear).
+
+        Plans are built by the parser and not mutated afterwards; the memo is still keyed on the
+        phase list's identity and length so a caller appending phases gets fresh answers."""
+        memo = self._memo
+        if memo is not None and memo[0] == id(self.phases) and memo[1] == len(self.phases):
+            return memo[2], memo[3], memo[4]
+        index: dict[int, Phase] = {}
+        for p in self.phases:
+            index.setdefault(p.number, p)
+        done = {p.number for p in self.phases if p.done}
+        states: dict[int, str] = {}
+        nxt: Phase | None = None
+        for p in self.phases:
+            if p.status == "skipped":
+                state = "skipped"
+            elif p.done:
+                state = "done"
+            elif p.status == "blocked":
+                state = "blocked"
+            elif all(d in done for d in p.depends):
+                state = "ready" if nxt is not None else "next"
+                nxt = nxt or p
+            else:
+                state = "pending"
+            states.setdefault(id(p), state)
+        self._memo = (id(self.phases), len(self.phases), index, states, nxt)
+        return index, states, nxt
 
     def phase(self, number: int) -> Phase | None:
-        for p in self.phases:
-            if p.number == number:
-                return p
-        return None
+        return self._queries()[0].get(number)
 
     def next_phase(self) -> Phase | None:
         """The first phase that is not done, not blocked, and whose dependencies are all done."""
-        done = {p.number for p in self.phases if p.done}
-        for p in self.phases:
-            if p.done or p.status == "blocked":
-                continue
-            if all(d in done for d in p.depends):
-                return p
-        return None
+        return self._queries()[2]
 
     def state(self, phase: Phase) -> str:
         """One of PHASE_STATES."""
-        if phase.status == "skipped":
-            return "skipped"
-        if phase.done:
-            return "done"
-        if phase.status == "blocked":
-            return "blocked"
-        nxt = self.next_phase()
-        if nxt is not None and nxt.number == phase.number:
-            return "next"
-        return "pending"
+        state = self._queries()[1].get(id(phase))
+        if state is None:  # a phase object from another parse of the same plan
+            same = self.phase(phase.number)
+            state = self._queries()[1].get(id(same), "pending") if same is not None else "pending"
+        return state
 
     @property
     def tasks_total(self) -> int:

@@ -15,17 +15,35 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-from markdown_it import MarkdownIt
-
 from phaser.errors import PlanError
-from phaser.plan.model import Phase, Plan, Task
+from phaser.plan.model import BOX_STATES, Phase, Plan, Task
+from phaser.plan.refs import parse_number
 
-_MD = MarkdownIt("commonmark")
-_MD.disable(["inline", "text_join"])
+_MD: Any = None
+
+
+def _markdown() -> Any:
+    """The block-only parser, built on first use: a parse-cache hit never imports markdown-it."""
+    global _MD
+    if _MD is None:
+        from markdown_it import MarkdownIt
+
+        md = MarkdownIt("commonmark")
+        md.disable(["inline", "text_join"])
+        _MD = md
+    return _MD
+
 
 BOM = "\ufeff"
-_PHASE_RE = re.compile(r"phase\s+(\d+)(?:\s*[:.\-\u2013\u2014]\s*|\s+|$)(.*)", re.IGNORECASE | re.DOTALL)
-_META_RE = re.compile(r"[ \t]*([A-Za-z_-]+)[ \t]*:(?:[ \t]+(.*?))?[ \t]*")
+_PHASE_RE = re.compile(
+    r"phase\s+(\d{1,9}(?:\.\d{1,9})*)(?:\s*[:.\-\u2013\u2014]\s*|\s+|$)(.*)", re.IGNORECASE | re.DOTALL
+)
+# A done mark in a phase heading, as roadmaps write them: "## Phase 1 ✅ — Setup", "... (done)".
+_DONE_MARK_RE = re.compile(
+    r"\s*(?:\u2705|\u2714\ufe0f?|\u2611\ufe0f?|\((?:done|complete|completed)\)|\[(?:done|complete|completed)\])\s*",
+    re.IGNORECASE,
+)
+_META_RE = re.compile(r"[ \t]*([A-Za-z][A-Za-z_-]*)[ \t]*:(?:[ \t]+(.*?))?[ \t]*")
 _LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 # Characters str.splitlines() treats as line breaks but markdown (and phaser) do not.
 _EXOTIC_BREAKS = re.compile("[\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
@@ -59,11 +77,21 @@ def strip_eol(line: str) -> str:
 
 
 def phase_heading(text: str) -> tuple[int, str] | None:
-    """(number, title) when a level-2 heading's text names a phase, else None."""
+    """(number, title) when a level-2 heading's text names a phase, else None (done marks kept)."""
     m = _PHASE_RE.fullmatch(text.strip())
     if m is None:
         return None
-    return int(m.group(1)), m.group(2).strip()
+    number = parse_number(m.group(1))
+    return (number, m.group(2).strip()) if number is not None else None
+
+
+def split_done_mark(text: str) -> tuple[str, bool]:
+    """A heading's text without its done mark (✅, ✔, ☑, "(done)", "[done]"), and whether it had one.
+    A plain ✓ is not one: it is often part of a title."""
+    stripped, count = _DONE_MARK_RE.subn(" ", text)
+    if not count:
+        return text, False
+    return stripped.strip().strip(":-\u2013\u2014").strip(), True
 
 
 def meta_line(line: str) -> tuple[str, str] | None:
@@ -121,7 +149,7 @@ def parse_with_layout(text: str, path: Path | None = None, errors: list | None =
     if fm_span is not None:
         skip = sum(len(line) for line in lines[: fm_span[1]])
         body = "\n" * fm_span[1] + text[skip:]
-    tokens = _MD.parse(body)
+    tokens = _markdown().parse(body)
     starts = list(accumulate(map(len, lines), initial=0))
     plan = Plan(text=text, path=path, frontmatter=fm, frontmatter_span=fm_span)
     layouts: list[PhaseLayout] = []
@@ -226,8 +254,6 @@ class _Walker:
                 expect_meta = False
                 if kind == "paragraph_open" and tok.level == 0:
                     self._meta(tok.map)
-            if self.phase is None:
-                continue
             if kind == "list_item_open":
                 self.items.append(self.in_notes)
                 if toks[i + 1].type == "paragraph_open":
@@ -243,10 +269,14 @@ class _Walker:
             self._close(start)
             if level == 1 and not self.plan.title:
                 self.plan.title = content.strip()
-            found = phase_heading(content) if level == 2 else None
-            if found is not None:
-                self.phase = Phase(number=found[0], title=found[1], line=start, end_line=start)
-                self.heading_end = tok.map[1]
+            if level == 2:
+                content, marked = split_done_mark(content)
+                found = phase_heading(content)
+                if found is not None:
+                    self.phase = Phase(
+                        number=found[0], title=found[1], line=start, end_line=start, heading_done=marked
+                    )
+                    self.heading_end = tok.map[1]
             return
         if self.phase is None or level > 3:
             return
@@ -269,32 +299,46 @@ class _Walker:
             self.phase.meta_lines[key] = n
 
     def _item(self, tok, line: int, content: str) -> None:
-        assert self.phase is not None
-        if self.in_notes:
+        phase = self.phase
+        if phase is not None and self.in_notes:
             if len(self.items) == 1:
-                self.phase.notes.append(" ".join(part.strip() for part in content.split("\n")).strip())
+                phase.notes.append(" ".join(part.strip() for part in content.split("\n")).strip())
                 self.note_marker = tok.markup if tok.markup in "-*+" else None
             return
-        if content[:1] != "[" or content[2:3] != "]" or content[1:2] not in (" ", "x", "X"):
+        if content[:1] != "[":
             return
-        if content[3:4] not in (" ", "\t"):
+        mark = content[1:2]
+        optional = content[3:4] == "*" and content[4:5] in (" ", "\t")
+        if (
+            content[2:3] != "]"
+            or mark not in BOX_STATES
+            or (content[3:4] not in (" ", "\t") and not optional)
+        ):
+            end = 2 if content[:2] == "[]" else 3
+            odd = end == 2 or (content[2:3] == "]" and not mark.isalnum() and mark not in BOX_STATES)
+            if odd and content[end : end + 1] in (" ", "\t", "*", ""):
+                self.plan.odd_boxes.append((line, content[: content.index("]") + 1]))
             return
         first = content.split("\n", 1)[0]
         col = _box_col(strip_eol(self.lines[line]), first)
         if col is None:
             return
-        self.phase.tasks.append(
+        owner = phase.tasks if phase is not None else self.plan.loose_tasks
+        owner.append(
             Task(
-                phase=self.phase.number,
-                index=len(self.phase.tasks) + 1,
+                phase=phase.number if phase is not None else 0,
+                index=len(owner) + 1,
                 line=line,
-                checked=content[1] != " ",
-                text=first[3:].strip(),
+                checked=mark in "xX",
+                text=first[4 if optional else 3 :].strip(),
                 depth=len(self.items) - 1,
+                state=BOX_STATES[mark],
+                optional=optional,
             )
         )
-        self.cols.append(col)
-        self.ends.append(tok.map[1])
+        if phase is not None:
+            self.cols.append(col)
+            self.ends.append(tok.map[1])
 
     def _end_notes(self, end: int) -> None:
         assert self.phase is not None

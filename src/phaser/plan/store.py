@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from phaser.errors import EditConflict, PlanError
 from phaser.plan.model import Plan
-from phaser.plan.parse import cached, parse_plan, remember
+from phaser.plan.parse import cached, parse_plan, parse_with_layout, remember
 
 if TYPE_CHECKING:  # edit ops load on first edit, so read-only commands start faster
     from phaser.plan.edit import Op
@@ -43,24 +43,40 @@ def decode_plan_bytes(data: bytes, path: Path | str) -> str:
         raise PlanError(f"not valid UTF-8 (byte 0x{data[exc.start]:02x})", path=path, line=line) from None
 
 
-def read_text(path: Path) -> str:
-    """The exact text of a plan file, with errors that name the path."""
-    path = Path(path)
+def _read_bytes(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise PlanError("no such file", path=path) from None
     except IsADirectoryError:
         raise PlanError("is a directory, not a plan file", path=path) from None
     except OSError as exc:
         raise PlanError(f"cannot read: {exc.strerror or exc}", path=path) from None
-    return decode_plan_bytes(data, path)
 
 
-def read_plan(path: Path) -> Plan:
-    """Read and parse a plan file."""
+def read_text(path: Path) -> str:
+    """The exact text of a plan file, with errors that name the path."""
     path = Path(path)
-    return parse_plan(read_text(path), path)
+    return decode_plan_bytes(_read_bytes(path), path)
+
+
+def read_plan(path: Path, use_cache: bool = True) -> Plan:
+    """Read and parse a plan file, through the parse cache under the project's ``.phaser/`` (see
+    phaser.plan.cache): unchanged bytes are not parsed again; any change is."""
+    from phaser.plan import cache
+
+    path = Path(path)
+    data = _read_bytes(path)
+    text = decode_plan_bytes(data, path)
+    folder = cache.cache_dir_for(path) if use_cache else None
+    hit = cache.load(path, data, text, folder)
+    if hit is not None:
+        remember(text, *hit)
+        return hit[0]
+    plan, layout = parse_with_layout(text, path)
+    remember(text, plan, layout)
+    cache.store(path, data, plan, layout, folder)
+    return plan
 
 
 def _default_mode() -> int:

@@ -12,6 +12,8 @@ from pathlib import Path
 from phaser.errors import PlanError
 from phaser.plan.model import DIFFICULTIES, META_KEYS, STATUSES, Plan
 from phaser.plan.parse import parse_with_layout
+from phaser.plan.refs import key as number_key
+from phaser.plan.refs import parse_number
 from phaser.plan.store import decode_plan_bytes
 
 
@@ -38,7 +40,17 @@ def validate_text(text: str, path: Path, kind: str = "plan") -> list[Problem]:
     plan, _ = parse_with_layout(text, Path(path), errors)
     problems = [Problem(where, line, message) for line, message in errors]
     if kind == "plan":
-        problems += _plan_problems(plan, where)
+        # Broken frontmatter is the real cause: it comes first, and "no phases" (often its echo) is
+        # not piled on top of it.
+        problems = sorted(problems, key=lambda p: p.line) + sorted(
+            (
+                p
+                for p in _plan_problems(plan, where) + warnings(plan, where)
+                if not (errors and p.message.startswith("no phases"))
+            ),
+            key=lambda p: p.line,
+        )
+        return problems
     return sorted(problems, key=lambda p: p.line)
 
 
@@ -48,10 +60,21 @@ def _plan_problems(plan: Plan, where: str) -> list[Problem]:
     def add(line0: int, message: str) -> None:
         out.append(Problem(where, line0 + 1, message))
 
+    for line, box in plan.odd_boxes:
+        add(
+            line,
+            f"checkbox {box} is not a task state phaser knows (use [ ], [x], [-] in progress, [~] blocked)",
+        )
+    for task in plan.loose_tasks:
+        add(
+            task.line,
+            f"task outside any phase: '{_short(task.text)}' (move it under a '## Phase N:' heading)",
+        )
     if not plan.phases:
         add(0, "no phases: a plan needs headings like '## Phase 1: Title'")
         return out
     first_line: dict[int, int] = {}
+    numbers = {p.number for p in plan.phases}
     for phase in plan.phases:
         n = phase.number
         if n in first_line:
@@ -74,34 +97,52 @@ def _plan_problems(plan: Plan, where: str) -> list[Problem]:
             )
         if "depends" in meta:
             out.extend(
-                _depends_problems(plan, phase.number, meta["depends"], phase.meta_lines["depends"], where)
+                _depends_problems(numbers, phase.number, meta["depends"], phase.meta_lines["depends"], where)
             )
+
     out.extend(_cycles(plan, where))
     return out
 
 
-def _depends_problems(plan: Plan, number: int, raw: str, line0: int, where: str) -> list[Problem]:
+def warnings(plan: Plan, where: str) -> list[Problem]:
+    """What validate reports but next/run do not refuse: a phase without tasks (nothing for a run
+    to tick, so it would stay next forever unless marked done)."""
+    return [
+        Problem(
+            where,
+            phase.line + 1,
+            f"warning: phase {phase.number} has no tasks, so it can never finish: add '- [ ] ...' tasks,"
+            " or mark it done ('status: done' or ✅ in its heading)",
+        )
+        for phase in plan.phases
+        if not phase.tasks and not phase.done and phase.status != "blocked"
+    ]
+
+
+def _depends_problems(numbers: set[int], number: int, raw: str, line0: int, where: str) -> list[Problem]:
     out: list[Problem] = []
-    numbers = {p.number for p in plan.phases}
     for part in raw.replace(";", ",").split(","):
         token = part.strip().lower().removeprefix("phase").strip()
         if not token:
             continue
-        if not token.isdigit():
+        dep = parse_number(token)
+        if dep is None:
             out.append(
                 Problem(
                     where, line0 + 1, f"phase {number}: depends entry '{part.strip()}' is not a phase number"
                 )
             )
-        elif int(token) == number:
+        elif dep == number:
             out.append(Problem(where, line0 + 1, f"phase {number} depends on itself"))
-        elif int(token) not in numbers:
+        elif dep not in numbers:
             out.append(
-                Problem(
-                    where, line0 + 1, f"phase {number} depends on phase {int(token)}, which does not exist"
-                )
+                Problem(where, line0 + 1, f"phase {number} depends on phase {dep}, which does not exist")
             )
     return out
+
+
+def _short(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _cycles(plan: Plan, where: str) -> list[Problem]:
@@ -119,7 +160,7 @@ def _cycles(plan: Plan, where: str) -> list[Problem]:
     for group in _strongly_connected(graph):
         if len(group) < 2:
             continue
-        start = min(group)
+        start = min(group, key=number_key)
         path = _cycle_path(graph, start, set(group))
         shown = " -> ".join(str(n) for n in [*path, start])
         out.append(Problem(where, heading[start] + 1, f"dependency cycle: phase {shown}"))

@@ -871,6 +871,7 @@ class HomeScreen(Screen[None]):
         for phase in data.get("phases", []):
             self.last_outcomes[(job.slug, phase["phase"])] = phase
         outcome, detail = message.outcome, tui_words(message.detail)
+        self.run_status.ended(outcome, detail)
         self._ended_job = job  # the reload sees the plan's lock and marker as no longer this screen's
         try:
             await self.reload(select=job.slug)
@@ -887,7 +888,8 @@ class HomeScreen(Screen[None]):
         self.log_pane.line(
             f"««« {job.what}: {outcome}" + (f": {detail}" if detail else ""), f"bold {outcome_style(outcome)}"
         )
-        self.run_status.ended(outcome, detail)
+        if outcome != message.outcome:
+            self.run_status.ended(outcome, detail)
         kind = outcome_kind(outcome)
         dirt: list[str] = []
         if outcome == "refused" and job.kind.runs_phases and "uncommitted" in message.detail:

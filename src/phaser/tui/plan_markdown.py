@@ -11,7 +11,8 @@ from __future__ import annotations
 from phaser.plan.model import Plan
 from phaser.plan.parse import split_lines, strip_eol
 
-BOXES = {True: "☑", False: "☐"}
+BOXES = {"done": "☑", "open": "☐", "active": "◐", "blocked": "⊘"}
+"""Task states (plan.model.TASK_STATES) as the view shows their boxes."""
 
 
 def _table(rows: list[tuple[str, str]]) -> list[str]:
@@ -41,7 +42,8 @@ def view_markdown(plan: Plan) -> str:
             line = lines[task.line] if task.line < len(lines) else ""
             at = line.find("[")
             if at >= 0 and line[at + 2 : at + 3] == "]":
-                lines[task.line] = line[:at] + BOXES[task.checked] + line[at + 3 :]
+                state = getattr(task, "state", "") or ("done" if task.checked else "open")
+                lines[task.line] = line[:at] + BOXES.get(state, BOXES["open"]) + line[at + 3 :]
     out: list[str] = []
     for i, line in enumerate(lines):
         if i in replace:

@@ -25,16 +25,18 @@ STATE_ICONS = {
     "running": "●",
     "blocked": "✗",
     "waiting": "⏸",
+    "ready": "▷",
     "pending": "○",
     "skipped": "–",
 }
 """One glyph per phase state, none shared with the fold marks (▸ ▾) or the task boxes."""
 
-TASK_BOXES = {"checked": "[x]", "open": "[ ]", "in progress": "[~]", "blocked": "[!]"}
+TASK_BOXES = {"checked": "[x]", "open": "[ ]", "active": "[-]", "blocked": "[~]"}
+"""As the plan writes them: ``[-]`` in progress, ``[~]`` blocked (plan.model.BOX_STATES)."""
 
 
 def task_state(task: Task) -> str:
-    """checked, open, or whatever further state the plan gives a task (in progress, blocked, ...)."""
+    """checked, open, or the further state the plan gives a task (active: in progress, blocked)."""
     state = getattr(task, "state", None)
     if isinstance(state, str) and state and state not in ("done", "checked", "open", "todo"):
         return state
@@ -109,12 +111,13 @@ class PlanTree(Tree[Row]):
         "plan-tree--running",
         "plan-tree--blocked",
         "plan-tree--waiting",
+        "plan-tree--ready",
         "plan-tree--pending",
         "plan-tree--skipped",
         "plan-tree--checked",
         "plan-tree--open",
         "plan-tree--note",
-        "plan-tree--in-progress",
+        "plan-tree--active",
     }
 
     @dataclass

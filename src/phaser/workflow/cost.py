@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from phaser.agent.journal import read_journal
+from phaser.plan.refs import key as number_key
+from phaser.plan.refs import parse_number
 from phaser.workflow.project import Project
 
 _FIELDS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens")
@@ -33,8 +35,8 @@ def _run_order(run_dir: Path) -> tuple:
     phase = run_dir.parent.name
     if phase == "plan":
         where: tuple = (0, 0, "")
-    elif phase.isdigit():
-        where = (1, int(phase), "")
+    elif parse_number(phase) is not None:
+        where = (1, number_key(parse_number(phase) or 0), "")
     else:
         where = (2, 0, phase)
     stamp, _, n = run_dir.name.partition("-")
@@ -121,7 +123,7 @@ def cost_report(project: Project, slug: str | None = None) -> CostReport:
                 for f in _FIELDS:
                     row[f] += run[f]
         ordered = sorted(
-            rows.values(), key=lambda r: (int(r["phase"]) if str(r["phase"]).isdigit() else 0, r["model"])
+            rows.values(), key=lambda r: (number_key(parse_number(str(r["phase"])) or 0), r["model"])
         )
         report.plans.append(
             {

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import re
-
 from phaser.errors import EditConflict, UsageError
+from phaser.plan import refs
 from phaser.plan.edit import AppendNote, SetTask
 from phaser.plan.model import Task
 from phaser.plan.store import edit_plan, read_plan
 from phaser.workflow.project import Project
 
-_REF = re.compile(r"^(\d+)\.(\d+)$")
-
 
 def parse_ref(ref: str) -> tuple[int, int]:
-    m = _REF.match(ref.strip())
-    if not m:
-        raise UsageError(f"task reference {ref!r} is not P.T (phase number, dot, task number), e.g. 2.3")
-    return int(m.group(1)), int(m.group(2))
+    """``2.3`` or ``3.5#2`` -> (phase, task); the one parser lives in phaser.plan.refs."""
+    return refs.parse_ref(ref)
 
 
 def tick(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from phaser.errors import PhaserError
+from phaser.plan.refs import parse_number
 
 # Paths phaser writes itself while it runs; they never make a tree "dirty".
 OWN_PATHS = (".phaser/",)
@@ -140,8 +141,9 @@ def phase_history(root: Path, slug: str) -> list[PhaseCommit]:
         title = subject.split(": ", 1)[1] if ": " in subject else ""
         for value in trailers.split(","):
             plan, _, number = value.strip().rpartition("/")
-            if plan == slug and number.isdigit():
-                out.append(PhaseCommit(commit, int(number), title))
+            phase_no = parse_number(number) if plan == slug else None
+            if phase_no is not None:
+                out.append(PhaseCommit(commit, phase_no, title))
     return out
 
 

@@ -45,6 +45,9 @@ class Job:
     """A PLAN job replaces an existing plan."""
     stop: threading.Event = field(default_factory=threading.Event)
 
+    def __post_init__(self) -> None:
+        self.kind = JobKind(self.kind)  # "next" as well as JobKind.NEXT
+
     @property
     def what(self) -> str:
         return {

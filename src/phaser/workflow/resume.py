@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from phaser.agent.snapshot import Snapshot, diff, read_blob, restore, take_snapshot
+from phaser.plan.refs import jsonable, parse_number
 from phaser.plan.store import atomic_write
 from phaser.workflow import git
 
@@ -31,7 +32,7 @@ def save_active(state_dir: Path, run: ActiveRun, before: Snapshot) -> None:
     path = _marker(state_dir, run.slug)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path.with_suffix(".snapshot"), pickle.dumps(before))
-    atomic_write(path, json.dumps(asdict(run), indent=2))
+    atomic_write(path, json.dumps(jsonable(asdict(run)), indent=2))
 
 
 def load_active(state_dir: Path, slug: str) -> tuple[ActiveRun, Snapshot] | None:
@@ -40,6 +41,7 @@ def load_active(state_dir: Path, slug: str) -> tuple[ActiveRun, Snapshot] | None
         return None
     try:
         run = ActiveRun(**json.loads(path.read_text(encoding="utf-8")))
+        run.phase = parse_number(str(run.phase)) or run.phase  # "3.5" for a dotted phase
         before = pickle.loads(path.with_suffix(".snapshot").read_bytes())
     except (OSError, ValueError, TypeError, pickle.UnpicklingError):
         return None

@@ -6,10 +6,9 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from phaser.errors import PhaserError
 from phaser.plan.model import Plan
+from phaser.plan.refs import as_json
 from phaser.plan.store import read_plan
 from phaser.plan.validate import check_parsed
 from phaser.workflow import git
@@ -23,6 +22,7 @@ class PhaseStatus:
     difficulty: str
     depends: list[int]
     state: str
+    """One of phaser.plan.PHASE_STATES: done, next, ready (runnable, later), pending, blocked, skipped."""
     tasks_done: int
     tasks_total: int
     model: str
@@ -31,6 +31,10 @@ class PhaseStatus:
     """The newest `phase N` commit of a done phase, from its git trailer; None outside git."""
     ran_on: str | None = None
     """The model a done phase passed on (escalation, --model and redo can differ from ``model``)."""
+    tasks_blocked: int = 0
+    """Tasks marked ``[~]`` (blocked)."""
+    tasks_active: int = 0
+    """Tasks marked ``[-]`` (in progress)."""
 
 
 @dataclass
@@ -47,6 +51,16 @@ class PlanStatus:
     interrupted (crash, Ctrl-C, kill) and the next `phaser next` will undo its changes first."""
     error: str | None = None
     """The plan's `file:line: message` when it cannot be read; the other fields are then empty."""
+    state: str = ""
+    """The plan's one state, in order of precedence (the real cause first):
+    ``no-plan`` (spec without plan), ``unreadable`` (see ``error``), ``invalid`` (see ``problems``;
+    next and run refuse it; a plan without phases is this too, never ``complete``), ``running``
+    (see ``active``), ``interrupted``, ``ready`` (``next`` can run), ``complete``, ``stuck``
+    (phases left but none runnable: blocked or waiting on one that is)."""
+    cause: str | None = None
+    """One line saying why the state is what it is, for every state but ready and complete."""
+    loose_tasks: list[str] = field(default_factory=list)
+    """`file:line: text` of tasks outside any phase (nothing runs or ticks them)."""
 
     @property
     def phases_done(self) -> int:
@@ -58,6 +72,14 @@ class PlanStatus:
 
     def as_dict(self) -> dict:
         data = asdict(self)
+        data["next"] = as_json(self.next) if self.next is not None else None
+        for phase, row in zip(self.phases, data["phases"], strict=True):
+            row["number"] = as_json(phase.number)
+            row["depends"] = [as_json(d) for d in phase.depends]
+        if data["cause"] is None:
+            del data["cause"]
+        if not data["loose_tasks"]:
+            del data["loose_tasks"]
         if data["error"] is None:
             del data["error"]
         if data["active"] is None:
@@ -79,39 +101,73 @@ def status_of(project: Project, info: SpecInfo, plan: Plan | None = None) -> Pla
     rel = project.rel(info.plan_path)
     if plan is None:
         if not info.has_plan:
+            error = f"{rel}: no plan yet (phaser plan {info.slug})"
             return PlanStatus(
-                info.slug, rel, _spec_title(info), None, error=f"{rel}: no plan yet (phaser plan {info.slug})"
+                info.slug, rel, _spec_title(info), None, error=error, state="no-plan", cause=error
             )
         try:
             plan = read_plan(info.plan_path)
         except PhaserError as exc:
             if exc.path:
                 exc.path = project.rel(Path(exc.path))
-            return PlanStatus(info.slug, rel, info.slug, None, error=str(exc))
+            return PlanStatus(
+                info.slug, rel, info.slug, None, error=str(exc), state="unreadable", cause=str(exc)
+            )
     nxt = plan.next_phase()
     done = {p.number: p.title for p in plan.phases if p.done}
     commits = git.phase_commits(project.root, info.slug, done) if done else {}
-    phases = [
-        PhaseStatus(
-            number=p.number,
-            title=p.title,
-            difficulty=p.difficulty,
-            depends=p.depends,
-            state=plan.state(p),
-            tasks_done=p.tasks_done,
-            tasks_total=len(p.tasks),
-            model=p.model or project.config.model_for(p.difficulty),
-            approved=p.approved,
-            commit=commits.get(p.number) if plan.state(p) == "done" else None,
-            ran_on=_passed_on(project, info.slug, p.number) if plan.state(p) == "done" else None,
+    phases = []
+    for p in plan.phases:
+        state = plan.state(p)
+        phases.append(
+            PhaseStatus(
+                number=p.number,
+                title=p.title,
+                difficulty=p.difficulty,
+                depends=p.depends,
+                state=state,
+                tasks_done=p.tasks_done,
+                tasks_total=len(p.tasks),
+                model=p.model or project.config.model_for(p.difficulty),
+                approved=p.approved,
+                commit=commits.get(p.number) if state == "done" else None,
+                ran_on=_passed_on(project, info.slug, p.number) if state == "done" else None,
+                tasks_blocked=sum(1 for t in p.tasks if t.state == "blocked"),
+                tasks_active=sum(1 for t in p.tasks if t.state == "active"),
+            )
         )
-        for p in plan.phases
-    ]
     title = str(plan.frontmatter.get("title") or plan.title or info.slug)
     problems = [str(p) for p in check_parsed(plan, rel)]
-    return PlanStatus(
+    status = PlanStatus(
         info.slug, rel, title, nxt.number if nxt else None, phases, problems, active_run(project, info.slug)
     )
+    status.loose_tasks = [f"{rel}:{t.line + 1}: {t.text}" for t in plan.loose_tasks]
+    status.state, status.cause = _plan_state(status)
+    return status
+
+
+def _plan_state(st: PlanStatus) -> tuple[str, str | None]:
+    """The one state of a readable plan and its cause (see PlanStatus.state)."""
+    if st.problems:
+        more = f" (and {len(st.problems) - 1} more)" if len(st.problems) > 1 else ""
+        return "invalid", f"{st.problems[0]}{more}"
+    if st.active:
+        phase = st.active.get("phase")
+        if st.active.get("running"):
+            return "running", f"phase {phase} is running"
+        return (
+            "interrupted",
+            f"phase {phase} did not finish; phaser next undoes its changes and runs it again",
+        )
+    if st.next is not None:
+        return "ready", None
+    if st.phases and st.phases_done == len(st.phases):
+        return "complete", None
+    blocked = st.blocked
+    if blocked:
+        names = ", ".join(str(n) for n in blocked)
+        return "stuck", f"nothing can run: phase{'s' if len(blocked) > 1 else ''} {names} blocked"
+    return "stuck", "nothing can run: every phase left waits on one that is not done"
 
 
 def _spec_title(info: SpecInfo) -> str:
@@ -159,6 +215,8 @@ def active_run(project: Project, slug: str) -> dict | None:
     lock = project.config.state_dir / "locks" / f"{slug}.lock"
     running = False
     if lock.exists():
+        from filelock import FileLock, Timeout
+
         probe = FileLock(str(lock), timeout=0)
         try:
             probe.acquire()
