@@ -33,18 +33,19 @@ def describe(status: PlanStatus, running: int | None = None, approvals: bool = F
     if status.problems:
         count = len(status.problems)
         parts.append(f"✗ refused: {count} problem{'s' if count > 1 else ''}")
-    elif status.next is not None and running is None:
+    elif running is not None:
+        pass  # the running phase says it all
+    elif status.next is not None:
         nxt = next((p for p in status.phases if p.number == status.next), None)
         parts.append(f"next {status.next}" + (f": {nxt.title}" if nxt else ""))
-    elif wait:
-        many = len(wait) > 1
-        parts.append(
-            f"⏸ phase{'s' if many else ''} {', '.join(map(str, wait))} wait{'' if many else 's'} for approval"
-        )
     elif total and status.phases_done == total:
-        parts.append("complete")
+        if not wait:
+            parts.append("complete")
     else:
         parts.append("nothing runnable")
+    if wait:
+        many = len(wait) > 1
+        parts.append(f"⏸ phase{'s' if many else ''} {', '.join(map(str, wait))} wait{'' if many else 's'} for approval")
     if status.blocked:
         parts.append("blocked " + ", ".join(map(str, status.blocked)))
     return " · ".join(parts)
