@@ -844,8 +844,14 @@ async def test_R_runs_a_blocked_phase_and_a_stuck_plan_needs_a_human(tmp_path):
         from rich.text import Text
 
         status = screen.run_status
-        lines = Text(status.message).wrap(app.console, status.content_region.width)
-        assert len(lines) > 1 and len(lines) <= status.content_region.height
+
+        def wrapped():
+            return Text(status.message).wrap(app.console, status.content_region.width)
+
+        await wait_for(
+            pilot, lambda: len(wrapped()) <= status.content_region.height, what="the status laid out"
+        )
+        assert len(wrapped()) > 1
         # R on the blocked phase runs it, as `phaser next --phase 1`
         tree = screen.plan_view.tree
         tree.focus()

@@ -67,6 +67,8 @@ def test_checkpoint_dialog_80x24(snap_compare):
     async def open_dialog(pilot) -> None:
         pilot.app.push_screen(CheckpointScreen(info))
         await pilot.pause()
+        pilot.app.screen.query_one("#checkpoint-feedback").cursor_blink = False  # a steady caret
+        await pilot.pause()
 
     assert snap_compare(
         PhaserApp(make_project(), watch_files=False), terminal_size=(80, 24), run_before=open_dialog

@@ -109,9 +109,10 @@ class CheckpointScreen(ModalScreen[Decision | None]):
         from phaser.tui.diff_view import DiffScreen
         from phaser.workflow.approval import phase_diff
 
+        project = self.app.project  # type: ignore[attr-defined]
         self.app.push_screen(
             DiffScreen(
                 f"phase {self.info.phase}: {self.info.commit[:10]}",
-                phase_diff(self.app.project, self.info.commit),
+                phase_diff(project, self.info.commit),
             )
         )

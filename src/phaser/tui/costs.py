@@ -72,7 +72,7 @@ class CostsScreen(Screen[None]):
     def action_cursor(self, where: str) -> None:
         focused = self.focused
         if isinstance(focused, DataTable):
-            focused.run_action(f"cursor_{where}")
+            (focused.action_cursor_down if where == "down" else focused.action_cursor_up)()
 
     def action_reload(self) -> None:
         table = self.query_one("#costs-table", DataTable)

@@ -176,7 +176,7 @@ class HomeScreen(Screen[None]):
         self.job: Job | None = None
         self.running_phase: tuple[str, int] | None = None
         self.last_outcomes: dict[tuple[str, int], dict] = {}
-        self.watcher = None
+        self.watcher: Any = None
         self.reloads = 0
         self._reload_seq = 0
         self.undo_stack: list[Toggle] = []

@@ -8,6 +8,7 @@ rebuilt for one changed checkbox.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from rich.style import Style
 from rich.text import Text
@@ -138,7 +139,7 @@ class PlanTree(Tree[Row]):
         super().__init__("plan", id=id)
         self.show_root = False
         self.guide_depth = 3
-        self._shape: list[tuple[object, int, int]] = []
+        self._shape: list[tuple[Any, int, int]] = []
         """(phase number, tasks, notes) per phase of the plan shown: unchanged, lines update in place."""
         self._g_pending = False
         self.rebuilds = 0
@@ -227,7 +228,7 @@ class PlanTree(Tree[Row]):
             return False
         state = "checked" if checked else "open"
         box = TASK_BOXES[state]
-        label = node.label.plain
+        label = node.label.plain if isinstance(node.label, Text) else str(node.label)
         start = label.find("[")
         new = Text(label[:start] + box + label[start + 3 :]) if start >= 0 else Text(label)
         self._relabel(node, new, Row("task", node.data.phase, ref, state, text=node.data.text))

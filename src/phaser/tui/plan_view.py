@@ -242,10 +242,10 @@ class PlanView(Vertical):
             done = figures.state == "done"
             models.append((figures.ran_on if done else None) or figures.model)
             commits.append(figures.commit if done else None)
-        done = sum(1 for f in status.phases if f.state in ("done", "skipped"))
+        phases_done = sum(1 for f in status.phases if f.state in ("done", "skipped"))
         name = str(plan.frontmatter.get("title") or plan.title or info.slug)
         title.update(
-            f"{name}  ·  {project.rel(info.plan_path)}  ·  phases {done}/{len(plan.phases)}"
+            f"{name}  ·  {project.rel(info.plan_path)}  ·  phases {phases_done}/{len(plan.phases)}"
             f"  ·  tasks {plan.tasks_done}/{plan.tasks_total}  ·  approval: {project.config.approval.policy}"
         )
         had_cursor = tree.cursor_node is not None

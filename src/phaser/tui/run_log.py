@@ -131,7 +131,9 @@ class RunLog(RichLog):
         elif isinstance(event, ev.StepStarted):
             self.line(f"--- {event.step}", "bold cyan")
         elif isinstance(event, ev.ToolStarted):
-            self._tool = event  # one line per call, written when it finishes (the status line shows it now)
+            self._tool: ev.ToolStarted | None = (
+                event  # one line per call, written when it finishes (the status line shows it now)
+            )
         elif isinstance(event, ev.ToolFinished):
             started = getattr(self, "_tool", None)
             summary = event.summary

@@ -45,7 +45,9 @@ def describe(status: PlanStatus, running: int | None = None, approvals: bool = F
         parts.append("nothing runnable")
     if wait:
         many = len(wait) > 1
-        parts.append(f"⏸ phase{'s' if many else ''} {', '.join(map(str, wait))} wait{'' if many else 's'} for approval")
+        parts.append(
+            f"⏸ phase{'s' if many else ''} {', '.join(map(str, wait))} wait{'' if many else 's'} for approval"
+        )
     if status.blocked:
         parts.append("blocked " + ", ".join(map(str, status.blocked)))
     return " · ".join(parts)
