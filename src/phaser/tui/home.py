@@ -28,7 +28,9 @@ from phaser.tui.checkpoint import CheckpointInfo, CheckpointScreen, Decision
 from phaser.tui.confirm import ConfirmScreen
 from phaser.tui.detail import DetailPane
 from phaser.tui.footer import PhaserFooter
-from phaser.tui.plan_tree import PlanTree, Row
+from phaser.tui.home_search import SearchAndDetail
+from phaser.tui.home_tasks import TaskToggling, Toggle
+from phaser.tui.plan_tree import PlanTree
 from phaser.tui.plan_view import PlanView, ViewData, load_view, relative
 from phaser.tui.prompt import PromptScreen
 from phaser.tui.run_log import RunLog
@@ -69,15 +71,7 @@ def load_all(project: Project, selected: str | None) -> Loaded:
     return Loaded(statuses, view)
 
 
-@dataclass
-class Toggle:
-    slug: str
-    ref: str
-    checked: bool
-    text: str
-
-
-class HomeScreen(Screen[None]):
+class HomeScreen(SearchAndDetail, TaskToggling, Screen[None]):
     # The footer must fit 80 columns with the tree focused, a run going and a phase waiting: the
     # keys with show=False are left out of it (they are in `?`, the command palette and docs/tui.md).
     # No run key collides with vim movement (j k h l gg G / n): next is `>`, run all `A`.
@@ -579,188 +573,6 @@ class HomeScreen(Screen[None]):
             ),
             answer,
         )
-
-    # -- search -----------------------------------------------------------------------------
-
-    def action_search(self) -> None:
-        box = self.query_one("#search", Input)
-        box.display = True
-        box.value = self._search
-        self._search_target = "log" if self.log_pane.has_focus else "tree"
-        box.focus()
-
-    @on(Input.Submitted, "#search")
-    def _search_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._search = event.value.strip()
-        if not self._search:
-            return
-        found = self._find_in_log() if self._search_target == "log" else self._find_in_tree()
-        if not found:
-            self.notify(f"no match for {self._search!r}", severity="warning", timeout=3)
-
-    def _find_in_tree(self) -> bool:
-        tree = self.plan_view.tree
-        needle = self._search.lower()
-        nodes = [n for p in tree.root.children for n in (p, *p.children)]
-        start = tree.cursor_node
-        at = nodes.index(start) + 1 if start in nodes else 0
-        for node in nodes[at:] + nodes[:at]:
-            if needle in node.label.plain.lower():
-                if node.parent is not None and node.parent is not tree.root:
-                    node.parent.expand()
-                tree.call_after_refresh(tree.move_cursor, node)
-                tree.move_cursor(node)
-                return True
-        return False
-
-    def _find_in_log(self) -> bool:
-        hit = self.log_pane.scroll_to_match(self._search, self._log_hit)
-        if hit is None:
-            return False
-        self._log_hit = hit
-        return True
-
-    def key_escape(self) -> None:
-        box = self.query_one("#search", Input)
-        if box.display:
-            box.display = False
-            (self.log_pane if self._search_target == "log" else self.plan_view.tree).focus()
-        elif self.has_class("-zoom-log"):
-            self.remove_class("-zoom-log")
-
-    # -- detail -----------------------------------------------------------------------------
-
-    @on(PlanTree.Chosen)
-    def _row_chosen(self, event: PlanTree.Chosen) -> None:
-        """A click or Enter on a line selects it: its details, never a write."""
-        self.detail.display = True
-        self.show_detail(event.row)
-
-    def show_detail(self, row: Row) -> None:
-        plan, status = self.plan_view.plan, self.plan_view.status
-        if plan is None:
-            return
-        phase = plan.phase(row.phase)
-        if phase is None:
-            return
-        if row.kind == "task":
-            self.detail.show_text(f"Task {row.ref}", f"[{'x' if row.state == 'checked' else ' '}] {row.text}")
-            return
-        if row.kind == "note":
-            self.detail.show_text(f"Note of phase {row.phase}", row.text)
-            return
-        figures = next((f for f in (status.phases if status else []) if f.number == row.phase), None)
-        lines = [f"Phase {phase.number}: {phase.title}", f"state: {row.state}"]
-        lines += [f"{k}: {v}" for k, v in phase.meta.items()]
-        if figures is not None:
-            lines.append(f"model: {figures.ran_on or figures.model}")
-        self.detail.show_text(f"Phase {phase.number}", "\n".join(lines))
-        if figures is not None and figures.commit:
-            self._phase_facts(self.plan_view.info.slug if self.plan_view.info else "", phase.number, lines)
-
-    @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
-    def _phase_facts(self, slug: str, number: int, lines: list[str]) -> None:
-        """A done phase's commit, diff stat, gates and run log: git and the journals, off the UI thread."""
-        from phaser.tui.checkpoint import gate_lines
-        from phaser.workflow.approval import checkpoint_facts
-        from phaser.workflow.cost import log_lines
-
-        facts = checkpoint_facts(self.project, slug, number, known=self.last_outcomes.get((slug, number)))
-        text = [*lines, "", f"commit {facts.commit}", facts.diff_stat, "", "gates:", *gate_lines(facts.gates)]
-        text += ["", "log (phaser log --phase):", *log_lines(self.project, slug, phase=number)[-60:]]
-        self.app.call_from_thread(self.detail.show_text, f"Phase {number}", "\n".join(text))
-
-    # -- tasks ------------------------------------------------------------------------------
-
-    def _verified(self, ref: str) -> bool:
-        """The task sits in a phase phaser checked off and committed (its gates passed)."""
-        status = self.plan_view.status
-        tree = self.plan_view.tree
-        node = tree.task_node(ref)
-        if status is None or node is None or node.data is None:
-            return False
-        return any(f.number == node.data.phase and f.commit for f in status.phases)
-
-    @on(PlanTree.ToggleTask)
-    def _toggle_task(self, event: PlanTree.ToggleTask) -> None:
-        info = self.plan_view.info
-        if info is None:
-            return
-        if self.plan_view.refused:
-            # phases may repeat a number or tasks be misnumbered: a ref could name another task than the one shown
-            count = len(self.plan_view.problems)
-            self.notify(
-                f"{self.project.rel(info.plan_path)} has {count} problem{'s' if count != 1 else ''} (listed above the "
-                f"plan): fix the plan before ticking tasks; nothing was written",
-                title=f"Task {event.ref}",
-                severity="warning",
-                timeout=8,
-            )
-            return
-        if self.plan_view.plan is None:
-            self.notify(
-                f"{self.project.rel(info.plan_path)} does not parse (see above): fix it first; nothing was written",
-                title=f"Task {event.ref}",
-                severity="warning",
-                timeout=6,
-            )
-            return
-        toggle = Toggle(info.slug, event.ref, event.checked, event.text)
-        if not event.checked and self._verified(event.ref):
-
-            def answer(yes: bool | None) -> None:
-                if yes:
-                    self._toggle(toggle)
-
-            self.app.push_screen(
-                ConfirmScreen(
-                    f"Task {event.ref} was verified by phaser's gates and committed. Untick it? (u undoes)",
-                    yes="Untick",
-                    no="Keep",
-                ),
-                answer,
-            )
-            return
-        self._toggle(toggle)
-
-    def _toggle(self, toggle: Toggle, undo: bool = False) -> None:
-        """Show the new state at once, write it on a worker thread."""
-        self.plan_view.tree.set_task_state(toggle.ref, toggle.checked)
-        self._write_tick(toggle, undo)
-
-    @work(thread=True, group="tick", exit_on_error=False)
-    def _write_tick(self, toggle: Toggle, undo: bool) -> None:
-        from phaser.workflow.edits import tick
-
-        try:
-            tick(self.project, toggle.slug, toggle.ref, toggle.checked, expect_text=toggle.text)
-        except PhaserError as exc:
-            self.post_message(self.Ticked(toggle, exc, undo))
-            return
-        self.post_message(self.Ticked(toggle, None, undo))
-
-    @on(Ticked)
-    def _ticked(self, message: Ticked) -> None:
-        toggle = message.toggle
-        what = "ticked" if toggle.checked else "unticked"
-        if message.error is not None:
-            self.error(message.error, f"Task {toggle.ref}", warning=True)
-        else:
-            self._session_log()
-            self.log_pane.line(
-                f"{'undo: ' if message.undo else ''}{what} {toggle.ref} {toggle.text} ({toggle.slug})", "cyan"
-            )
-            if not message.undo:
-                self.undo_stack.append(toggle)
-        self.schedule_reload()
-
-    def action_undo(self) -> None:
-        if not self.undo_stack:
-            self.notify("nothing to undo")
-            return
-        last = self.undo_stack.pop()
-        self._toggle(Toggle(last.slug, last.ref, not last.checked, last.text), undo=True)
 
     # -- checkpoints ------------------------------------------------------------------------
 
