@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from textual.widgets import Button, Input
 
 from phaser.agent.scripted import ScriptedProvider
@@ -82,6 +83,12 @@ BROKEN = "---\ntitle: [Broken\n---\n\n# Broken\n"
 GATE = (
     f"{sys.executable} -c \"import pathlib, sys; sys.exit(0 if pathlib.Path('hello.txt').is_file() else 1)\""
 )
+
+
+@pytest.fixture(autouse=True)
+def _user_config(tmp_path, monkeypatch):
+    """The TUI keeps the person's theme under $XDG_CONFIG_HOME: never the real one in tests."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
 
 
 def _git(root: Path, *args: str) -> str:
@@ -283,10 +290,14 @@ async def test_toggling_a_task_changes_exactly_that_checkbox(tmp_path):
         await wait_for(pilot, lambda: task_labels(app)[0].startswith("[x] 1.1"), what="the tick on screen")
         assert tree.cursor_node.data.ref == "1.1"  # the cursor stayed on the task
 
-        # a click on task 1.2 ticks it too
+        # a click on task 1.2 only selects it (its details show); x ticks it
         line = screen.plan_view.tree.task_node("1.2").line
         await pilot.click("#plan-tree", offset=(10, line - tree.scroll_offset.y))
-        await wait_for(pilot, lambda: b"- [x] Say hello" in plan_path.read_bytes(), what="the click tick")
+        await wait_for(pilot, lambda: "Say hello in it" in screen.detail.text, what="the detail pane")
+        assert tree.cursor_node.data.ref == "1.2"
+        assert b"- [ ] Say hello" in plan_path.read_bytes()
+        await pilot.press("x")
+        await wait_for(pilot, lambda: b"- [x] Say hello" in plan_path.read_bytes(), what="the x tick")
         await wait_for(pilot, lambda: phase_state(app, 1) == "done", what="phase 1 done")
 
         # and back again: the file is byte-identical to where it started
@@ -294,7 +305,10 @@ async def test_toggling_a_task_changes_exactly_that_checkbox(tmp_path):
         await pilot.press("space")
         await wait_for(pilot, lambda: b"- [ ] Write" in plan_path.read_bytes(), what="untick 1.1")
         assert tree.cursor_to("task:1:1.2:0")
-        await pilot.press("enter")
+        await pilot.press("enter")  # selects: no write
+        await pilot.pause()
+        assert b"- [x] Say hello" in plan_path.read_bytes()
+        await pilot.press("x")
         await wait_for(pilot, lambda: plan_path.read_bytes() == original, what="the file back to its bytes")
 
         # the file moved on behind the screen's back (no watcher here): a toggle never ticks another task
@@ -363,7 +377,7 @@ async def test_a_phase_runs_end_to_end_through_the_fake_messages_api(tmp_path, f
     app = PhaserApp(project, watch_files=False)
     async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
         screen = home(app)
-        await pilot.press("g")
+        await pilot.press(">")
         await wait_for(
             pilot,
             lambda: screen.job is None and screen.run_status.has_class("-ok"),
@@ -403,7 +417,7 @@ async def test_a_phase_runs_end_to_end_through_the_fake_messages_api(tmp_path, f
         table = app.screen.query_one("#costs-table")
         rows = [table.get_row_at(i) for i in range(table.row_count)]
         assert any(
-            r[0] == "hello" and r[1] == "1" and r[2] == "claude-haiku-5-5" and r[-1].startswith("$")
+            r[0] == "hello" and r[1] == "1" and r[3] == "claude-haiku-5-5" and r[2].startswith("$")
             for r in rows
         )
 
@@ -423,7 +437,7 @@ async def test_stopping_a_run_midway_ends_it_cleanly_and_the_app_stays_responsiv
     app = PhaserApp(project, provider=ScriptedProvider(script), watch_files=False)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = home(app)
-        await pilot.press("g")
+        await pilot.press(">")
         await wait_for(pilot, entered.is_set, what="the model call")
         await wait_for(pilot, lambda: phase_state(app, 1) == "running", what="phase 1 running")
         # the interface is not frozen while the worker waits on the model
@@ -448,7 +462,7 @@ async def test_approve_at_the_checkpoint_after_a_run(tmp_path):
     app = PhaserApp(project, provider=ScriptedProvider(phase1_turns()), watch_files=False)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = home(app)
-        await pilot.press("G")  # run all: stops at the checkpoint after phase 1
+        await pilot.press("A")  # run all: stops at the checkpoint after phase 1
         await wait_for(
             pilot, lambda: isinstance(app.screen, CheckpointScreen), what="the checkpoint", timeout=30
         )
@@ -543,7 +557,10 @@ async def test_command_palette_offers_the_screen_actions(tmp_path):
     project = make_project(tmp_path)
     app = PhaserApp(project, watch_files=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        titles = [c.title for c in app.get_system_commands(app.screen)]
+        titles = [c.title.split("  (")[0] for c in app.get_system_commands(app.screen)]
+        keyed = [c.title for c in app.get_system_commands(app.screen)]
+        # every action with its key, Tick (a plan tree key) too
+        assert "Tick or untick the task  (x / space)" in keyed and "Next phase  (>)" in keyed, keyed
         for title in (
             "New spec",
             "Plan it",
@@ -554,9 +571,12 @@ async def test_command_palette_offers_the_screen_actions(tmp_path):
             "Revise the plan",
         ):
             assert title in titles
+        keyed = [c.title for c in app.get_system_commands(app.screen)]
+        # every action with its key, Tick (a plan tree key) too
+        assert "Tick or untick the task  (x / space)" in keyed and "Next phase  (>)" in keyed, keyed
         assert "Stop the run" not in titles  # nothing runs
         assert "Approve or reject a phase" not in titles  # nothing waits
-        command = next(c for c in app.get_system_commands(app.screen) if c.title == "Costs")
+        command = next(c for c in app.get_system_commands(app.screen) if c.title.startswith("Costs"))
         await command.callback()
         await wait_for(pilot, lambda: isinstance(app.screen, CostsScreen), what="costs via the palette")
         await pilot.press("escape")
@@ -665,12 +685,12 @@ async def test_every_plan_problem_is_reachable_and_the_plan_is_flagged_refused(t
             pilot, lambda: box.scroll_y == box.max_scroll_y, what="the box scrolled to the last problem"
         )
         # the run keys are dimmed, R too, and g starts nothing
-        assert binding_state(app, "g") is False and binding_state(app, "G") is False
+        assert binding_state(app, "greater_than_sign") is False and binding_state(app, "A") is False
         view.tree.focus()
         await pilot.pause()
         assert binding_state(app, "R") is False
         before = plan_path.read_bytes()
-        await pilot.press("g", "G", "R")
+        await pilot.press(">", "A", "R")
         await pilot.pause()
         assert screen.job is None and "»»»" not in screen.log_pane.text and plan_path.read_bytes() == before
 
@@ -703,7 +723,7 @@ async def test_a_run_in_another_process_is_shown_and_the_run_keys_wait_for_it(tm
             )
             assert "phase 1 running" in str(screen.query_one(SpecItem).query_one(".spec-detail").render())
             assert phase_state(app, 1) == "running"
-            assert binding_state(app, "g") is False and binding_state(app, "G") is False
+            assert binding_state(app, "greater_than_sign") is False and binding_state(app, "A") is False
             # the other run ends (killed: its marker stays): the screen notices by itself
             release(holder)
             await wait_for(
@@ -715,13 +735,13 @@ async def test_a_run_in_another_process_is_shown_and_the_run_keys_wait_for_it(tm
                 in shown
             )
             assert "the next run undoes them (kept as a patch)" in shown
-            assert phase_state(app, 1) == "next" and binding_state(app, "g") is True
+            assert phase_state(app, 1) == "next" and binding_state(app, "greater_than_sign") is True
             # and a run that starts elsewhere while the screen is open shows up by itself too
             holder = hold_plan_lock(project)
             await wait_for(
                 pilot, lambda: "is running in another phaser" in str(banner.render()), what="the new run"
             )
-            assert binding_state(app, "g") is False
+            assert binding_state(app, "greater_than_sign") is False
     finally:
         if holder.poll() is None:
             release(holder)
@@ -743,7 +763,7 @@ async def test_a_stopped_run_shows_that_the_phase_did_not_finish(tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         screen = home(app)
         banner = screen.plan_view.query_one("#plan-active")
-        await pilot.press("g")
+        await pilot.press(">")
         await wait_for(pilot, entered.is_set, what="the code step")
         assert not banner.display  # this screen's own run: not "another phaser"
         await pilot.press("s")
@@ -759,7 +779,7 @@ async def test_done_phases_show_the_model_they_passed_on_and_their_commit(tmp_pa
     app = PhaserApp(project, provider=ScriptedProvider(phase1_turns()), watch_files=False)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = home(app)
-        await pilot.press("g")
+        await pilot.press(">")
         await wait_for(pilot, lambda: screen.job is None, what="the run", timeout=30)
         assert phase_state(app, 1) == "done"
         # the plan now routes phase 1 elsewhere; the tree still says where it passed
@@ -797,9 +817,9 @@ async def test_run_keys_are_dimmed_when_nothing_can_run(tmp_path):
             screen.spec_list.index = screen.spec_list.slugs.index(slug)
             await wait_for(pilot, lambda slug=slug: screen.plan_view.info.slug == slug, what=slug)
             await pilot.pause()
-            assert binding_state(app, "g") is runnable, slug
-            assert binding_state(app, "G") is runnable, slug
-        titles = [c.title for c in app.get_system_commands(app.screen)]
+            assert binding_state(app, "greater_than_sign") is runnable, slug
+            assert binding_state(app, "A") is runnable, slug
+        titles = [c.title.split("  (")[0] for c in app.get_system_commands(app.screen)]
         assert "Next phase" not in titles and "Run all phases" not in titles
 
 
@@ -809,7 +829,7 @@ async def test_R_runs_a_blocked_phase_and_a_stuck_plan_needs_a_human(tmp_path):
     notices = spy_notifications(app)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = home(app)
-        assert binding_state(app, "g") is False
+        assert binding_state(app, "greater_than_sign") is False
         # a next run anyway (the palette or a race): stuck is yellow, says why, and names the TUI's key
         from phaser.tui.home import Job
 
@@ -850,12 +870,12 @@ async def test_R_runs_a_blocked_phase_and_a_stuck_plan_needs_a_human(tmp_path):
         assert tree.cursor_to("phase:1::0")
         await pilot.pause()
         assert binding_state(app, "R") is False
-        titles = [c.title for c in app.get_system_commands(app.screen)]
+        titles = [c.title.split("  (")[0] for c in app.get_system_commands(app.screen)]
         assert "Run the phase under the cursor" not in titles
         assert tree.cursor_to("phase:2::0")
         await pilot.pause()
         assert binding_state(app, "R") is True
-        assert "Run the phase under the cursor" in [c.title for c in app.get_system_commands(app.screen)]
+        assert "Run the phase under the cursor  (R)" in [c.title for c in app.get_system_commands(app.screen)]
 
 
 async def test_approval_is_a_yellow_notice_that_names_the_a_key(tmp_path):
@@ -864,7 +884,7 @@ async def test_approval_is_a_yellow_notice_that_names_the_a_key(tmp_path):
     notices = spy_notifications(app)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = home(app)
-        await pilot.press("G")
+        await pilot.press("A")
         await wait_for(
             pilot, lambda: isinstance(app.screen, CheckpointScreen), what="the checkpoint", timeout=30
         )
@@ -886,7 +906,7 @@ async def test_unverified_and_a_lock_refusal_are_yellow_notices_not_errors(tmp_p
     notices = spy_notifications(app)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = home(app)
-        await pilot.press("g")
+        await pilot.press(">")
         await wait_for(pilot, lambda: screen.job is None, what="the run", timeout=30)
         assert "unverified" in screen.run_status.message, (screen.run_status.message, screen.log_pane.text)
         assert screen.run_status.has_class("-warn")
@@ -899,7 +919,7 @@ async def test_unverified_and_a_lock_refusal_are_yellow_notices_not_errors(tmp_p
         holder = hold_plan_lock(project)
         try:
             notices.clear()
-            await pilot.press("g")
+            await pilot.press(">")
             await wait_for(
                 pilot,
                 lambda: screen.job is None and "refused" in screen.run_status.message,
@@ -956,8 +976,8 @@ async def test_the_footer_fits_80_columns_in_every_state(tmp_path):
         screen.plan_view.tree.focus()
         await pilot.pause()
         shown = footer_fits(app)  # the tree focused, a phase waiting for approval
-        assert {"x", "R", "a", "g", "q"} <= set(shown), shown
-        await pilot.press("g")
+        assert {"x", "R", "a", "greater_than_sign", "q"} <= set(shown), shown
+        await pilot.press(">")
         await wait_for(pilot, entered.is_set, what="the run")
         await pilot.pause()
         shown = footer_fits(app)  # a run going

@@ -56,6 +56,20 @@ class PhaserApp(App[int]):
         """How often the screen looks again at a run another process has going on the shown plan."""
         self.sub_title = str(project.root)
         self._provider_lock = threading.Lock()
+        from phaser.tui.settings import load_settings
+
+        theme = load_settings().get("theme")
+        if isinstance(theme, str) and theme in self.available_themes:
+            self.theme = theme
+
+    def on_mount(self) -> None:
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, theme) -> None:
+        """The person's theme (T, or the palette's "Change theme") is kept for the next start."""
+        from phaser.tui.settings import save_setting
+
+        save_setting("theme", theme.name)
 
     def session_provider(self) -> Provider | None:
         """The provider for a run (called on the worker thread).
@@ -98,15 +112,37 @@ class PhaserApp(App[int]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         if isinstance(screen, HomeScreen):
-            # the screen's actions, and the plan tree's that act on the screen (R: run the phase under the cursor)
-            tree = [b for b in PlanTree.BINDINGS if isinstance(b, Binding) and b.action.startswith("screen.")]
-            for binding in [*screen.BINDINGS, *tree]:
-                action = binding.action.removeprefix("screen.") if isinstance(binding, Binding) else ""
-                if action and screen.check_action(action, ()):
-                    if not isinstance(binding, Binding):
-                        continue
-                    title = screen.PALETTE.get(action, binding.description)
-                    yield SystemCommand(title, binding.tooltip or title, partial(screen.run_action, action))
+            # every action of the screen and of the plan tree, with its key
+            tree = screen.plan_view.tree
+            seen: set[str] = set()
+            for binding in [*screen.BINDINGS, *PlanTree.BINDINGS]:
+                if (
+                    not isinstance(binding, Binding)
+                    or binding.action in seen
+                    or not binding.show
+                    and (
+                        binding.action
+                        in ("cursor_down", "cursor_up", "cursor_g", "cursor_bottom", "fold", "unfold")
+                    )
+                ):
+                    continue
+                seen.add(binding.action)
+                on_screen = binding in screen.BINDINGS or binding.action.startswith("screen.")
+                action = binding.action.removeprefix("screen.")
+                if on_screen and not screen.check_action(action, ()):
+                    continue
+                title = screen.PALETTE.get(action, binding.description)
+                keys = [
+                    self.get_key_display(b)
+                    for b in [*screen.BINDINGS, *PlanTree.BINDINGS]
+                    if isinstance(b, Binding) and b.action == binding.action
+                ]
+                target = screen if on_screen else tree
+                yield SystemCommand(
+                    f"{title}  ({' / '.join(keys)})",
+                    binding.tooltip or title,
+                    partial(target.run_action, action),
+                )
 
     async def action_quit(self) -> None:
         home = self.screen_stack[0] if self.screen_stack else None

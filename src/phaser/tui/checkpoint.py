@@ -1,8 +1,12 @@
-"""An approval checkpoint: what the phase changed, its gates and notes; approve, or reject with feedback."""
+"""An approval checkpoint: what the phase changed, its gates and notes; approve, or reject with feedback.
+
+The body (diff stat, gates, notes) takes what room is left and scrolls; the feedback field and the
+buttons always show, at 80x24 too, and the dialog's own footer names its keys.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from textual import on
 from textual.app import ComposeResult
@@ -11,18 +15,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from phaser.tui.footer import PhaserFooter
+from phaser.workflow.approval import CheckpointFacts
 
-@dataclass
-class CheckpointInfo:
-    slug: str
-    phase: int
-    title: str
-    commit: str | None = None
-    diff_stat: str = ""
-    """``git show --stat`` of the phase's commit, or what is known without one."""
-    gates: list[dict] = field(default_factory=list)
-    """GateResult.as_dict() rows of the phase's last run."""
-    notes: list[str] = field(default_factory=list)
+CheckpointInfo = CheckpointFacts
+"""What the dialog shows (workflow.approval.checkpoint_facts builds it)."""
+
+__all__ = ["CheckpointInfo", "CheckpointScreen", "Decision", "gate_lines"]
 
 
 @dataclass
@@ -40,10 +39,15 @@ def gate_lines(gates: list[dict]) -> list[str]:
 class CheckpointScreen(ModalScreen[Decision | None]):
     """Dismisses with Decision(approve=True), Decision(False, feedback), or None (decide later)."""
 
-    BINDINGS = [Binding("escape", "later", "Later")]
+    BINDINGS = [
+        Binding("ctrl+y", "approve", "Approve", tooltip="Approve the phase"),
+        Binding("ctrl+r", "reject", "Reject", tooltip="Reject it with the feedback typed (it runs again)"),
+        Binding("ctrl+o", "diff", "Diff", tooltip="Read the phase's whole diff"),
+        Binding("escape", "later", "Later", tooltip="Decide later (the phase keeps waiting)"),
+    ]
 
-    def __init__(self, info: CheckpointInfo) -> None:
-        super().__init__(classes="dialog-screen")
+    def __init__(self, info: CheckpointFacts) -> None:
+        super().__init__(classes="dialog-screen checkpoint-screen")
         self.info = info
 
     def compose(self) -> ComposeResult:
@@ -55,8 +59,8 @@ class CheckpointScreen(ModalScreen[Decision | None]):
                 classes="dialog-title",
             )
             with VerticalScroll(id="checkpoint-body"):
-                commit = f" (commit {info.commit[:10]})" if info.commit else ""
-                yield Label(f"Changes{commit}", classes="section")
+                commit = f" (commit {info.commit[:10]}; ctrl+o shows the diff)" if info.commit else ""
+                yield Label(f"Changes{commit}", classes="section", markup=False)
                 yield Static(
                     info.diff_stat or "(no commit found for this phase)", markup=False, id="checkpoint-diff"
                 )
@@ -74,9 +78,11 @@ class CheckpointScreen(ModalScreen[Decision | None]):
                 yield Button("Approve", variant="success", id="checkpoint-approve")
                 yield Button("Reject", variant="error", id="checkpoint-reject")
                 yield Button("Later", id="checkpoint-later")
+        yield PhaserFooter(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#checkpoint-approve", Button).focus()
+        # the feedback field, not Approve: an Enter never approves by accident
+        self.query_one("#checkpoint-feedback", Input).focus()
 
     @on(Button.Pressed, "#checkpoint-approve")
     def action_approve(self) -> None:
@@ -95,3 +101,18 @@ class CheckpointScreen(ModalScreen[Decision | None]):
     @on(Button.Pressed, "#checkpoint-later")
     def action_later(self) -> None:
         self.dismiss(None)
+
+    def action_diff(self) -> None:
+        if not self.info.commit:
+            self.notify("no commit found for this phase", severity="warning")
+            return
+        from phaser.tui.diff_view import DiffScreen
+        from phaser.workflow.approval import phase_diff
+
+        project = self.app.project  # type: ignore[attr-defined]
+        self.app.push_screen(
+            DiffScreen(
+                f"phase {self.info.phase}: {self.info.commit[:10]}",
+                phase_diff(project, self.info.commit),
+            )
+        )

@@ -1,14 +1,14 @@
 """The home screen: specs on the left, the selected plan on the right, the live run log below it.
 
-Every long job (planning, running phases) runs in one named thread worker; its events come back
-as HomeScreen.RunEvent messages, and the job's end as HomeScreen.JobEnded. The spec watcher's
-callback runs on a timer thread too, and only posts HomeScreen.FilesChanged.
+Every long job (planning, running phases) runs in one named thread worker through
+workflow.jobs.run_job; its events come back as HomeScreen.RunEvent messages, and the job's end as
+HomeScreen.JobEnded. Reading the plans (slow on a 1,000-phase plan) and writing a tick happen off
+the UI thread too; the spec watcher's callback only posts HomeScreen.FilesChanged.
 """
 
 from __future__ import annotations
 
-import subprocess
-import threading
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,48 +20,61 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Header, Input
 
 from phaser import events as ev
-from phaser.errors import BudgetExceeded, PhaserError, RunStopped
+from phaser.errors import PhaserError
 from phaser.tui.checkpoint import CheckpointInfo, CheckpointScreen, Decision
 from phaser.tui.confirm import ConfirmScreen
+from phaser.tui.detail import DetailPane
+from phaser.tui.footer import PhaserFooter
+from phaser.tui.home_search import SearchAndDetail
+from phaser.tui.home_tasks import TaskToggling, Toggle
 from phaser.tui.plan_tree import PlanTree
-from phaser.tui.plan_view import PlanView, relative
+from phaser.tui.plan_view import PlanView, ViewData, load_view, relative
 from phaser.tui.prompt import PromptScreen
 from phaser.tui.run_log import RunLog
 from phaser.tui.run_status import RunStatus
 from phaser.tui.spec_list import SpecList
 from phaser.tui.wording import outcome_kind, outcome_style, tui_words
-from phaser.workflow.project import SpecInfo
-from phaser.workflow.status import project_status
+from phaser.workflow.jobs import Job, JobKind
+from phaser.workflow.project import Project, SpecInfo
+from phaser.workflow.status import PlanStatus, status_of
+
+__all__ = ["HomeScreen", "Job", "JobKind"]
 
 
 @dataclass
-class Job:
-    """A planning or run job: what it is, on which spec, and the event that stops it."""
+class Loaded:
+    """Every spec's status and the selected one's plan, read on a worker thread."""
 
-    kind: str
-    """plan, revise, next, phase (the phase ``phase``, as `phaser next --phase N`) or all."""
-    slug: str
-    feedback: str = ""
-    phase: int | None = None
-    stop: threading.Event = field(default_factory=threading.Event)
-
-    @property
-    def what(self) -> str:
-        return {
-            "plan": f"planning {self.slug}",
-            "revise": f"revising the plan of {self.slug}",
-            "next": f"{self.slug}: next phase",
-            "phase": f"{self.slug}: phase {self.phase}",
-            "all": f"{self.slug}: run to completion",
-        }[self.kind]
+    statuses: list[PlanStatus]
+    view: ViewData | None
 
 
-class HomeScreen(Screen[None]):
+def load_all(project: Project, selected: str | None) -> Loaded:
+    """Read every spec and plan; the selected plan once (its status serves the list as well)."""
+    statuses: list[PlanStatus] = []
+    view = None
+    infos = project.specs()
+    if selected not in {i.slug for i in infos} and infos:
+        selected = infos[0].slug
+    for info in infos:
+        if info.slug == selected:
+            view = load_view(project, info)
+            statuses.append(view.status if view.status is not None else status_of(project, info))
+        else:
+            statuses.append(status_of(project, info))
+    for status in statuses:
+        if status.error:
+            status.error = relative(project, status.error)
+    return Loaded(statuses, view)
+
+
+class HomeScreen(SearchAndDetail, TaskToggling, Screen[None]):
     # The footer must fit 80 columns with the tree focused, a run going and a phase waiting: the
-    # keys with show=False are left out of it (they are in the command palette and docs/tui.md).
+    # keys with show=False are left out of it (they are in `?`, the command palette and docs/tui.md).
+    # No run key collides with vim movement (j k h l gg G / n): next is `>`, run all `A`.
     BINDINGS = [
         Binding("n", "new_spec", "New", tooltip="Write a new spec (title, then your $EDITOR)"),
         Binding("e", "edit_spec", "Edit", show=False, tooltip="Open the selected spec.md in $EDITOR"),
@@ -69,14 +82,20 @@ class HomeScreen(Screen[None]):
         Binding(
             "r", "revise", "Revise", show=False, tooltip="Revise the plan with your feedback (a planning run)"
         ),
-        Binding("g", "run_next", "Next", tooltip="Run the next phase of the selected plan"),
-        Binding("G", "run_all", "Run all", tooltip="Run phases until done, stopping at approval checkpoints"),
+        Binding("greater_than_sign", "run_next", "Next", tooltip="Run the next phase of the selected plan"),
+        Binding("A", "run_all", "All", tooltip="Run phases until done, stopping at approval checkpoints"),
         Binding(
             "s", "stop", "Stop", tooltip="Stop the run cleanly at the next turn (the phase stays resumable)"
         ),
         Binding(
             "a", "checkpoint", "Approve", tooltip="Review a phase waiting for approval: approve or reject"
         ),
+        Binding("u", "undo", "Undo", show=False, tooltip="Undo the last tick or untick"),
+        Binding("d", "detail", "Detail", show=False, tooltip="Show or hide the detail pane of the line"),
+        Binding(
+            "slash", "search", "Search", show=False, tooltip="Search the plan tree, or the log when focused"
+        ),
+        Binding("z", "zoom_log", "Zoom log", show=False, tooltip="The log full screen, and back"),
         Binding(
             "m",
             "toggle_markdown",
@@ -84,8 +103,13 @@ class HomeScreen(Screen[None]):
             show=False,
             tooltip="Show the plan as rendered markdown, or as a tree",
         ),
-        Binding("c", "costs", "Costs", show=False, tooltip="Tokens and dollars per phase and model"),
+        Binding(
+            "c", "costs", "Costs", show=False, tooltip="Tokens and dollars per phase and model, and every run"
+        ),
+        Binding("C", "commit_spec", "Commit spec", show=False, tooltip="Commit the selected spec folder"),
+        Binding("T", "toggle_theme", "Theme", show=False, tooltip="Switch between the dark and light theme"),
         Binding("ctrl+r", "reload", "Reload", show=False, tooltip="Read every spec and plan from disk again"),
+        Binding("question_mark", "help", "Help", tooltip="Every key"),
     ]
 
     PALETTE = {
@@ -98,9 +122,17 @@ class HomeScreen(Screen[None]):
         "run_phase": "Run the phase under the cursor",
         "stop": "Stop the run",
         "checkpoint": "Approve or reject a phase",
+        "toggle_task": "Tick or untick the task",
+        "undo": "Undo the last tick",
+        "detail": "Detail pane",
+        "search": "Search",
+        "zoom_log": "Zoom the log",
         "toggle_markdown": "Markdown view",
         "costs": "Costs",
+        "commit_spec": "Commit the spec",
+        "toggle_theme": "Dark or light theme",
         "reload": "Reload from disk",
+        "help": "Keys (help)",
     }
     """Titles of the screen's actions in the command palette (the footer uses the short descriptions)."""
 
@@ -125,13 +157,29 @@ class HomeScreen(Screen[None]):
 
         paths: set[Path]
 
+    @dataclass
+    class Ticked(Message, bubble=False):
+        """A tick written (error None) or refused, from the tick worker."""
+
+        toggle: Toggle
+        error: PhaserError | None = None
+        undo: bool = False
+
     def __init__(self) -> None:
         super().__init__()
         self.job: Job | None = None
         self.running_phase: tuple[str, int] | None = None
         self.last_outcomes: dict[tuple[str, int], dict] = {}
-        self.watcher = None
+        self.watcher: Any = None
         self.reloads = 0
+        self._reload_seq = 0
+        self.undo_stack: list[Toggle] = []
+        self._search: str = ""
+        self._ended_job: Job | None = None
+        self._search_target = "tree"
+        self._log_hit = -1
+        self._history_slug: str | None = None
+        """The spec whose past runs the log shows (None once this session wrote to the log)."""
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -141,13 +189,15 @@ class HomeScreen(Screen[None]):
             yield SpecList(id="specs")
             with Vertical(id="right"):
                 yield PlanView(id="plan")
+                yield DetailPane(id="detail")
                 yield RunStatus(id="run-status")
+                yield Input(placeholder="search: enter finds the next match, escape closes", id="search")
                 yield RunLog(id="log")
-        yield Footer(compact=True)
+        yield PhaserFooter(compact=True)
 
     @property
-    def project(self):
-        return self.app.project
+    def project(self) -> Project:
+        return self.app.project  # type: ignore[attr-defined]
 
     @property
     def spec_list(self) -> SpecList:
@@ -166,15 +216,20 @@ class HomeScreen(Screen[None]):
         return self.query_one(RunStatus)
 
     @property
+    def detail(self) -> DetailPane:
+        return self.query_one(DetailPane)
+
+    @property
     def busy(self) -> bool:
         return self.job is not None
 
     async def on_mount(self) -> None:
-        self.query_one("#log", RunLog).border_title = "Log"
+        self.log_pane.border_title = "Log"
         await self.reload()
         self.spec_list.focus()
+        self.show_history()
         self.start_watcher()
-        self.set_interval(self.app.poll_s, self._poll_active, name="poll-active")
+        self.set_interval(self.app.poll_s, self._poll_active, name="poll-active")  # type: ignore[attr-defined]
 
     def on_unmount(self) -> None:
         self.stop_watcher()
@@ -188,32 +243,78 @@ class HomeScreen(Screen[None]):
                 return info
         return None
 
+    def _running_in(self, slug: str | None) -> int | None:
+        return self.running_phase[1] if self.running_phase and self.running_phase[0] == slug else None
+
     async def reload(self, select: str | None = None) -> None:
-        """Read every spec and plan again and show them, keeping the selection and cursor."""
+        """Read every spec and plan again (on a worker thread) and show them, keeping the selection
+        and cursor. A reload that a newer one overtook shows nothing."""
+        self._reload_seq += 1
+        seq = self._reload_seq
+        want = select or self.spec_list.selected
+        loaded = await asyncio.to_thread(load_all, self.project, want)
+        if seq != self._reload_seq:
+            return
+        running = self.running_phase
+        await self.spec_list.show(
+            loaded.statuses,
+            select=select,
+            running=running,
+            approvals=self.project.config.approval.policy != "never",
+        )
+        info = self.selected_info()
+        view = loaded.view
+        if view is None or view.info is None or info is None or view.info.slug != info.slug:
+            view = await asyncio.to_thread(load_view, self.project, info)
+        self._apply(view)
         self.reloads += 1
-        statuses = project_status(self.project)
-        for status in statuses:
-            if status.error:
-                status.error = relative(self.project, status.error)
-        await self.spec_list.show(statuses, select=select)
-        self.show_plan()
+
+    def schedule_reload(self) -> None:
+        """Reload without holding up the screen's messages (a key, a tick) while the plans are read."""
+        self.run_worker(self.reload(), group="reload", exit_on_error=False)
+
+    def _apply(self, view: ViewData) -> None:
+        info = view.info
+        job = self.job if self.job is not self._ended_job else None
+        own_run = job is not None and info is not None and job.slug == info.slug
+        self.plan_view.apply(view, running=self._running_in(info.slug if info else None), own_run=own_run)
         self.refresh_bindings()
 
     def show_plan(self) -> None:
+        """Show the selected plan now (read on this thread: a spec switch, a run's phase starting)."""
+        self._apply(load_view(self.project, self.selected_info()))
+
+    def show_history(self) -> None:
+        """The log after a restart: the past runs of the selected spec (what `phaser log` prints)."""
         info = self.selected_info()
-        running = (
-            self.running_phase[1]
-            if self.running_phase and info and self.running_phase[0] == info.slug
-            else None
-        )
-        own_run = self.job is not None and info is not None and self.job.slug == info.slug
-        self.plan_view.show(self.project, info, running=running, own_run=own_run)
-        self.refresh_bindings()
+        if info is None or self._history_slug == "" or not info.has_plan:
+            return
+        from phaser.workflow.cost import log_lines
+
+        try:
+            lines = log_lines(self.project, info.slug)
+        except PhaserError:
+            return
+        if lines and lines[0].startswith("no runs recorded"):
+            return
+        self.log_pane.clear_log()
+        self.log_pane.line(f"past runs of {info.slug} (phaser log {info.slug}):", "bold dim")
+        for line in lines[-300:]:
+            self.log_pane.line(line, "dim")
+        self._history_slug = info.slug
+
+    def _session_log(self) -> None:
+        """This session writes to the log: the history shown before is cleared once."""
+        if self._history_slug:
+            self.log_pane.clear_log()
+        self._history_slug = ""
 
     @on(PlanTree.NodeHighlighted)
-    def _cursor_moved(self) -> None:
+    def _cursor_moved(self, event: PlanTree.NodeHighlighted) -> None:
         """R acts on the phase under the cursor: whether it can run changes as the cursor moves."""
         self.refresh_bindings()
+        if self.detail.display and event.node.data is not None:
+            self.show_detail(event.node.data)
 
     async def _poll_active(self) -> None:
         """Another process's run of the shown plan starts, and may end, without touching the plan
@@ -224,7 +325,7 @@ class HomeScreen(Screen[None]):
         from phaser.workflow.status import active_run
 
         if active_run(self.project, view.info.slug) != view.active:
-            await self.reload()
+            self.schedule_reload()
 
     @on(SpecList.Selected)
     def _opened(self) -> None:
@@ -237,16 +338,21 @@ class HomeScreen(Screen[None]):
     def _chosen(self, event: SpecList.Chosen) -> None:
         if self.plan_view.info is None or self.plan_view.info.slug != event.slug:
             self.show_plan()
+            if self._history_slug:
+                self.show_history()
 
     # -- live files -------------------------------------------------------------------------
 
     def start_watcher(self) -> None:
-        if self.watcher is not None or not self.app.watch_files or not self.project.specs_dir.is_dir():
+        app = self.app
+        if self.watcher is not None or not app.watch_files or not self.project.specs_dir.is_dir():  # type: ignore[attr-defined]
             return
         from phaser.plan.watch import SpecWatcher
 
         self.watcher = SpecWatcher(
-            self.project.specs_dir, self._files_changed, debounce_s=self.app.debounce_s
+            self.project.specs_dir,
+            self._files_changed,
+            debounce_s=app.debounce_s,  # type: ignore[attr-defined]
         ).start()
 
     def stop_watcher(self) -> None:
@@ -259,8 +365,8 @@ class HomeScreen(Screen[None]):
         self.post_message(self.FilesChanged(paths))
 
     @on(FilesChanged)
-    async def _on_files_changed(self, event: FilesChanged) -> None:
-        await self.reload()
+    def _on_files_changed(self, event: FilesChanged) -> None:
+        self.schedule_reload()
 
     # -- actions: bindings are enabled only when they can do something ----------------------
 
@@ -288,10 +394,12 @@ class HomeScreen(Screen[None]):
             return False if view.plan is None else None if self.busy else True
         if action == "plan":
             return None if self.busy or info is None else True
-        if action == "edit_spec":
+        if action in ("edit_spec", "commit_spec"):
             return None if info is None else True
         if action == "checkpoint":
             return bool(view.waiting) and not self.busy
+        if action == "undo":
+            return bool(self.undo_stack) or None
         return True
 
     async def action_reload(self) -> None:
@@ -305,6 +413,26 @@ class HomeScreen(Screen[None]):
         from phaser.tui.costs import CostsScreen
 
         self.app.push_screen(CostsScreen(self.project))
+
+    def action_help(self) -> None:
+        from phaser.tui.help import HelpScreen, key_rows
+
+        self.app.push_screen(HelpScreen(key_rows(self.app, self)))
+
+    def action_toggle_theme(self) -> None:
+        self.app.theme = "textual-light" if self.app.current_theme.dark else "textual-dark"
+
+    def action_zoom_log(self) -> None:
+        self.toggle_class("-zoom-log")
+        if self.has_class("-zoom-log"):
+            self.log_pane.focus()
+
+    def action_detail(self) -> None:
+        pane = self.detail
+        pane.display = not pane.display
+        node = self.plan_view.tree.cursor_node
+        if pane.display and node is not None and node.data is not None:
+            self.show_detail(node.data)
 
     def action_new_spec(self) -> None:
         self.app.push_screen(
@@ -323,12 +451,12 @@ class HomeScreen(Screen[None]):
             return
         self.start_watcher()
         await self.reload(select=info.slug)
-        self.app.open_editor(info.spec_path)
+        self.app.open_editor(info.spec_path)  # type: ignore[attr-defined]
         await self.reload(select=info.slug)
 
         def plan_now(yes: bool | None) -> None:
             if yes:
-                self.start_job(Job("plan", info.slug))
+                self.start_job(Job(JobKind.PLAN, info.slug))
 
         self.app.push_screen(
             ConfirmScreen(
@@ -343,7 +471,7 @@ class HomeScreen(Screen[None]):
         info = self.selected_info()
         if info is None:
             return
-        self.app.open_editor(info.spec_path)
+        self.app.open_editor(info.spec_path)  # type: ignore[attr-defined]
         await self.reload()
 
     def action_plan(self) -> None:
@@ -351,12 +479,12 @@ class HomeScreen(Screen[None]):
         if info is None or self.busy:
             return
         if not info.has_plan:
-            self.start_job(Job("plan", info.slug))
+            self.start_job(Job(JobKind.PLAN, info.slug))
             return
 
         def replace(yes: bool | None) -> None:
             if yes:
-                self.start_job(Job("plan", info.slug, feedback="force"))
+                self.start_job(Job(JobKind.PLAN, info.slug, force=True))
 
         self.app.push_screen(
             ConfirmScreen(
@@ -374,7 +502,7 @@ class HomeScreen(Screen[None]):
 
         def revise(feedback: str | None) -> None:
             if feedback:
-                self.start_job(Job("revise", info.slug, feedback=feedback))
+                self.start_job(Job(JobKind.REVISE, info.slug, feedback=feedback))
 
         self.app.push_screen(
             PromptScreen(
@@ -388,19 +516,19 @@ class HomeScreen(Screen[None]):
     def action_run_next(self) -> None:
         info = self.selected_info()
         if info is not None and info.has_plan:
-            self.start_job(Job("next", info.slug))
+            self.start_job(Job(JobKind.NEXT, info.slug))
 
     def action_run_all(self) -> None:
         info = self.selected_info()
         if info is not None and info.has_plan:
-            self.start_job(Job("all", info.slug))
+            self.start_job(Job(JobKind.ALL, info.slug))
 
     def action_run_phase(self) -> None:
         """R on the plan tree: run the phase under the cursor (a blocked one too), as `phaser next --phase N`."""
         info = self.selected_info()
         number = self.plan_view.tree.cursor_phase
         if info is not None and info.has_plan and number is not None:
-            self.start_job(Job("phase", info.slug, phase=number))
+            self.start_job(Job(JobKind.PHASE, info.slug, phase=number))
 
     def action_stop(self) -> None:
         if self.job is None:
@@ -411,99 +539,94 @@ class HomeScreen(Screen[None]):
             "stop requested: the run ends at the next turn; the phase stays resumable", "yellow"
         )
 
-    # -- tasks ------------------------------------------------------------------------------
-
-    @on(PlanTree.ToggleTask)
-    async def _toggle_task(self, event: PlanTree.ToggleTask) -> None:
-        info = self.plan_view.info
+    def action_commit_spec(self) -> None:
+        info = self.selected_info()
         if info is None:
             return
-        if self.plan_view.refused:
-            # phases may repeat a number or tasks be misnumbered: a ref could name another task than the one shown
-            count = len(self.plan_view.problems)
-            self.notify(
-                f"{self.project.rel(info.plan_path)} has {count} problem{'s' if count != 1 else ''} (listed above the "
-                f"plan): fix the plan before ticking tasks; nothing was written",
-                title=f"Task {event.ref}",
-                severity="warning",
-                timeout=8,
-            )
-            return
-        from phaser.plan.store import read_plan
-        from phaser.workflow.edits import parse_ref, tick
+        from phaser.workflow.jobs import spec_dirt
 
-        try:
-            phase_no, index = parse_ref(event.ref)
-            phase = read_plan(info.plan_path).phase(phase_no)
-            task = phase.task(index) if phase is not None else None
-            if task is None or task.text != event.text:
-                # the file moved on since the screen was drawn: show it again rather than tick another task
-                self.notify(
-                    f"{self.project.rel(info.plan_path)} changed on disk: task {event.ref} is not what was shown; reloaded",
-                    severity="warning",
-                )
-            else:
-                tick(self.project, info.slug, event.ref, event.checked)
-        except PhaserError as exc:
-            self.error(exc, f"Task {event.ref}")
-        await self.reload()
+        paths = spec_dirt(self.project, info.slug)
+        if not paths:
+            self.notify(f"{self.project.rel(info.dir)} has nothing to commit")
+            return
+        self._offer_commit(info.slug, paths, then=None)
+
+    def _offer_commit(self, slug: str, paths: list[str], then: Job | None) -> None:
+        def answer(yes: bool | None) -> None:
+            if not yes:
+                return
+            from phaser.workflow.jobs import commit_spec
+
+            try:
+                commit = commit_spec(self.project, slug, paths)
+            except PhaserError as exc:
+                self.error(exc, "Commit")
+                return
+            self.log_pane.line(f"committed {', '.join(paths)} ({commit[:7]})", "green")
+            if then is not None:
+                self.start_job(Job(then.kind, then.slug, phase=then.phase))
+
+        again = " and run again" if then is not None else ""
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Commit {', '.join(paths)} (the spec's own files){again}?", yes="Commit", no="Not now"
+            ),
+            answer,
+        )
 
     # -- checkpoints ------------------------------------------------------------------------
 
-    def action_checkpoint(self) -> None:
+    async def action_checkpoint(self) -> None:
         waiting = self.plan_view.waiting
         info = self.plan_view.info
-        plan = self.plan_view.plan
-        if not waiting or info is None or plan is None:
+        if not waiting or info is None:
             self.notify("no phase of this plan waits for approval")
             return
         number = waiting[0]
         cursor = self.plan_view.tree.cursor_node
         if cursor is not None and cursor.data is not None and cursor.data.phase in waiting:
             number = cursor.data.phase
-        phase = plan.phase(number)
-        checkpoint = self.checkpoint_info(
-            info.slug, number, phase.title if phase else "", phase.notes if phase else []
-        )
-        self.app.push_screen(CheckpointScreen(checkpoint), lambda d: self._decided(info.slug, number, d))
+        slug = info.slug
+        from phaser.workflow.approval import checkpoint_facts
+
+        try:
+            facts = await asyncio.to_thread(
+                checkpoint_facts, self.project, slug, number, known=self.last_outcomes.get((slug, number))
+            )
+        except PhaserError as exc:
+            self.error(exc, "Checkpoint")
+            return
+        self.app.push_screen(CheckpointScreen(facts), lambda d: self._decided(slug, number, d))
 
     def checkpoint_info(self, slug: str, number: int, title: str, notes: list[str]) -> CheckpointInfo:
-        """What the person needs to judge a phase: the commit's --stat, gate results and the notes."""
-        from phaser.workflow import git
+        """What the person needs to judge a phase (workflow.approval.checkpoint_facts), with the
+        title and notes given."""
+        from phaser.workflow.approval import checkpoint_facts
 
-        outcome = self.last_outcomes.get((slug, number))
-        commit = outcome.get("commit") if outcome else None
-        gates = list(outcome.get("gates") or []) if outcome else []
-        root = self.project.root
-        if commit is None and git.is_repo(root):
-            commit = git.phase_commits(root, slug, {number: title}).get(number)
-        if not gates:
-            gates = _journal_gates(self.project, slug, number)
-        stat = ""
-        if commit:
-            proc = subprocess.run(
-                ["git", "show", "--stat", "--format=%h %s", commit], cwd=root, capture_output=True, text=True
-            )
-            stat = proc.stdout.strip() if proc.returncode == 0 else proc.stderr.strip()
-        return CheckpointInfo(slug, number, title, commit, stat, gates, list(notes))
+        facts = checkpoint_facts(self.project, slug, number, known=self.last_outcomes.get((slug, number)))
+        facts.title, facts.notes = title, list(notes)
+        return facts
 
     async def _decided(self, slug: str, number: int, decision: Decision | None) -> None:
         if decision is None:
             return
         from phaser.workflow.approval import approve, reject
 
+        self._session_log()
         try:
             if decision.approve:
                 approve(self.project, slug, number)
                 self.log_pane.line(f"phase {number} of {slug} approved", "green")
-                self.notify(f"phase {number} approved")
+                self.notify(f"phase {number} approved", timeout=3)
             else:
                 reject(self.project, slug, number, decision.feedback)
                 self.log_pane.line(
                     f"phase {number} of {slug} rejected: {decision.feedback} (the phase is open again)",
                     "yellow",
                 )
-                self.notify(f"phase {number} rejected: it is open again with your feedback as a task")
+                self.notify(
+                    f"phase {number} rejected: it is open again with your feedback as a task", timeout=4
+                )
         except PhaserError as exc:
             self.error(exc, "Checkpoint")
         await self.reload()
@@ -515,6 +638,7 @@ class HomeScreen(Screen[None]):
             self.notify(f"busy: {self.job.what} (s stops it)", severity="warning")
             return
         self.job = job
+        self._session_log()
         self.log_pane.line(f"»»» {job.what}", "bold")
         self.run_status.started(job.what)
         self.refresh_bindings()
@@ -522,116 +646,89 @@ class HomeScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="run", exit_on_error=False, name="run")
     def run_job(self, job: Job) -> None:
-        """Runs on a worker thread: call the workflow, post every event, and post how it ended."""
+        """Runs on a worker thread: the workflow's run_job, every event posted, and how it ended."""
+        from phaser.workflow.jobs import JobResult, run_job
         from phaser.workflow.providers import RunOptions
 
         def sink(event: ev.Event) -> None:
             self.post_message(self.RunEvent(job.slug, event))
 
-        project = self.project
         try:
-            options = RunOptions(stop_event=job.stop, provider_obj=self.app.session_provider())
-            if job.kind in ("plan", "revise"):
-                from phaser.workflow.planning import plan_spec
-
-                result = plan_spec(
-                    project,
-                    job.slug,
-                    options=options,
-                    on_event=sink,
-                    revise=job.feedback if job.kind == "revise" else None,
-                    force=job.feedback == "force",
-                )
-                ended = self.JobEnded(
-                    job,
-                    "planned",
-                    f"{project.rel(result.path)}: {result.phases} phases, {result.tasks} tasks, ${result.cost_usd:.4f}",
-                )
-            elif job.kind in ("next", "phase"):
-                from phaser.workflow.runner import run_next
-
-                outcome = run_next(project, job.slug, phase=job.phase, options=options, on_event=sink)
-                ended = self.JobEnded(job, outcome.outcome, outcome.detail, outcome.as_dict())
-            else:
-                from phaser.workflow.runner import run_all
-
-                result = run_all(project, job.slug, options=options, on_event=sink)
-                data = result.as_dict()
-                ran = f"{len(result.outcomes)} phase(s) run, ${result.cost_usd:.4f}"
-                ended = self.JobEnded(
-                    job, result.reason, f"{data['detail']} ({ran})" if data["detail"] else ran, data
-                )
-        except BudgetExceeded as exc:
-            ended = self.JobEnded(job, "budget", str(exc))
-        except RunStopped as exc:
-            ended = self.JobEnded(job, "stopped", str(exc))
-        except PhaserError as exc:
-            # exit 3 (another run holds the plan, a dirty tree, an edit conflict): a person has to act, nothing broke
-            ended = self.JobEnded(job, "refused" if exc.exit_code == 3 else "error", str(exc))
+            options = RunOptions(stop_event=job.stop, provider_obj=self.app.session_provider())  # type: ignore[attr-defined]
+            result = run_job(self.project, job, options, sink)
         except Exception as exc:  # noqa: BLE001 - the worker never raises: the screen says what happened
-            ended = self.JobEnded(job, "error", f"{type(exc).__name__}: {exc}")
-        self.post_message(ended)
+            result = JobResult("error", f"{type(exc).__name__}: {exc}")
+        self.post_message(self.JobEnded(job, result.outcome, result.detail, result.data))
 
     @on(RunEvent)
-    def _run_event(self, message: RunEvent) -> None:
+    async def _run_event(self, message: RunEvent) -> None:
         event = message.event
         self.log_pane.show(event)
         self.run_status.event(event)
         if isinstance(event, ev.PhaseStarted):
             self.running_phase = (event.slug, event.phase)
-            self.show_plan()
+            await self.reload()
         elif isinstance(event, ev.PhaseFinished):
             self.running_phase = None
             self.last_outcomes[(event.slug, event.phase)] = event.data
-            self.show_plan()
+            await self.reload()
 
     @on(JobEnded)
     async def _job_ended(self, message: JobEnded) -> None:
         job = message.job
-        if self.job is job:
-            self.job = None
         self.running_phase = None
         data = message.data
-        if job.kind in ("next", "phase") and data.get("phase"):
+        if job.kind in (JobKind.NEXT, JobKind.PHASE) and data.get("phase"):
             self.last_outcomes[(job.slug, data["phase"])] = data
         for phase in data.get("phases", []):
             self.last_outcomes[(job.slug, phase["phase"])] = phase
         outcome, detail = message.outcome, tui_words(message.detail)
+        self.run_status.ended(outcome, detail)
+        self._ended_job = job  # the reload sees the plan's lock and marker as no longer this screen's
+        try:
+            await self.reload(select=job.slug)
+        finally:
+            self._ended_job = None
+        view = self.plan_view
+        waiting = view.waiting if view.info is not None and view.info.slug == job.slug else []
+        if outcome == "complete" and waiting:
+            # every phase ran, but a checkpoint waits: the plan is not complete until a person approves
+            outcome = "approval"
+            listed = ", ".join(map(str, waiting))
+            many = len(waiting) > 1
+            detail = f"phase{'s' if many else ''} {listed} wait{'' if many else 's'} for approval: press a to review"
         self.log_pane.line(
             f"««« {job.what}: {outcome}" + (f": {detail}" if detail else ""), f"bold {outcome_style(outcome)}"
         )
-        self.run_status.ended(outcome, detail)
+        if outcome != message.outcome:
+            self.run_status.ended(outcome, detail)
         kind = outcome_kind(outcome)
-        if kind == "error":
-            self.notify(detail or outcome, title=job.what, severity="error", timeout=10)
+        dirt: list[str] = []
+        if outcome == "refused" and job.kind.runs_phases and "uncommitted" in message.detail:
+            from phaser.workflow.jobs import spec_dirt
+
+            dirt = spec_dirt(self.project, job.slug)
+        if dirt:
+            pass  # the commit offer below says it all
+        elif kind == "error":
+            self.notify(detail or outcome, title=job.what, severity="error", timeout=6)
         elif outcome == "stopped":
-            self.notify("the run stopped; the phase stays resumable", title=job.what, severity="warning")
+            self.notify(
+                "the run stopped; the phase stays resumable", title=job.what, severity="warning", timeout=4
+            )
         elif kind == "human":
             # nothing broke: a person has to act (approve, unblock, tick by hand, wait for the other run)
-            self.notify(detail or outcome, title=f"{job.what}: {outcome}", severity="warning", timeout=10)
-        await self.reload(select=job.slug)
-        if (
-            self.plan_view.info is not None
-            and self.plan_view.info.slug == job.slug
-            and self.plan_view.waiting
-            and job.kind in ("next", "phase", "all")
-        ):
-            self.action_checkpoint()
+            self.notify(detail or outcome, title=f"{job.what}: {outcome}", severity="warning", timeout=5)
+        if self.job is job:
+            self.job = None
+            self.refresh_bindings()
+        if dirt:
+            self._offer_commit(job.slug, dirt, then=job)
+        elif waiting and job.kind.runs_phases:
+            await self.action_checkpoint()
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def error(self, exc: PhaserError, title: str) -> None:
-        self.log_pane.line(f"error: {exc}", "bold red")
-        self.notify(str(exc), title=title or exc.title, severity="error", timeout=10)
-
-
-def _journal_gates(project, slug: str, number: int) -> list[dict]:
-    """The gate results of the phase's last recorded run, from the journals."""
-    from phaser.workflow.cost import cost_report
-
-    try:
-        report = cost_report(project, slug)
-    except PhaserError:
-        return []
-    runs = [r for p in report.plans for r in p.get("runs", []) if str(r.get("phase")) == str(number)]
-    return list(runs[-1].get("gates") or []) if runs else []
+    def error(self, exc: PhaserError, title: str, warning: bool = False) -> None:
+        self.log_pane.line(f"{'warning' if warning else 'error'}: {exc}", "yellow" if warning else "bold red")
+        self.notify(str(exc), title=title or exc.title, severity="warning" if warning else "error", timeout=6)

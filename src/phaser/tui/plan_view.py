@@ -6,6 +6,8 @@ plan) and a phase run that is in progress in another process or did not finish.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import ContentSwitcher, Markdown, Static
@@ -13,16 +15,55 @@ from textual.widgets import ContentSwitcher, Markdown, Static
 from phaser.errors import PhaserError
 from phaser.plan.model import Plan
 from phaser.plan.store import read_plan
+from phaser.tui.plan_markdown import spec_markdown, view_markdown
 from phaser.tui.plan_tree import PlanTree
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.status import PlanStatus, status_of
 
 
-def phase_states(plan: Plan, running: int | None, approvals: bool) -> dict[int, str]:
-    """plan.state() per phase, plus running (a run works on it now) and waiting (done, not approved)."""
+@dataclass
+class ViewData:
+    """What the plan view shows of one spec, read off the UI thread by ``load_view``."""
+
+    project: Project
+    info: SpecInfo | None
+    plan: Plan | None = None
+    status: PlanStatus | None = None
+    text: str = ""
+    """The plan's (or, without one, the spec's) text, for the markdown view."""
+    error: str | None = None
+
+
+def load_view(project: Project, info: SpecInfo | None) -> ViewData:
+    """Read and judge ``info``'s plan: slow on a big plan, so the screen calls it on a worker thread."""
+    data = ViewData(project, info)
+    if info is None:
+        return data
+    if not info.has_plan:
+        if info.spec_path.is_file():
+            data.text = info.spec_path.read_text(encoding="utf-8", errors="replace")
+        return data
+    try:
+        data.plan = read_plan(info.plan_path)
+        data.status = status_of(project, info, data.plan)
+        data.text = data.plan.text
+    except PhaserError as exc:
+        data.error = str(exc)
+        data.plan = data.status = None
+        data.text = (
+            info.plan_path.read_text(encoding="utf-8", errors="replace") if info.plan_path.is_file() else ""
+        )
+    return data
+
+
+def phase_states(
+    plan: Plan, running: int | None, approvals: bool, known: dict[int, str] | None = None
+) -> dict[int, str]:
+    """plan.state() per phase (``known``: the states status_of worked out already, so a big plan is
+    not judged twice), plus running (a run works on it now) and waiting (done, not approved)."""
     states = {}
     for phase in plan.phases:
-        state = plan.state(phase)
+        state = known[phase.number] if known and phase.number in known else plan.state(phase)
         if phase.number == running:
             state = "running"
         elif approvals and state == "done" and not phase.approved:
@@ -130,7 +171,7 @@ class PlanView(Vertical):
         self.active = active
         banner = self.query_one("#plan-active", Static)
         if active and active.get("running"):
-            text = f"● phase {active.get('phase')} is running in another phaser (started {active.get('started')}): g, G and R wait until it ends"
+            text = f"● phase {active.get('phase')} is running in another phaser (started {active.get('started')}): >, A and R wait until it ends"
         elif active:
             text = (
                 f"! phase {active.get('phase')} did not finish (started {active.get('started')}): its changes are still "
@@ -144,11 +185,16 @@ class PlanView(Vertical):
     def show(
         self, project: Project, info: SpecInfo | None, *, running: int | None = None, own_run: bool = False
     ) -> None:
-        """Read ``info``'s plan from disk and show it (keeping the tree's cursor where it was).
+        """Read ``info``'s plan from disk and show it (keeping the tree's cursor where it was)."""
+        self.apply(load_view(project, info), running=running, own_run=own_run)
+
+    def apply(self, data: ViewData, *, running: int | None = None, own_run: bool = False) -> None:
+        """Show what ``load_view`` read (on a worker thread), keeping the tree's cursor where it was.
 
         ``running``: the phase this screen's run works on; ``own_run``: this screen runs a job on
         the plan (so the plan's lock and unfinished-run marker are its own, not another process's).
         """
+        project, info = data.project, data.info
         same_spec = self.info is not None and info is not None and info.slug == self.info.slug
         self.info, self.plan, self.states, self.status = info, None, {}, None
         title = self.query_one("#plan-title", Static)
@@ -169,38 +215,34 @@ class PlanView(Vertical):
                 f"{project.rel(info.plan_path)}: no plan yet. Press p to plan it, e to edit the spec."
             )
             tree.clear()
-            self.markdown_text = (
-                info.spec_path.read_text(encoding="utf-8", errors="replace")
-                if info.spec_path.is_file()
-                else ""
-            )
+            self.markdown_text = spec_markdown(data.text)
             self._sync_markdown()
             return
-        try:
-            plan = read_plan(info.plan_path)
-        except PhaserError as exc:
+        if data.plan is None or data.status is None:
             title.update(f"{info.slug}: {project.rel(info.plan_path)}")
-            self._set_error(relative(project, str(exc)))
-            tree.clear()
-            self.markdown_text = info.plan_path.read_text(encoding="utf-8", errors="replace")
+            self._set_error(relative(project, data.error or "cannot read the plan"))
+            # keep the tree as it was, dimmed: the fix that follows lands on the same lines and the cursor stays
+            tree.add_class("-stale")
+            self.markdown_text = data.text
             self._sync_markdown()
             return
-        self.plan = plan
+        plan = self.plan = data.plan
+        tree.remove_class("-stale")
         # the same figures as `phaser status`: problems as next/run check them, commits, models passed on
-        status = self.status = status_of(project, info, plan)
+        status = self.status = data.status
         self._set_error(None, [relative(project, p) for p in status.problems])
         active = None if own_run else status.active
         self._set_active(active)
         approvals = project.config.approval.policy != "never"
         if running is None and active and active.get("running"):
             running = active.get("phase")
-        self.states = phase_states(plan, running, approvals)
+        self.states = phase_states(plan, running, approvals, {f.number: f.state for f in status.phases})
         models, commits = [], []
-        for phase, figures in zip(plan.phases, status.phases, strict=True):
-            done = plan.state(phase) == "done"
+        for _phase, figures in zip(plan.phases, status.phases, strict=True):
+            done = figures.state == "done"
             models.append((figures.ran_on if done else None) or figures.model)
             commits.append(figures.commit if done else None)
-        phases_done = sum(1 for p in plan.phases if p.done)
+        phases_done = sum(1 for f in status.phases if f.state in ("done", "skipped"))
         name = str(plan.frontmatter.get("title") or plan.title or info.slug)
         title.update(
             f"{name}  ·  {project.rel(info.plan_path)}  ·  phases {phases_done}/{len(plan.phases)}"
@@ -214,7 +256,7 @@ class PlanView(Vertical):
                 focus = plan.phases[0].number
             if focus is not None:
                 tree.cursor_to(f"phase:{focus}::0")
-        self.markdown_text = plan.text
+        self.markdown_text = view_markdown(plan)
         self._sync_markdown()
 
     def runnable(self, number: int | None = None) -> bool:

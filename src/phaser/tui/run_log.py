@@ -1,8 +1,14 @@
-"""The live log pane: what a planning or phase run is doing, one line per thing that happened."""
+"""The live log pane: what a planning or phase run is doing, one line per thing that happened.
+
+A long entry wraps with its continuation lines indented under the entry's text; on a resize
+every entry is laid out again for the new width (RichLog itself keeps the old wrapping).
+"""
 
 from __future__ import annotations
 
+from rich.table import Table
 from rich.text import Text
+from textual import events
 from textual.widgets import RichLog
 
 from phaser import events as ev
@@ -23,7 +29,9 @@ class RunLog(RichLog):
             wrap=True, markup=False, highlight=False, max_lines=5000, min_width=20, id=id, classes=classes
         )
         self.transcript: list[str] = []
+        self.styles_of: list[str] = []
         self._pending = ""
+        self._laid_out_width = 0
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -34,7 +42,60 @@ class RunLog(RichLog):
 
     def _emit(self, text: str, style: str = "") -> None:
         self.transcript.append(text)
-        self.write(Text(text, style=style))
+        self.styles_of.append(style)
+        self._write_entry(text, style)
+
+    def _write_entry(self, text: str, style: str) -> None:
+        stripped = text.lstrip(" ")
+        indent = len(text) - len(stripped)
+        # "  ✓ gate x: ..." wraps under "gate", not under the bullet
+        head, sep, rest = stripped.partition(" ")
+        if sep and len(head) <= 3 and not head.isalnum():
+            indent += len(head) + 1
+            stripped = rest
+            prefix = text[:indent]
+        else:
+            prefix = text[:indent]
+        if not prefix:
+            self.write(Text(text, style=style))
+            return
+        grid = Table.grid(padding=0, expand=True)
+        grid.add_column(width=len(prefix), no_wrap=True)
+        grid.add_column(ratio=1)
+        grid.add_row(Text(prefix, style=style), Text(stripped, style=style))
+        self.write(grid)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Lay every entry out again for the new width (a wrapped line reflows)."""
+        width = event.size.width
+        if width != self._laid_out_width and self.transcript:
+            self._laid_out_width = width
+            self.call_after_refresh(self._relayout)
+        self._laid_out_width = width
+
+    def _relayout(self) -> None:
+        self.clear()
+        for text, style in zip(self.transcript, self.styles_of, strict=False):
+            self._write_entry(text, style)
+
+    def scroll_to_match(self, needle: str, after: int = -1) -> int | None:
+        """Scroll to the next entry after ``after`` holding ``needle`` (any case); its index."""
+        needle = needle.lower()
+        count = len(self.transcript)
+        for i in [*range(after + 1, count), *range(0, min(after + 1, count))]:
+            if needle in self.transcript[i].lower():
+                # the entry's first rendered line: count the lines written before it
+                for y, strip in enumerate(self.lines):
+                    if needle in strip.text.lower() and y >= self._line_of(i):
+                        self.scroll_to(y=y, animate=False)
+                        break
+                return i
+        return None
+
+    def _line_of(self, entry: int) -> int:
+        """An estimate of the first rendered line of ``entry`` (entries wrap to several lines)."""
+        width = max(self.scrollable_content_region.width, 1)
+        return sum(max(1, -(-len(t) // width)) for t in self.transcript[:entry]) - entry // 2
 
     def _flush(self) -> None:
         if self._pending:
@@ -50,6 +111,7 @@ class RunLog(RichLog):
     def clear_log(self) -> None:
         self._pending = ""
         self.transcript.clear()
+        self.styles_of.clear()
         self.clear()
 
     @property
@@ -69,9 +131,16 @@ class RunLog(RichLog):
         elif isinstance(event, ev.StepStarted):
             self.line(f"--- {event.step}", "bold cyan")
         elif isinstance(event, ev.ToolStarted):
-            self.line(f"  → {event.name}: {event.summary}", "dim")
+            self._tool: ev.ToolStarted | None = (
+                event  # one line per call, written when it finishes (the status line shows it now)
+            )
         elif isinstance(event, ev.ToolFinished):
-            self.line(f"    {'✓' if event.ok else '✗'} {event.summary}", "" if event.ok else "red")
+            started = getattr(self, "_tool", None)
+            summary = event.summary
+            if started is not None and started.name == event.name and started.summary not in summary:
+                summary = f"{started.summary} → {summary}" if summary else started.summary
+            self._tool = None
+            self.line(f"  {'✓' if event.ok else '✗'} {event.name}: {summary}", "dim" if event.ok else "red")
         elif isinstance(event, ev.PolicyViolation):
             paths = f" ({', '.join(event.paths)})" if event.paths else ""
             self.line(f"  ! refused in {event.step}: {event.message}{paths}", "bold red")

@@ -20,7 +20,10 @@ class RunStatus(Static):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(
-            "idle: select a spec, then g runs its next phase", markup=False, id=id, classes="-idle"
+            "idle: select a spec, then > runs its next phase (? lists every key)",
+            markup=False,
+            id=id,
+            classes="-idle",
         )
         self.what = ""
         self.step = ""
@@ -43,9 +46,17 @@ class RunStatus(Static):
     def event(self, event: ev.Event) -> None:
         if isinstance(event, ev.PhaseStarted):
             self.what = f"{event.slug} phase {event.phase} on {event.model}"
+            if not self.step.startswith("stopping"):
+                # the gates run once before the phase (a baseline): seconds with no other event
+                self.step = "running the baseline gates…"
         elif isinstance(event, ev.StepStarted):
             if not self.step.startswith("stopping"):
                 self.step = event.step
+        elif isinstance(event, ev.ToolStarted):
+            if not self.step.startswith("stopping"):
+                self.step = f"{self.step.split(' · ')[0]} · {event.name}"
+        elif isinstance(event, ev.GateFinished):
+            return
         elif isinstance(event, ev.UsageUpdated):
             tokens = event.input_tokens + event.cache_creation_input_tokens + event.cache_read_input_tokens
             self.usage = f"{tokens:,} in / {event.output_tokens:,} out · ${event.cost_usd:.4f}"

@@ -9,27 +9,45 @@ from phaser.tui.wording import tui_words
 from phaser.workflow.status import PlanStatus
 
 
-def describe(status: PlanStatus) -> str:
-    """The second line of a row: the error, or refused / running / next / blocked / complete."""
+def waiting(status: PlanStatus, approvals: bool) -> list[int]:
+    """Done phases still waiting for a person's approval."""
+    return [p.number for p in status.phases if approvals and p.state == "done" and not p.approved]
+
+
+def describe(status: PlanStatus, running: int | None = None, approvals: bool = False) -> str:
+    """The second line of a row: the error, or refused / running / next / waiting / blocked / complete.
+
+    ``running``: the phase this process runs now (its own lock does not show in ``status.active``)."""
     if status.error:
         return tui_words(status.error)
     total = len(status.phases)
     parts = [f"{status.phases_done}/{total} phases"]
     active = status.active
-    if active and active.get("running"):
+    wait = waiting(status, approvals)
+    if running is not None:
+        parts.append(f"● phase {running} running")
+    elif active and active.get("running"):
         parts.append(f"● phase {active.get('phase')} running")
     elif active:
         parts.append(f"! phase {active.get('phase')} did not finish")
     if status.problems:
         count = len(status.problems)
         parts.append(f"✗ refused: {count} problem{'s' if count > 1 else ''}")
+    elif running is not None:
+        pass  # the running phase says it all
     elif status.next is not None:
         nxt = next((p for p in status.phases if p.number == status.next), None)
         parts.append(f"next {status.next}" + (f": {nxt.title}" if nxt else ""))
     elif total and status.phases_done == total:
-        parts.append("complete")
+        if not wait:
+            parts.append("complete")
     else:
         parts.append("nothing runnable")
+    if wait:
+        many = len(wait) > 1
+        parts.append(
+            f"⏸ phase{'s' if many else ''} {', '.join(map(str, wait))} wait{'' if many else 's'} for approval"
+        )
     if status.blocked:
         parts.append("blocked " + ", ".join(map(str, status.blocked)))
     return " · ".join(parts)
@@ -39,10 +57,12 @@ class SpecItem(ListItem):
     """A spec folder; classes -error (plan unreadable or missing), -invalid (problems: next and run
     refuse it), -blocked, -complete."""
 
-    def __init__(self, status: PlanStatus) -> None:
+    def __init__(self, status: PlanStatus, *, running: int | None = None, approvals: bool = False) -> None:
         super().__init__(id=f"spec-{status.slug}")
         self.slug = status.slug
         self.status = status
+        self.running = running
+        self.approvals = approvals
 
     def compose(self) -> ComposeResult:
         yield Label(self.status.title, markup=False, classes="spec-title")
@@ -50,18 +70,22 @@ class SpecItem(ListItem):
         yield Label("", markup=False, classes="spec-detail")
 
     def on_mount(self) -> None:
-        self.show(self.status)
+        self.show(self.status, running=self.running, approvals=self.approvals)
 
-    def show(self, status: PlanStatus) -> None:
-        self.status = status
+    def show(self, status: PlanStatus, *, running: int | None = None, approvals: bool = False) -> None:
+        self.status, self.running, self.approvals = status, running, approvals
         self.query_one(".spec-title", Label).update(
             status.title if status.title == status.slug else f"{status.title}  ({status.slug})"
         )
         bar = self.query_one(ProgressBar)
         bar.update(total=max(len(status.phases), 1), progress=status.phases_done)
         bar.display = not status.error
-        self.query_one(".spec-detail", Label).update(describe(status))
+        self.query_one(".spec-detail", Label).update(describe(status, running, approvals))
         self.set_class(bool(status.error), "-error")
         self.set_class(bool(status.problems), "-invalid")
         self.set_class(bool(status.blocked), "-blocked")
-        self.set_class(bool(status.phases) and status.phases_done == len(status.phases), "-complete")
+        wait = waiting(status, approvals)
+        self.set_class(bool(wait), "-waiting")
+        self.set_class(
+            bool(status.phases) and status.phases_done == len(status.phases) and not wait, "-complete"
+        )

@@ -32,15 +32,28 @@ class SpecList(ListView):
         child = self.highlighted_child
         return child.slug if isinstance(child, SpecItem) else None
 
-    async def show(self, statuses: list[PlanStatus], select: str | None = None) -> None:
-        """Show these plans; keep (or move to) ``select``, else keep the current selection."""
+    async def show(
+        self,
+        statuses: list[PlanStatus],
+        select: str | None = None,
+        *,
+        running: tuple[str, int] | None = None,
+        approvals: bool = False,
+    ) -> None:
+        """Show these plans; keep (or move to) ``select``, else keep the current selection.
+
+        ``running``: (slug, phase) this process runs now; ``approvals``: done phases wait for approval."""
         keep = select or self.selected
+
+        def run_of(slug: str) -> int | None:
+            return running[1] if running and running[0] == slug else None
+
         if [s.slug for s in statuses] == self.slugs:
             for item, status in zip(self.query(SpecItem), statuses, strict=True):
-                item.show(status)
+                item.show(status, running=run_of(status.slug), approvals=approvals)
         else:
             await self.clear()
-            await self.extend(SpecItem(s) for s in statuses)
+            await self.extend(SpecItem(s, running=run_of(s.slug), approvals=approvals) for s in statuses)
         slugs = self.slugs
         if not slugs:
             return

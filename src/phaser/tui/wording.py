@@ -31,7 +31,7 @@ _SLUG = r"[A-Za-z0-9][\w.-]*"
 _CLI_TO_KEYS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"phaser approve {_SLUG}"), "press a to review it"),
     (re.compile(r"phaser next --phase (\d+)"), r"R on phase \1 in the plan"),
-    (re.compile(r"phaser next restarts it"), "g restarts it"),
+    (re.compile(r"phaser next restarts it"), "> restarts it"),
     (re.compile(r"\(phaser tick\)"), "(x on the task)"),
     (re.compile(rf"\(phaser plan {_SLUG}\)"), "(p plans it)"),
     (re.compile(rf"run phaser plan {_SLUG}( first)?"), "press p to plan it"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from phaser.errors import UsageError
+from phaser.errors import EditConflict, UsageError
 from phaser.plan import refs
 from phaser.plan.edit import AppendNote, SetTask
 from phaser.plan.model import Task
@@ -16,8 +16,14 @@ def parse_ref(ref: str) -> tuple[int, int]:
     return refs.parse_ref(ref)
 
 
-def tick(project: Project, slug: str | None, ref: str, checked: bool = True) -> Task:
-    """Check or uncheck task ``ref``; the line is located again under the lock if the file moved on."""
+def tick(
+    project: Project, slug: str | None, ref: str, checked: bool = True, *, expect_text: str | None = None
+) -> Task:
+    """Check or uncheck task ``ref``; the line is located again under the lock if the file moved on.
+
+    ``expect_text``: the task's text as the person saw it (the TUI); when the file on disk has
+    another task at ``ref``, nothing is written and an ``EditConflict`` says so.
+    """
     info = project.plan_spec(slug)
     phase_no, index = parse_ref(ref)
     plan = checked_plan(project, info)
@@ -28,6 +34,10 @@ def tick(project: Project, slug: str | None, ref: str, checked: bool = True) -> 
     if task is None:
         raise UsageError(
             f"{project.rel(info.plan_path)}: phase {phase_no} has {len(phase.tasks)} tasks, no task {index}"
+        )
+    if expect_text is not None and task.text != expect_text:
+        raise EditConflict(
+            f"{project.rel(info.plan_path)} changed on disk: task {ref} is not what was shown; nothing was written"
         )
     if task.checked == checked:
         return task
