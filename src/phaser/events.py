@@ -53,6 +53,8 @@ class ToolFinished(Event):
     name: str
     ok: bool
     summary: str
+    reason: str = ""
+    """Why the call failed or was refused (the first line of its error result); empty when ok."""
 
 
 @dataclass
@@ -86,6 +88,15 @@ class Notice(Event):
     message: str
     level: str = "info"
     """info, warning or error."""
+
+
+@dataclass
+class PlanProblems(Notice):
+    """The planning model's plan failed validation and goes back to it with these problems. A
+    Notice, so a shell that knows only notices still shows the message."""
+
+    problems: list[str] = field(default_factory=list)
+    attempt: int = 1
 
 
 @dataclass

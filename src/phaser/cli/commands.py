@@ -170,7 +170,7 @@ def _report(args: argparse.Namespace, work, render) -> int:
     if args.json:
         print(json.dumps(result.as_dict(), indent=2))
     else:
-        render(result)
+        render(result, shown=printer.finished)  # what the live output showed is not repeated
     return result.exit_code
 
 

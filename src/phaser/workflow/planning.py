@@ -124,9 +124,14 @@ def _plan_locked(project, info, spec, original, revise, options, on_event, model
             journal.write("plan_candidate", attempt=attempt, problems=problems, chars=len(text))
             if not problems:
                 break
+            listed = "".join(f"\n  {problem}" for problem in problems)
+            noun = "problem" if len(problems) == 1 else "problems"
             on_event(
-                ev.Notice(
-                    f"the proposed plan has {len(problems)} problem(s); sent back to the model", "warning"
+                ev.PlanProblems(
+                    f"the proposed plan has {len(problems)} {noun}; sent back to the model:{listed}",
+                    "warning",
+                    problems=list(problems),
+                    attempt=attempt,
                 )
             )
             prompt = prompts.INVALID.format(problems="\n".join(problems))
