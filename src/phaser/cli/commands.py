@@ -263,6 +263,22 @@ def cmd_log(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_show(args: argparse.Namespace) -> int:
+    from phaser.cli.render import print_evidence
+    from phaser.workflow.evidence import phase_evidence
+
+    project = _project(args)
+    slug, (number,) = _split(args.args, 1, "phaser show [SLUG] N [--json]")
+    if not number.isdigit():
+        raise UsageError(f"N must be a phase number, not {number!r}")
+    evidence = phase_evidence(project, slug, int(number))
+    if args.json:
+        print(json.dumps(evidence.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        print_evidence(evidence)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from phaser.cli.demo import run_demo
 

@@ -103,6 +103,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("slug", nargs="?")
     sp.add_argument("--phase", type=int)
 
+    sp = cmd(
+        "show",
+        c.cmd_show,
+        "one phase's evidence: its diff (or kept patch), gates per test, claims, notes, cost",
+    )
+    sp.add_argument(
+        "args", nargs="+", metavar="[SLUG] N", help="the plan's slug (optional) and the phase number"
+    )
+    sp.add_argument("--json", action="store_true", help="machine-readable output")
+
     sp = cmd("demo", c.cmd_demo, "run the whole loop offline on a small generated project (scripted agent)")
     sp.add_argument("--dir", help="where to create the demo project (default: a new temporary folder)")
     sp.add_argument(

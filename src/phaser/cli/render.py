@@ -116,7 +116,9 @@ def print_status(statuses: list, stream: TextIO | None = None, console: Any = No
         )
         if st.problems:
             more = f" (and {len(st.problems) - 1} more)" if len(st.problems) > 1 else ""
-            lines.line(f"  ! {st.problems[0]}{more}: next and run refuse this plan until it is fixed", "yellow")
+            lines.line(
+                f"  ! {st.problems[0]}{more}: next and run refuse this plan until it is fixed", "yellow"
+            )
         if st.active:
             a = st.active
             if a["running"]:
@@ -275,7 +277,9 @@ class EventPrinter:
             line(f"=== {event.slug}: phase {event.phase}: {event.title} on {event.model}{attempt}", "bold")
         elif isinstance(event, ev.StepStarted):
             line(f"--- {event.step}{self._so_far()}", "bold cyan")
-            self._spin("running the gates" if event.step == "gates" else f"{event.step}: waiting for the model")
+            self._spin(
+                "running the gates" if event.step == "gates" else f"{event.step}: waiting for the model"
+            )
         elif isinstance(event, ev.ToolStarted):
             self._tool_started = time.monotonic()
             self._spin(f"{event.name}: {event.summary}")
@@ -293,7 +297,10 @@ class EventPrinter:
                     line(f"    | {tail}", "red")
         elif isinstance(event, ev.PlanProblems):
             noun = "problem" if len(event.problems) == 1 else "problems"
-            line(f"warning: the proposed plan has {len(event.problems)} {noun}; sent back to the model:", "yellow")
+            line(
+                f"warning: the proposed plan has {len(event.problems)} {noun}; sent back to the model:",
+                "yellow",
+            )
             for problem in event.problems:
                 line(f"  {problem}", "yellow")
         elif isinstance(event, ev.Notice):
@@ -436,3 +443,80 @@ def print_cost(report: Any, stream: TextIO | None = None) -> None:
             print(f"    phase {run['phase']}  {run['run']}  {run_summary(run)}", file=out)
     if not report.plans:
         print("no runs recorded yet", file=out)
+
+
+TESTS_LISTED = 30
+"""A gate with more tests than this lists only those that did not pass (--json has them all)."""
+
+
+def print_evidence(evidence: Any, stream: TextIO | None = None, console: Any = None) -> None:
+    """`phaser show`: what a phase did, what proved it, and what it cost."""
+    lines = Lines(stream, console)
+    e = evidence
+    lines.line(f"{e.slug}: phase {e.phase}: {e.title}", "bold")
+    lines.line(f"  state {e.state}  difficulty {e.difficulty}  model {e.model}", STATE_STYLE.get(e.state, ""))
+    u = e.usage
+    total_in = sum(
+        int(u.get(k) or 0) for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+    )
+    runs = f"{len(e.runs)} run{'s' if len(e.runs) != 1 else ''}"
+    lines.line(
+        f"  tokens {total_in:,} in ({int(u.get('cache_read_input_tokens') or 0):,} from cache) / "
+        f"{int(u.get('output_tokens') or 0):,} out  cost {money(e.cost_usd)}  ({runs})"
+    )
+    lines.line()
+    lines.line("gates (newest run):" if e.gates else "gates: none run yet", "bold")
+    for gate in e.gates:
+        lines.line(
+            f"  {'✓' if gate.get('ok') else '✗'} {gate.get('command')}: {gate.get('summary')}",
+            "green" if gate.get("ok") else "red",
+        )
+        tests = gate.get("tests") or {}
+        shown = tests if len(tests) <= TESTS_LISTED else {k: v for k, v in tests.items() if v != "passed"}
+        for test_id, result in sorted(shown.items()):
+            mark = {"passed": "✓", "failed": "✗", "skipped": "-"}.get(result, "?")
+            lines.line(
+                f"      {mark} {test_id}  {result}", {"failed": "red", "skipped": "yellow"}.get(result, "")
+            )
+        if len(shown) < len(tests):
+            lines.line(f"      (and {len(tests) - len(shown)} passed: phaser show --json lists them)", "dim")
+    if e.claims:
+        lines.line()
+        lines.line("claims (newest run):", "bold")
+        for claim in e.claims:
+            verdict = "" if claim.get("accepted") else "  (refused)"
+            lines.line(f"  {claim.get('ref')}: {claim.get('evidence') or '(no evidence given)'}{verdict}")
+    if e.tasks:
+        lines.line()
+        lines.line("tasks:", "bold")
+        for task in e.tasks:
+            lines.line(f"  [{'x' if task['checked'] else ' '}] {task['ref']} {task['text']}")
+    if e.notes:
+        lines.line()
+        lines.line("notes:", "bold")
+        for note in e.notes:
+            lines.line(f"  - {note}")
+    if e.runs:
+        from phaser.workflow.cost import run_summary
+
+        lines.line()
+        lines.line("runs:", "bold")
+        for run in e.runs:
+            lines.line(f"  {run['run']}  {run_summary(run)}")
+    lines.line()
+    if e.diff_source == "commit":
+        lines.line(f"diff of commit {e.commit}:", "bold")
+    elif e.diff_source == "patch":
+        lines.line(f"no commit; the patch kept from the last undone attempt ({e.patch}):", "bold")
+    else:
+        lines.line("no diff: the phase has no commit and no kept patch", "bold")
+    for text in e.diff.splitlines():
+        style = ""
+        if lines.rich:
+            if text.startswith("+") and not text.startswith("+++"):
+                style = "green"
+            elif text.startswith("-") and not text.startswith("---"):
+                style = "red"
+            elif text.startswith("@@"):
+                style = "cyan"
+        lines.line(text, style)
