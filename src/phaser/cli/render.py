@@ -520,3 +520,20 @@ def print_evidence(evidence: Any, stream: TextIO | None = None, console: Any = N
             elif text.startswith("@@"):
                 style = "cyan"
         lines.line(text, style)
+
+
+def fit_lines(lines: list[str], *, full: bool = False, width: int | None = None) -> list[str]:
+    """Lines fitted to the terminal: cut with ``…`` (the default), or with ``full`` whole: wrapped
+    on a terminal, as they are elsewhere (a pipe keeps one entry per line)."""
+    import textwrap
+
+    width = width or terminal_width()
+    if not full:
+        return [ellipsize(line, width) for line in lines]
+    if not sys.stdout.isatty():
+        return list(lines)
+    out: list[str] = []
+    for line in lines:
+        indent = " " * (len(line) - len(line.lstrip(" ")) + 12)
+        out.extend(textwrap.wrap(line, width, subsequent_indent=indent, drop_whitespace=True) or [""])
+    return out

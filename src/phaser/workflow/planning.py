@@ -20,6 +20,7 @@ from phaser.workflow import prompts
 from phaser.workflow.locks import plan_run_lock
 from phaser.workflow.project import Project
 from phaser.workflow.providers import RunOptions, make_provider
+from phaser.workflow.template_check import refuse_template
 from phaser.workflow.templates import template_text
 
 MAX_ATTEMPTS = 3
@@ -65,6 +66,8 @@ def plan_spec(
     info = project.spec(slug)
     if not info.spec_path.is_file():
         raise UsageError(f'{project.rel(info.spec_path)} does not exist: phaser new "Title" writes one')
+    if revise is None and not force:
+        refuse_template(project, info)  # no model spent on a spec nobody has written yet
     spec = info.spec_path.read_text(encoding="utf-8")
     original: str | None = None
     if info.has_plan:
