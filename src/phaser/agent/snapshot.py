@@ -195,7 +195,11 @@ def _entry(path: Path, known: Entry | None, blob_dir: Path) -> Entry | None:
     if not stat.S_ISREG(st.st_mode):
         return None
     reusable = known is not None and known.kind == "file" and known.stamp == stamp
-    if reusable and (st.st_size > MAX_BLOB or _blob_path(blob_dir, known.sha256).exists()):  # type: ignore[union-attr]
+    if (
+        known is not None
+        and reusable
+        and (st.st_size > MAX_BLOB or _blob_path(blob_dir, known.sha256).exists())
+    ):
         return Entry("file", known.sha256, st.st_mode, None, stamp)
     try:
         digest = _store(path, blob_dir, st.st_size)

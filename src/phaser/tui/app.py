@@ -109,6 +109,8 @@ class PhaserApp(App[int]):
             for binding in [*screen.BINDINGS, *tree]:
                 action = binding.action.removeprefix("screen.") if isinstance(binding, Binding) else ""
                 if action and screen.check_action(action, ()):
+                    if not isinstance(binding, Binding):
+                        continue
                     title = screen.PALETTE.get(action, binding.description)
                     yield SystemCommand(title, binding.tooltip or title, partial(screen.run_action, action))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from phaser.agent.journal import read_journal
 from phaser.workflow.project import Project
@@ -46,7 +47,7 @@ def _summarise(run_dir: Path) -> dict | None:
     if not entries:
         return None
     start = next((e for e in entries if e.get("kind") == "phase_start"), {})
-    outcome = next((e for e in reversed(entries) if e.get("kind") == "outcome"), {})
+    outcome: dict = next((e for e in reversed(entries) if e.get("kind") == "outcome"), {})
     if not outcome and any(e.get("kind") == "plan_written" for e in entries):
         outcome = {"outcome": "planned"}
     totals = dict.fromkeys(_FIELDS, 0)
@@ -105,7 +106,11 @@ def cost_report(project: Project, slug: str | None = None) -> CostReport:
         by_model: dict[str, dict] = {}
         runs = [r for r in (_summarise(d) for d in run_dirs(project, s)) if r]
         for run in runs:
-            for key, bucket in (((run["phase"], run["model"]), rows), (run["model"], by_model)):
+            buckets: tuple[tuple[Any, dict[Any, dict]], ...] = (
+                ((run["phase"], run["model"]), rows),
+                (run["model"], by_model),
+            )
+            for key, bucket in buckets:
                 row = bucket.setdefault(
                     key,
                     {

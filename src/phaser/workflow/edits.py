@@ -36,7 +36,8 @@ def tick(project: Project, slug: str | None, ref: str, checked: bool = True) -> 
     if task.checked == checked:
         return task
     new = edit_plan(info.plan_path, SetTask(task.ref, checked, expect_text=task.text), base=plan.text)
-    for t in new.phase(phase_no).tasks:
+    now = new.phase(phase_no) if new is not None else None
+    for t in now.tasks if now is not None else []:
         if t.text == task.text:
             return t
     return task

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def clear_active(state_dir: Path, slug: str) -> None:
         p.unlink(missing_ok=True)
 
 
-def changed_paths(root: Path, before: Snapshot, exclude: list[Path] = ()) -> list[str]:
+def changed_paths(root: Path, before: Snapshot, exclude: Sequence[Path] = ()) -> list[str]:
     """Paths that differ from ``before``, minus ``exclude``. In a git repository only uncommitted
     ones count: the agent cannot commit, so anything committed since is a person's decision."""
     changes = diff(before, take_snapshot(root))
