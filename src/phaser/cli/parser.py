@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _json_arg(sp)
 
-    sp = cmd("new", c.cmd_new, "create specs/<slug>/spec.md from the template")
+    sp = cmd("new", c.cmd_new, "create specs/SLUG/spec.md from the template")
     sp.add_argument("title", metavar="TITLE", help="the feature's title (quote it)")
     sp.add_argument("--slug", metavar="SLUG", help="folder name (default: from the title)")
     sp.add_argument("--edit", action="store_true", help="open it in $EDITOR")
@@ -111,9 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _json_arg(sp)
 
-    sp = cmd(
-        "plan", c.cmd_plan, "write specs/<slug>/plan.md from the spec with the planning model (read-only)"
-    )
+    sp = cmd("plan", c.cmd_plan, "write specs/SLUG/plan.md from the spec with the planning model (read-only)")
     _slug_arg(sp, "a spec's folder name under specs/ (default: the only spec)")
     sp.add_argument("--revise", metavar="FEEDBACK", help="revise the existing plan with this feedback")
     sp.add_argument(
@@ -182,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
         "one phase's evidence: its diff (or kept patch), gates per test, claims, notes, cost",
     )
     sp.add_argument(
-        "args", nargs="+", metavar="[SLUG] N", help="the plan's slug (optional) and the phase number"
+        "args", nargs="+", metavar="[SLUG] N", help="the plan's SLUG (optional) and the phase number"
     )
     sp.add_argument("--json", action="store_true", help="machine-readable output")
 

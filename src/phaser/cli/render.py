@@ -8,6 +8,7 @@ stable text, with no escape codes and nothing that depends on timing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -15,6 +16,7 @@ import time
 from typing import Any, TextIO
 
 from phaser import events as ev
+from phaser.cli.hints import next_line
 
 STATE_MARK = {
     "done": "✓",
@@ -213,6 +215,8 @@ class EventPrinter:
         self._in_text = False
         self._last_usage: ev.UsageUpdated | None = None
         self._live: Any = None
+        self.spinning: str | None = None
+        """What the spinner says is running (terminal only), None when nothing spins."""
         self._tool_started = 0.0
 
     # -- the spinner (terminal only) ---------------------------------------------------------
@@ -220,6 +224,7 @@ class EventPrinter:
     def _spin(self, label: str) -> None:
         if not self.lines.rich:
             return
+        self.spinning = label
         if self._live is None:
             from rich.live import Live
 
@@ -231,6 +236,7 @@ class EventPrinter:
             self._live.update(_Elapsed(label))
 
     def _stop_spin(self) -> None:
+        self.spinning = None
         if self._live is not None:
             live, self._live = self._live, None
             live.stop()
@@ -255,7 +261,10 @@ class EventPrinter:
         from phaser.cli import reader_gone
 
         self.gone = True
-        self._live = None
+        if self._live is not None:
+            self._live, live = None, self._live
+            with contextlib.suppress(Exception):
+                live.stop()
         reader_gone(self.out)  # stdout or stderr now goes to /dev/null: later output fails no more
 
     def _print(self, event: ev.Event) -> None:
@@ -332,6 +341,9 @@ class EventPrinter:
             self.lines.line(f"    commit {str(data['commit'])[:10]}")
         if usage:
             self.lines.line(f"    tokens: {self._tokens(usage)}", "dim")
+        hint = next_line(data.get("hints"))
+        if hint:
+            self.lines.line(f"    {hint}", "cyan")
         self.finished.add((event.slug, event.phase))
 
     @staticmethod
@@ -384,14 +396,29 @@ def print_dry_run(info: dict[str, Any], stream: TextIO | None = None) -> None:
         )
     elif est.get("error"):
         print(f"  estimate unavailable: {est['error']}", file=out)
+    undo = info.get("unfinished")
+    if undo:
+        print(
+            f"  first: phase {undo['phase']} did not finish (started {undo['started']}); its changes "
+            f"({len(undo['paths'])} file{'s' if len(undo['paths']) != 1 else ''}) are undone, kept as a patch",
+            file=out,
+        )
+    for expected in info.get("expected") or []:
+        print(
+            f"  would end {expected['outcome']} (exit {expected['exit_code']}): {expected['message']}",
+            file=out,
+        )
 
 
 def print_outcome(outcome: Any, stream: TextIO | None = None, shown: set | None = None) -> None:
     """A phase's outcome; when the live output already showed it (``shown`` holds its (slug,
     phase)), only what it did not: nothing."""
     out = _out(stream)
+    hint = next_line(getattr(outcome, "hints", None))
     if outcome.outcome in ("nothing", "stuck"):
         print(f"nothing to run in {outcome.slug}: {outcome.detail}", file=out)
+        if hint:
+            print(f"  {hint}", file=out)
         return
     if shown and (outcome.slug, outcome.phase) in shown:
         return
@@ -406,6 +433,8 @@ def print_outcome(outcome: Any, stream: TextIO | None = None, shown: set | None 
         f" {u.get('cache_read_input_tokens', 0):,} cache read), {u.get('output_tokens', 0):,} out, {money(outcome.cost_usd)}",
         file=out,
     )
+    if hint:
+        print(f"  {hint}", file=out)
 
 
 def print_run(result: Any, stream: TextIO | None = None, shown: set | None = None) -> None:
@@ -414,6 +443,8 @@ def print_run(result: Any, stream: TextIO | None = None, shown: set | None = Non
         print_outcome(outcome, out, shown)
     detail = f": {result.detail}" if result.detail and result.reason != "complete" else ""
     print(f"run: {result.reason}{detail}  total {money(result.cost_usd)}", file=out)
+    if result.hints:
+        print(next_line(result.hints), file=out)
 
 
 def print_cost(report: Any, stream: TextIO | None = None) -> None:

@@ -98,8 +98,9 @@ def node_id(classname: str, name: str, root: Path | None = None) -> str:
         split = len(parts)
         while split > 1 and parts[split - 1][:1].isupper():
             split -= 1
-    if not parts:
-        return name
+    if not parts:  # a module that failed to collect: pytest names it by its dotted path alone
+        dotted = name.split(".")
+        return "/".join(dotted) + ".py" if name and all(p.isidentifier() for p in dotted) else name
     return "::".join(["/".join(parts[:split]) + ".py", *parts[split:], name])
 
 
