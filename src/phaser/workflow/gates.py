@@ -205,7 +205,7 @@ def _under(test_id: str, globs: list[str]) -> bool:
     is tried."""
     head = test_id.split("::", 1)[0]
     if head.endswith(".py"):
-        return matches_any(head, globs)
+        return matches_any(head, globs) is not None
     parts = head.split(".")
     return any(matches_any("/".join(parts[:i]) + ".py", globs) for i in range(len(parts), 0, -1))
 

@@ -49,7 +49,8 @@ def effective_config(project: Project, options: RunOptions | None = None) -> lis
     out: list[Setting] = []
     for section in _SECTIONS:
         values = getattr(cfg, section)
-        given = data.get(section) if isinstance(data.get(section), dict) else {}
+        raw = data.get(section)
+        given: dict[str, Any] = raw if isinstance(raw, dict) else {}
         for f in dataclasses.fields(values):
             value = getattr(values, f.name)
             source = "default"
@@ -63,7 +64,8 @@ def effective_config(project: Project, options: RunOptions | None = None) -> lis
             out.append(Setting(f"{section}.{f.name}", value, source))
     if options.model:
         out.append(Setting("run.model", options.model, "flag --model"))
-    prices = data.get("prices") if isinstance(data.get("prices"), dict) else {}
+    raw_prices = data.get("prices")
+    prices: dict[str, Any] = raw_prices if isinstance(raw_prices, dict) else {}
     for model, price in sorted(cfg.prices.items()):
         source = "default"
         if model in prices:
