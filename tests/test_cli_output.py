@@ -461,3 +461,32 @@ def test_print_status_in_terminal_mode_colours_states(tmp_path):
     print_status(project_status(Project.open(root)), console=console)
     assert ANSI.search(console.export_text(styles=True))
     assert all(len(line) <= 90 for line in console.export_text().splitlines())
+
+
+# --- shell completion ---------------------------------------------------------------------------
+
+
+def _complete(root: Path, line: str, tmp_path: Path) -> list[str]:
+    out = tmp_path / "completion.txt"
+    env = {
+        **os.environ,
+        "_ARGCOMPLETE": "1",
+        "_ARGCOMPLETE_STDOUT_FILENAME": str(out),
+        "_ARGCOMPLETE_IFS": "\n",
+        "COMP_LINE": line,
+        "COMP_POINT": str(len(line)),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "phaser"], cwd=root, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return out.read_text(encoding="utf-8").split("\n")
+
+
+def test_shell_completion_of_commands_slugs_and_task_refs(tmp_path):
+    root = project_with_plan(tmp_path / "p")
+    assert set(_complete(root, "phaser ne", tmp_path)) == {"new", "next"}
+    assert "word-stats" in _complete(root, "phaser status ", tmp_path)
+    refs = _complete(root, "phaser tick word-stats 2.", tmp_path)
+    assert refs == ["2.1", "2.2"]
+    assert [c.strip() for c in _complete(root, "phaser next --d", tmp_path)] == ["--dry-run"]
