@@ -402,8 +402,8 @@ def test_tests_hidden_by_a_new_conftest_are_red(tmp_path, api, capsys):
     assert outcome["outcome"] == "blocked" and not gate["ok"] and "tests" not in gate
     assert gate["summary"].startswith("3 passed: ")  # the counts alone look fine
     why = (
-        "3 tests that passed before the phase no longer run: tests.test_count::test_apostrophes_stay_inside_words, "
-        "tests.test_count::test_counts_words, tests.test_count::test_empty_text_has_no_words"
+        "3 tests that passed before the phase no longer run: tests/test_count.py::test_apostrophes_stay_inside_words, "
+        "tests/test_count.py::test_counts_words, tests/test_count.py::test_empty_text_has_no_words"
     )
     assert why in gate["summary"]
     plan = read(root, "specs/word-stats/plan.md")
@@ -488,10 +488,10 @@ def test_gate_results_come_from_pytests_junit_report(tmp_path, monkeypatch):
     command = f"{sys.executable} -m pytest -p no:cacheprovider tests && echo done"
     result = run_gate(command, project, 120, {"PYTEST_ADDOPTS": "-q"})
     assert result.tests == {
-        "tests.test_x::test_ok": "passed",
-        "tests.test_x::test_skip": "skipped",
-        "tests.test_x.TestK::test_n[1]": "passed",
-        "tests.test_x.TestK::test_n[2]": "failed",
+        "tests/test_x.py::test_ok": "passed",
+        "tests/test_x.py::test_skip": "skipped",
+        "tests/test_x.py::TestK::test_n[1]": "passed",
+        "tests/test_x.py::TestK::test_n[2]": "failed",
     }
     assert result.counts == {"passed": 2, "failed": 1, "skipped": 1} and not result.ok
     assert "generated xml file" not in result.output_tail and "test session starts" not in result.output_tail

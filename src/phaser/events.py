@@ -55,6 +55,8 @@ class ToolFinished(Event):
     name: str
     ok: bool
     summary: str
+    reason: str = ""
+    """Why the call failed or was refused (the first line of its error result); empty when ok."""
 
 
 @dataclass
@@ -90,6 +92,15 @@ class Notice(Event):
     """info, warning or error."""
     hints: tuple[Hint, ...] = ()
     """The next steps the message names, as data, for a shell to word its own way."""
+
+
+@dataclass
+class PlanProblems(Notice):
+    """The planning model's plan failed validation and goes back to it with these problems. A
+    Notice, so a shell that knows only notices still shows the message."""
+
+    problems: list[str] = field(default_factory=list)
+    attempt: int = 1
 
 
 @dataclass

@@ -163,7 +163,8 @@ class AgentSession:
             self.on_event(ToolStarted(call.name, summary))
             block = self.toolbox.run(call)
             ok = not block.get("is_error", False)
-            self.on_event(ToolFinished(call.name, ok, summary))
+            reason = "" if ok else _first_line(block.get("content"))
+            self.on_event(ToolFinished(call.name, ok, summary, reason))
             self.journal.write(
                 "tool",
                 step=self.toolbox.step.value,
@@ -243,3 +244,12 @@ class AgentSession:
             self.journal.flush()
         if reverted:
             result.summary += "\n[phaser] " + "\n[phaser] ".join(reverted)
+
+
+def _first_line(content: object, limit: int = 300) -> str:
+    """The first line of a tool's error result, for the one line a shell shows per tool call."""
+    if isinstance(content, list):  # content blocks
+        content = " ".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
+    text = str(content or "").strip().splitlines()
+    line = text[0] if text else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK
 """The command line: parse arguments, call one workflow function, render. ``main(argv) -> int``.
 
 Heavy modules (anthropic, textual) are imported inside the commands that need them, so that
@@ -26,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     from phaser.cli.parser import build_parser
 
     parser = build_parser()
+    if argv is None:
+        from phaser.cli.complete import autocomplete
+
+        autocomplete(parser)  # a shell's completion request: answered, then exit
     args = parser.parse_args(argv)
     if args.command is None and not _is_terminal(sys.stdout):
         # piped or captured: a full-screen app would never return; print the status instead

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import subprocess
@@ -21,6 +22,11 @@ def _project(args: argparse.Namespace) -> Project:
     return Project.open(Path(root) if root else None)
 
 
+def _emit(data: dict) -> None:
+    """The one JSON object a command prints with --json (docs/json.md)."""
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
 def _split(args: list[str], wanted: int, usage: str) -> tuple[str | None, list[str]]:
     """Optional leading SLUG before ``wanted`` positional values."""
     if len(args) == wanted:
@@ -35,6 +41,9 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     root = Path(getattr(args, "root", None) or Path.cwd())
     created = init_project(root)
+    if getattr(args, "json", False):
+        _emit({"root": str(root.resolve()), "created": created})
+        return 0
     if created:
         for item in created:
             print(f"created {item}")
@@ -49,9 +58,12 @@ def cmd_new(args: argparse.Namespace) -> int:
 
     project = _project(args)
     info = new_spec(project, args.title, args.slug)
-    print(f"created {project.rel(info.spec_path)}")
     if args.edit:
         open_in_editor(info.spec_path)
+    if args.json:
+        _emit({"slug": info.slug, "spec": project.rel(info.spec_path)})
+        return 0
+    print(f"created {project.rel(info.spec_path)}")
     print(f"next: edit it, then: phaser plan {info.slug}")
     return 0
 
@@ -104,9 +116,25 @@ def cmd_validate(args: argparse.Namespace) -> int:
     except ConfigError:  # report it with everything else instead of stopping at it
         root = getattr(args, "root", None)
         project = Project(Config(root=find_root(Path(root) if root else None)))
-    problems = validate(project, project.resolve(Path(args.path)) if args.path else None)
+    from phaser.workflow.template_check import template_warnings
+
+    target = project.resolve(Path(args.path)) if args.path else None
+    problems = validate(project, target)
+    warnings = template_warnings(project, target)
+    if args.json:
+        _emit(
+            {
+                "ok": not problems,
+                "problems": [dataclasses.asdict(p) for p in problems],
+                "warnings": [dataclasses.asdict(w) for w in warnings],
+                "exit_code": 2 if problems else 0,
+            }
+        )
+        return 2 if problems else 0
     for problem in problems:
         print(problem)
+    for warning in warnings:  # on stderr: stdout stays the problems and "ok" a script reads
+        print(f"{warning.path}:{warning.line}: warning: {warning.message}", file=sys.stderr)
     if problems:
         print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}", file=sys.stderr)
         return 2
@@ -122,8 +150,12 @@ def cmd_tick(args: argparse.Namespace) -> int:
     slug, refs = (first, args.args[1:]) if not re.fullmatch(r"[\d.#]+", first) else (None, args.args)
     if not refs:
         raise UsageError("usage: phaser tick [SLUG] REF [REF ...] [--undo]")
-    for ref in refs:
-        task = tick(project, slug, ref, checked=not args.undo)
+    tasks = [tick(project, slug, ref, checked=not args.undo) for ref in refs]
+    if args.json:
+        rows = [{"ref": t.ref, "text": t.text, "checked": t.checked} for t in tasks]
+        _emit(rows[0] if len(rows) == 1 else {"tasks": rows})
+        return 0
+    for task in tasks:
         print(f"[{'x' if task.checked else ' '}] {task.ref} {task.text}")
     return 0
 
@@ -133,9 +165,13 @@ def cmd_note(args: argparse.Namespace) -> int:
 
     project = _project(args)
     slug, (phase, text) = _split(args.args, 2, 'phaser note [SLUG] PHASE "text"')
-    from phaser.plan.refs import phase_arg
+    from phaser.plan.refs import jsonable, phase_arg
 
-    note(project, slug, phase_arg(phase), text)
+    number = phase_arg(phase)
+    note(project, slug, number, text)
+    if args.json:
+        _emit({"phase": jsonable(number), "note": " ".join(text.split())})
+        return 0
     print(f"noted in phase {phase}")
     return 0
 
@@ -180,6 +216,16 @@ def cmd_plan(args: argparse.Namespace) -> int:
         project, args.slug, revise=args.revise, force=args.force, options=options, on_event=printer
     )
     printer.close()
+    if args.json:
+        _emit(
+            {
+                "slug": result.slug,
+                "plan": project.rel(result.path),
+                "phases": result.phases,
+                "tasks": result.tasks,
+            }
+        )
+        return 0
     print(f"wrote {project.rel(result.path)}: {result.phases} phases, {result.tasks} tasks")
     print(f"next: review it, then: phaser next {result.slug}")
     return 0
@@ -195,7 +241,7 @@ def _report(args: argparse.Namespace, work, render) -> int:
     if args.json:
         print(json.dumps(jsonable(result.as_dict()), indent=2))
     else:
-        render(result)
+        render(result, shown=printer.finished)  # what the live output showed is not repeated
     return result.exit_code
 
 
@@ -240,9 +286,15 @@ def cmd_approve(args: argparse.Namespace) -> int:
         if args.phase is None:
             raise UsageError("--reject needs --phase N")
         reject(project, args.slug, args.phase, args.reject)
+        if args.json:
+            _emit({"approved": [], "reopened": args.phase})
+            return 0
         print(f"phase {args.phase} reopened with your feedback")
         return 0
     approved = approve(project, args.slug, args.phase)
+    if args.json:
+        _emit({"approved": list(approved), "reopened": None})
+        return 0
     if approved:
         print("approved phase " + ", ".join(str(n) for n in approved))
     else:
@@ -281,11 +333,53 @@ def cmd_cost(args: argparse.Namespace) -> int:
 
 
 def cmd_log(args: argparse.Namespace) -> int:
-    from phaser.workflow.cost import log_lines
+    from phaser.cli.render import fit_lines
+    from phaser.workflow.cost import log_lines, log_runs
 
     project = _project(args)
-    for line in log_lines(project, args.slug, phase=args.phase):
+    if args.json:
+        _emit({"runs": log_runs(project, args.slug, phase=args.phase)})
+        return 0
+    for line in fit_lines(log_lines(project, args.slug, phase=args.phase), full=args.full):
         print(line)
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from phaser.workflow.settings import effective_config
+
+    project = _project(args)
+    settings = effective_config(project, _overrides(args))
+    if args.json:
+        _emit(
+            {
+                "source": project.rel(project.config.source) if project.config.source else None,
+                "settings": [s.as_dict() for s in settings],
+            }
+        )
+        return 0
+    width = max(len(s.key) for s in settings)
+    for s in settings:
+        value = (
+            json.dumps(s.value, ensure_ascii=False) if not isinstance(s.value, str) else json.dumps(s.value)
+        )
+        print(f"{s.key:<{width}}  {value}  ({s.source})")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from phaser.cli.render import print_evidence
+    from phaser.workflow.evidence import phase_evidence
+
+    project = _project(args)
+    slug, (number,) = _split(args.args, 1, "phaser show [SLUG] N [--json]")
+    from phaser.plan.refs import jsonable, phase_arg
+
+    evidence = phase_evidence(project, slug, phase_arg(number))
+    if args.json:
+        print(json.dumps(jsonable(evidence.as_dict()), indent=2, ensure_ascii=False))
+    else:
+        print_evidence(evidence)
     return 0
 
 

@@ -7,12 +7,27 @@ import argparse
 from phaser import __version__
 from phaser.cli import commands as c
 
+EPILOG = """\
+exit codes:
+  0    done (or nothing to do)
+  1    a run stopped: a red gate, a model or provider error, a stop
+  2    bad input: plan, config, arguments or script file (nothing written)
+  3    needs a human: approval, budget reached, dirty tree, a blocked line, another run
+  130  interrupted (Ctrl-C)
+
+--json prints one JSON object on stdout (on errors too); the schemas: docs/json.md.
+docs: docs/workflow.md (commands), docs/configuration.md (phaser.toml), docs/plan-format.md
+"""
+
+SLUG_HELP = "a spec's folder name under specs/ (default: the only one with a plan)"
+
 DESCRIPTION = """\
 Run AI coding agents phase by phase from a living markdown plan.
 
   phaser new "Title"     write a spec          phaser plan [SLUG]     spec -> phased plan
   phaser status          where plans stand     phaser next [SLUG]     run the next phase
   phaser run [SLUG]      run until done        phaser demo            the offline demo
+  phaser show [SLUG] N   one phase's evidence  phaser config          settings and sources
   phaser                 open the TUI
 """
 
@@ -27,29 +42,56 @@ def _phase_number(text: str) -> int:
     return number
 
 
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors name the subcommand: an unknown option after
+    ``phaser next`` prints next's usage, not the top level's."""
+
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            sub = getattr(self, "subparsers", {}).get(getattr(parsed, "command", None), self)
+            sub.error("unrecognized arguments: " + " ".join(extras))
+        return parsed
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="phaser", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    p = Parser(
+        prog="phaser",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    p.subparsers = {}  # type: ignore[attr-defined]
     p.add_argument("--version", action="version", version=f"phaser {__version__}")
     p.add_argument("-C", dest="root", metavar="DIR", help="run as if started in DIR")
     p.set_defaults(command=None)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     def cmd(name: str, handler, help: str) -> argparse.ArgumentParser:
-        sp = sub.add_parser(name, help=help, description=help)
+        sp = sub.add_parser(
+            name,
+            help=help,
+            description=help,
+            epilog=EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         sp.set_defaults(handler=handler)
+        p.subparsers[name] = sp  # type: ignore[attr-defined]
         sp.add_argument(
             "-C", dest="root", metavar="DIR", default=argparse.SUPPRESS, help="run as if started in DIR"
         )
         return sp
 
-    cmd("init", c.cmd_init, "scaffold specs/, phaser.toml and .gitignore entries (existing files are kept)")
+    sp = cmd(
+        "init", c.cmd_init, "scaffold specs/, phaser.toml and .gitignore entries (existing files are kept)"
+    )
+    _json_arg(sp)
 
-    sp = cmd("new", c.cmd_new, "create specs/<slug>/spec.md from the template")
-    sp.add_argument("title")
-    sp.add_argument("--slug", help="folder name (default: from the title)")
+    sp = cmd("new", c.cmd_new, "create specs/SLUG/spec.md from the template")
+    sp.add_argument("title", metavar="TITLE", help="the feature's title (quote it)")
+    sp.add_argument("--slug", metavar="SLUG", help="folder name (default: from the title)")
     sp.add_argument("--edit", action="store_true", help="open it in $EDITOR")
+    _json_arg(sp)
 
     sp = cmd(
         "import", c.cmd_import, "turn a Spec Kit/Kiro/OpenSpec tasks.md, Ralph plan or tasks.json into a plan"
@@ -64,87 +106,149 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sp = cmd("status", c.cmd_status, "phases, tasks and the next phase of every plan (or one)")
-    sp.add_argument("slug", nargs="?", metavar="SLUG", help="a spec slug, folder or plan file")
-    sp.add_argument("--json", action="store_true", help="machine-readable output")
+    sp.add_argument(
+        "slug", nargs="?", metavar="SLUG", help="a spec's folder name under specs/ (default: all)"
+    )
+    _json_arg(sp)
 
     sp = cmd(
         "validate", c.cmd_validate, "check specs, plans and config; print file:line: message per problem"
     )
-    sp.add_argument("path", nargs="?", help="a file or folder (default: the project)")
+    sp.add_argument("path", nargs="?", metavar="PATH", help="a file or folder (default: the project)")
+    _json_arg(sp)
 
     sp = cmd("tick", c.cmd_tick, "check (or uncheck) task P.T through the safe edit path")
-    sp.add_argument("args", nargs="+", metavar="[SLUG] REF [REF ...]", help="task refs P.T, one or several")
+    sp.add_argument(
+        "args",
+        nargs="+",
+        metavar="[SLUG] REF [REF ...]",
+        help="the plan's SLUG (optional) and task refs P.T, e.g. 2.3 or 3.5#2",
+    )
     sp.add_argument("--undo", action="store_true", help="uncheck instead")
-    sp.usage = "phaser tick [-h] [-C DIR] [--undo] [SLUG] REF [REF ...]"
+    sp.usage = "phaser tick [-h] [-C DIR] [--undo] [--json] [SLUG] REF [REF ...]"
+    _json_arg(sp)
 
     sp = cmd("note", c.cmd_note, "append a note to a phase")
-    sp.add_argument("args", nargs="+", metavar="[SLUG] PHASE TEXT")
-
-    sp = cmd(
-        "plan", c.cmd_plan, "write specs/<slug>/plan.md from the spec with the planning model (read-only)"
+    sp.add_argument(
+        "args",
+        nargs="+",
+        metavar="[SLUG] PHASE TEXT",
+        help="the plan's SLUG (optional), the phase number, the note",
     )
-    sp.add_argument("slug", nargs="?")
+    _json_arg(sp)
+
+    sp = cmd("plan", c.cmd_plan, "write specs/SLUG/plan.md from the spec with the planning model (read-only)")
+    _slug_arg(sp, "a spec's folder name under specs/ (default: the only spec)")
     sp.add_argument("--revise", metavar="FEEDBACK", help="revise the existing plan with this feedback")
-    sp.add_argument("--force", action="store_true", help="replace a plan that has progress")
+    sp.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a plan that has progress; plan an unedited template spec",
+    )
     sp.add_argument("-q", "--quiet", action="store_true", help="no streaming text, just steps and results")
     _model_args(sp)
+    _json_arg(sp, "print the result as JSON (progress goes to stderr)")
 
     sp = cmd("next", c.cmd_next, "run the next unfinished phase in a fresh agent context")
-    sp.add_argument("slug", nargs="?")
-    sp.add_argument("--phase", type=_phase_number, help="run this phase instead of the next one")
+    _slug_arg(sp)
+    sp.add_argument("--phase", type=_phase_number, metavar="N", help="run phase N instead of the next one")
     sp.add_argument(
-        "--dry-run", action="store_true", help="print what would run, and an estimate, without running"
+        "--dry-run",
+        action="store_true",
+        help="print what would run and an estimate, without running; refuses what the run would refuse",
     )
     sp.add_argument("--allow-dirty", action="store_true", help="start even with uncommitted changes")
     _model_args(sp)
     _run_output_args(sp)
 
     sp = cmd("run", c.cmd_run, "run phases until done, a red gate, a budget or a checkpoint")
-    sp.add_argument("slug", nargs="?")
+    _slug_arg(sp)
     sp.add_argument("--approve", metavar="POLICY", help="each | never | N (phases done but not yet approved)")
     sp.add_argument("--allow-dirty", action="store_true", help="start even with uncommitted changes")
     _model_args(sp)
     _run_output_args(sp)
 
     sp = cmd("approve", c.cmd_approve, "record a human's approval of a phase (default: every done phase)")
-    sp.add_argument("slug", nargs="?")
-    sp.add_argument("--phase", type=_phase_number)
+    _slug_arg(sp)
+    sp.add_argument("--phase", type=_phase_number, metavar="N", help="approve (or reject) phase N only")
     sp.add_argument("--reject", metavar="FEEDBACK", help="reopen the phase with this feedback as a note")
+    _json_arg(sp)
 
     sp = cmd("redo", c.cmd_redo, "put the tree back to before phase N, untick it, and run it again")
-    sp.add_argument("args", nargs="+", metavar="[SLUG] N", help="one phase number, after an optional slug")
+    sp.add_argument(
+        "args", nargs="+", metavar="[SLUG] N", help="the plan's SLUG (optional) and the phase number"
+    )
     sp.add_argument("--force", action="store_true", help="even when later phases built on it")
-    sp.add_argument("--allow-dirty", action="store_true")
+    sp.add_argument("--allow-dirty", action="store_true", help="start even with uncommitted changes")
     _model_args(sp)
     _run_output_args(sp)
     sp.usage = "phaser redo [options] [SLUG] N"
 
     sp = cmd("cost", c.cmd_cost, "tokens and dollars per phase, per model, and total, from the journal")
-    sp.add_argument("slug", nargs="?")
-    sp.add_argument("--json", action="store_true")
+    _slug_arg(sp, "a spec's folder name under specs/ (default: every plan with runs)")
+    _json_arg(sp)
 
     sp = cmd("log", c.cmd_log, "what happened in the runs of a plan, readable")
-    sp.add_argument("slug", nargs="?")
-    sp.add_argument("--phase", type=_phase_number)
+    _slug_arg(sp)
+    sp.add_argument("--phase", type=_phase_number, metavar="N", help="only the runs of phase N")
+    sp.add_argument("--full", action="store_true", help="whole lines (wrapped on a terminal), not cut with …")
+    _json_arg(sp)
+
+    sp = cmd("config", c.cmd_config, "the effective configuration, each value with where it came from")
+    sp.add_argument("--model", metavar="ID", help="as a run would get it with --model ID")
+    sp.add_argument("--profile", choices=["quality", "balanced", "budget"], help="as with --profile")
+    sp.add_argument("--provider", choices=["anthropic", "scripted"], help="as with --provider")
+    sp.add_argument("--script", metavar="FILE", help="as with --script FILE")
+    _json_arg(sp)
+
+    sp = cmd(
+        "show",
+        c.cmd_show,
+        "one phase's evidence: its diff (or kept patch), gates per test, claims, notes, cost",
+    )
+    sp.add_argument(
+        "args", nargs="+", metavar="[SLUG] N", help="the plan's SLUG (optional) and the phase number"
+    )
+    sp.add_argument("--json", action="store_true", help="machine-readable output")
 
     sp = cmd("demo", c.cmd_demo, "run the whole loop offline on a small generated project (scripted agent)")
-    sp.add_argument("--dir", help="where to create the demo project (default: a new temporary folder)")
+    sp.add_argument(
+        "--dir", metavar="DIR", help="where to create the demo project (default: a new temporary folder)"
+    )
     sp.add_argument(
         "--live", action="store_true", help="use the real Anthropic API (needs ANTHROPIC_API_KEY)"
     )
-    sp.add_argument("-q", "--quiet", action="store_true")
+    sp.add_argument("-q", "--quiet", action="store_true", help="no streaming text, just steps and results")
 
     cmd("tui", c.cmd_tui, "open the terminal UI (also: phaser with no command)")
     return p
 
 
+def _slug_arg(sp: argparse.ArgumentParser, help: str = SLUG_HELP) -> None:
+    sp.add_argument("slug", nargs="?", metavar="SLUG", help=help)
+
+
+def _json_arg(sp: argparse.ArgumentParser, help: str = "machine-readable output (docs/json.md)") -> None:
+    sp.add_argument("--json", action="store_true", help=help)
+
+
 def _model_args(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("--model", help="model id for this run (overrides the phase's difficulty routing)")
-    sp.add_argument("--profile", choices=["quality", "balanced", "budget"], help="routing profile")
+    sp.add_argument(
+        "--model", metavar="ID", help="model id for this run (overrides the phase's difficulty routing)"
+    )
+    sp.add_argument(
+        "--profile",
+        choices=["quality", "balanced", "budget"],
+        help="routing profile: shift every tier up or down",
+    )
     sp.add_argument("--provider", choices=["anthropic", "scripted"], help="model provider")
-    sp.add_argument("--script", help="script file for the scripted provider")
+    sp.add_argument(
+        "--script",
+        metavar="FILE",
+        help="JSON script of turns for the scripted provider (docs/scripted-provider.md)",
+    )
 
 
 def _run_output_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("-q", "--quiet", action="store_true", help="no streaming text, just steps and results")
-    sp.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    _json_arg(sp, "print the outcome as JSON (progress goes to stderr)")

@@ -1,91 +1,251 @@
-"""Plain-terminal rendering of statuses, run events and outcomes."""
+"""Terminal rendering of statuses, run events and outcomes.
+
+Two modes, chosen per stream: on a terminal (and ``NO_COLOR`` unset, ``TERM`` not ``dumb``) lines
+are coloured with rich and a spinner with the elapsed time shows what is running (a model call,
+a tool, the gates); anywhere else (a pipe, a file, ``| head``) the same lines come out as plain,
+stable text, with no escape codes and nothing that depends on timing.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import sys
+import time
 from typing import Any, TextIO
 
 from phaser import events as ev
+from phaser.cli.hints import next_line
 
-STATE_MARK = {"done": "✓", "next": "▶", "ready": "▷", "pending": "·", "blocked": "✗", "skipped": "-"}
+STATE_MARK = {
+    "done": "✓",
+    "next": "▶",
+    "ready": "▷",
+    "pending": "·",
+    "blocked": "✗",
+    "skipped": "-",
+}
+STATE_STYLE = {"done": "green", "next": "bold cyan", "ready": "cyan", "blocked": "bold red", "skipped": "dim"}
+OUTCOME_STYLE = {"passed": "bold green", "blocked": "bold red", "error": "bold red", "stopped": "yellow"}
 
 
 def _out(stream: TextIO | None) -> TextIO:
     return stream or sys.stdout
 
 
-def print_status(statuses: list, stream: TextIO | None = None) -> None:
-    out = _out(stream)
+def use_color(stream: Any) -> bool:
+    """Colour and live updates only on a terminal, and never with NO_COLOR set (no-color.org)."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except (OSError, ValueError):
+        return False
+
+
+def terminal_width(default: int = 100) -> int:
+    """Columns to fit: COLUMNS, else the terminal's width, else ``default`` (a pipe)."""
+    return max(40, shutil.get_terminal_size((default, 24)).columns)
+
+
+def ellipsize(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, the cut marked with ``…``."""
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+class Lines:
+    """Where rendered lines go: a rich Console (colour) or a plain stream (no escapes)."""
+
+    def __init__(self, stream: TextIO | None = None, console: Any = None) -> None:
+        self.out = _out(stream)
+        if console is None and use_color(self.out):
+            from rich.console import Console
+
+            console = Console(file=self.out, force_terminal=True, highlight=False, soft_wrap=False)
+        self.console = console
+        if console is not None:
+            self.out = console.file
+
+    @property
+    def rich(self) -> bool:
+        return self.console is not None
+
+    def line(self, text: str = "", style: str = "", *, crop: bool = False) -> None:
+        if self.console is None:
+            print(text, file=self.out)
+            return
+        from rich.text import Text
+
+        self.console.print(
+            Text(text, style=style), no_wrap=crop, overflow="ellipsis" if crop else "fold", crop=crop
+        )
+
+    def write(self, text: str) -> None:
+        """Raw text (a model's streamed reply), as it comes."""
+        self.out.write(text)
+        self.out.flush()
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+def print_status(statuses: list, stream: TextIO | None = None, console: Any = None) -> None:
+    lines = Lines(stream, console)
     if not statuses:
-        print('no specs yet: phaser new "Title"', file=out)
+        lines.line('no specs yet: phaser new "Title"')
         return
+    width = terminal_width()
     for i, st in enumerate(statuses):
         if i:
-            print(file=out)
+            lines.line()
         if st.error:
             if "no plan yet" in st.error:
-                print(f"{st.slug}: {st.error}", file=out)
+                lines.line(f"{st.slug}: {st.error}")
             continue  # unreadable plans are reported on stderr by the caller
         done = sum(p.tasks_done for p in st.phases)
         total = sum(p.tasks_total for p in st.phases)
-        nxt = (
-            f"next: phase {st.next}"
-            if st.next is not None
-            else ("complete" if st.phases and st.phases_done == len(st.phases) else "nothing runnable")
-        )
-        print(
+        if not st.phases:
+            nxt = "no phases"
+        elif st.next is not None:
+            nxt = f"next: phase {st.next}"
+        else:
+            nxt = "complete" if st.phases_done == len(st.phases) else "nothing runnable"
+        lines.line(
             f"{st.title}  ({st.path})  phases {st.phases_done}/{len(st.phases)}  tasks {done}/{total}  {nxt}",
-            file=out,
+            "bold",
         )
         if st.problems:
             more = f" (and {len(st.problems) - 1} more)" if len(st.problems) > 1 else ""
-            print(f"  ! {st.problems[0]}{more}: next and run refuse this plan until it is fixed", file=out)
+            lines.line(
+                f"  ! {st.problems[0]}{more}: next and run refuse this plan until it is fixed", "yellow"
+            )
         if st.active:
             a = st.active
             if a["running"]:
-                print(f"  ▶ phase {a['phase']} is running (started {a['started']})", file=out)
+                lines.line(f"  ▶ phase {a['phase']} is running (started {a['started']})", "cyan")
             else:
-                print(
+                lines.line(
                     f"  ! phase {a['phase']} did not finish (started {a['started']}): its changes are still in the "
                     "tree; phaser next undoes them first (kept as a patch) and runs it again",
-                    file=out,
+                    "yellow",
                 )
-        width = max((len(p.title) for p in st.phases), default=10)
-        width = min(width, 48)
-        for p in st.phases:
-            title = p.title if len(p.title) <= width else p.title[: width - 1] + "…"
-            extra = ""
-            if p.state == "pending" and p.depends:
-                extra = "  (after " + ", ".join(str(d) for d in p.depends) + ")"
-            if p.state == "done" and p.commit:
-                extra = f"  {p.commit[:10]}"
-            if p.state == "done" and p.approved:
-                extra += "  approved"
-            print(
-                f"  {STATE_MARK.get(p.state, '?')} {p.number:>2}  {title:<{width}}  {p.difficulty:<6}  "
-                f"{p.tasks_done:>2}/{p.tasks_total:<2}  {p.state:<7}  {p.ran_on or p.model}{extra}",
-                file=out,
+        for text, state in status_rows(st.phases, width):
+            lines.line(text, STATE_STYLE.get(state, ""))
+
+
+def status_rows(phases: list, width: int) -> list[tuple[str, str]]:
+    """The phase table: one aligned row per phase that fits ``width`` columns (titles give way
+    first, then the row is cut with ``…``)."""
+    done = {p.number for p in phases if p.state in ("done", "skipped")}
+    cells = []
+    for p in phases:
+        waits = [d for d in p.depends if d not in done]
+        state = p.state
+        note = ""
+        if waits and p.state in ("pending", "blocked"):
+            note = "after " + ", ".join(str(d) for d in waits)
+        if p.state == "done" and p.commit:
+            note = p.commit[:10]
+        if p.state == "done" and p.approved:
+            note = (note + "  approved").strip()
+        cells.append(
+            (
+                STATE_MARK.get(p.state, "?"),
+                str(p.number),
+                p.title,
+                p.difficulty,
+                f"{p.tasks_done}/{p.tasks_total}",
+                state,
+                p.ran_on or p.model or "",
+                note,
+                p.state,
             )
+        )
+    if not cells:
+        return []
+    w = [max(len(c[k]) for c in cells) for k in range(8)]
+    fixed = 2 + 2 + w[1] + 2 + 2 + w[3] + 2 + w[4] + 2 + w[5] + 2 + w[6] + 2 + w[7]
+    title_w = max(10, min(w[2], 48, width - fixed))
+    rows = []
+    for mark, num, title, diff, tasks, state, model, note, raw in cells:
+        text = (
+            f"  {mark} {num:>{w[1]}}  {ellipsize(title, title_w):<{title_w}}  {diff:<{w[3]}}  "
+            f"{tasks:>{w[4]}}  {state:<{w[5]}}  {model:<{w[6]}}  {note}"
+        ).rstrip()
+        rows.append((ellipsize(text, width), raw))
+    return rows
 
 
 def money(usd: float) -> str:
     return f"${usd:,.4f}" if usd < 1 else f"${usd:,.2f}"
 
 
-class EventPrinter:
-    """An event sink for the terminal: steps, tool calls as they happen, streaming text, gates, cost."""
+class _Elapsed:
+    """A spinner whose text carries the seconds since it started, recomputed at each refresh."""
 
-    def __init__(self, stream: TextIO | None = None, quiet: bool = False) -> None:
-        self.out = _out(stream)
+    def __init__(self, label: str) -> None:
+        from rich.spinner import Spinner
+
+        self.label = label
+        self.started = time.monotonic()
+        self.spinner = Spinner("dots", style="cyan")
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from rich.text import Text
+
+        self.spinner.update(text=Text(f"{self.label}  {time.monotonic() - self.started:.0f}s", style="dim"))
+        yield self.spinner
+
+
+class EventPrinter:
+    """An event sink for the terminal: steps, one line per tool call (with its outcome and, when it
+    failed or was refused, why), streaming text, gates, each phase's outcome once, cost. On a
+    terminal a spinner with the elapsed time shows what is running between lines."""
+
+    def __init__(self, stream: TextIO | None = None, quiet: bool = False, console: Any = None) -> None:
+        self.lines = Lines(stream, console)
+        self.out = self.lines.out
         self.quiet = quiet
         self.gone = False
         """True once the reader went away (a closed pipe): nothing more is printed, the run goes on."""
+        self.finished: set[tuple[str, int]] = set()
+        """(slug, phase) of every PhaseFinished printed: the closing summary does not repeat them."""
         self._in_text = False
         self._last_usage: ev.UsageUpdated | None = None
+        self._live: Any = None
+        self.spinning: str | None = None
+        """What the spinner says is running (terminal only), None when nothing spins."""
+        self._tool_started = 0.0
+
+    # -- the spinner (terminal only) ---------------------------------------------------------
+
+    def _spin(self, label: str) -> None:
+        if not self.lines.rich:
+            return
+        self.spinning = label
+        if self._live is None:
+            from rich.live import Live
+
+            self._live = Live(
+                _Elapsed(label), console=self.lines.console, transient=True, refresh_per_second=8
+            )
+            self._live.start()
+        else:
+            self._live.update(_Elapsed(label))
+
+    def _stop_spin(self) -> None:
+        self.spinning = None
+        if self._live is not None:
+            live, self._live = self._live, None
+            live.stop()
+
+    # -- events ------------------------------------------------------------------------------
 
     def _end_text(self) -> None:
         if self._in_text:
-            print(file=self.out)
+            self.lines.write("\n")
             self._in_text = False
 
     def __call__(self, event: ev.Event) -> None:
@@ -101,52 +261,90 @@ class EventPrinter:
         from phaser.cli import reader_gone
 
         self.gone = True
+        if self._live is not None:
+            self._live, live = None, self._live
+            with contextlib.suppress(Exception):
+                live.stop()
         reader_gone(self.out)  # stdout or stderr now goes to /dev/null: later output fails no more
 
     def _print(self, event: ev.Event) -> None:
-        out = self.out
+        line = self.lines.line
         if isinstance(event, ev.TextDelta):
             if not self.quiet:
-                out.write(event.text)
-                out.flush()
+                self._stop_spin()
+                self.lines.write(event.text)
                 self._in_text = not event.text.endswith("\n")
+            return
+        if isinstance(event, ev.UsageUpdated):
+            self._last_usage = event
             return
         self._end_text()
         if isinstance(event, ev.PhaseStarted):
             self._last_usage = None
             attempt = f" (attempt {event.attempt})" if event.attempt > 1 else ""
-            print(
-                f"\n=== {event.slug}: phase {event.phase}: {event.title} on {event.model}{attempt}", file=out
-            )
+            line()
+            line(f"=== {event.slug}: phase {event.phase}: {event.title} on {event.model}{attempt}", "bold")
         elif isinstance(event, ev.StepStarted):
-            print(f"--- {event.step}{self._so_far()}", file=out)
+            line(f"--- {event.step}{self._so_far()}", "bold cyan")
+            self._spin(
+                "running the gates" if event.step == "gates" else f"{event.step}: waiting for the model"
+            )
         elif isinstance(event, ev.ToolStarted):
-            print(f"  → {event.name}: {event.summary}", file=out)
+            self._tool_started = time.monotonic()
+            self._spin(f"{event.name}: {event.summary}")
         elif isinstance(event, ev.ToolFinished):
-            if not event.ok:
-                print(f"    ✗ {event.summary}", file=out)
-            elif not self.quiet and event.summary:
-                print(f"    ✓ {event.summary}", file=out)
+            self._tool_line(event)
+            self._spin("waiting for the model")
         elif isinstance(event, ev.PolicyViolation):
-            print(f"  ! policy ({event.step}): {event.message}", file=out)
+            paths = f" ({', '.join(event.paths)})" if event.paths else ""
+            line(f"  ! policy ({event.step}): {event.message}{paths}", "bold red")
         elif isinstance(event, ev.GateFinished):
             mark = "✓" if event.ok else "✗"
-            print(f"  {mark} gate {event.name}: {event.summary}", file=out)
+            line(f"  {mark} gate {event.name}: {event.summary}", "green" if event.ok else "bold red")
             if not event.ok and event.output_tail and not self.quiet:
-                for line in event.output_tail.splitlines()[-12:]:
-                    print(f"    | {line}", file=out)
-        elif isinstance(event, ev.UsageUpdated):
-            self._last_usage = event
+                for tail in event.output_tail.splitlines()[-12:]:
+                    line(f"    | {tail}", "red")
+        elif isinstance(event, ev.PlanProblems):
+            noun = "problem" if len(event.problems) == 1 else "problems"
+            line(
+                f"warning: the proposed plan has {len(event.problems)} {noun}; sent back to the model:",
+                "yellow",
+            )
+            for problem in event.problems:
+                line(f"  {problem}", "yellow")
         elif isinstance(event, ev.Notice):
             prefix = {"warning": "warning: ", "error": "error: "}.get(event.level, "")
-            print(f"{prefix}{event.message}", file=out)
+            line(f"{prefix}{event.message}", {"warning": "yellow", "error": "bold red"}.get(event.level, ""))
         elif isinstance(event, ev.PhaseFinished):
-            usage = self._last_usage
-            cost = f"  {money(usage.cost_usd)}" if usage else ""
-            print(f"=== phase {event.phase}: {event.outcome}{cost}  {event.detail}".rstrip(), file=out)
-            if usage:
-                print(f"    tokens: {self._tokens(usage)}", file=out)
-        out.flush()
+            self._stop_spin()
+            self._phase_line(event)
+        self.lines.flush()
+
+    def _tool_line(self, event: ev.ToolFinished) -> None:
+        took = f"  ({time.monotonic() - self._tool_started:.1f}s)" if self.lines.rich else ""
+        if event.ok:
+            self.lines.line(f"  ✓ {event.summary}{took}", "", crop=True)
+        else:
+            why = f": {event.reason}" if event.reason else ""
+            self.lines.line(f"  ✗ {event.summary}{why}{took}", "red")
+
+    def _phase_line(self, event: ev.PhaseFinished) -> None:
+        data = event.data or {}
+        usage = self._last_usage
+        cost = data.get("cost_usd", usage.cost_usd if usage else None)
+        shown_cost = f"  {money(cost)}" if isinstance(cost, (int, float)) else ""
+        self.lines.line(
+            f"=== phase {event.phase}: {event.outcome}{shown_cost}  {event.detail}".rstrip(),
+            OUTCOME_STYLE.get(event.outcome, "bold yellow"),
+        )
+        if data.get("commit"):
+            self.lines.line(f"    commit {str(data['commit'])[:10]}")
+        if usage:
+            self.lines.line(f"    tokens: {self._tokens(usage)}", "dim")
+        hint = next_line(data.get("hints"))
+        if hint:
+            self.lines.line(f"    {hint}", "cyan")
+        self.finished.add((event.slug, event.phase))
 
     @staticmethod
     def _tokens(u: ev.UsageUpdated) -> str:
@@ -162,6 +360,7 @@ class EventPrinter:
         if self.gone:
             return
         try:
+            self._stop_spin()
             self._end_text()
             self.out.flush()
         except BrokenPipeError:
@@ -197,12 +396,31 @@ def print_dry_run(info: dict[str, Any], stream: TextIO | None = None) -> None:
         )
     elif est.get("error"):
         print(f"  estimate unavailable: {est['error']}", file=out)
+    undo = info.get("unfinished")
+    if undo:
+        print(
+            f"  first: phase {undo['phase']} did not finish (started {undo['started']}); its changes "
+            f"({len(undo['paths'])} file{'s' if len(undo['paths']) != 1 else ''}) are undone, kept as a patch",
+            file=out,
+        )
+    for expected in info.get("expected") or []:
+        print(
+            f"  would end {expected['outcome']} (exit {expected['exit_code']}): {expected['message']}",
+            file=out,
+        )
 
 
-def print_outcome(outcome: Any, stream: TextIO | None = None) -> None:
+def print_outcome(outcome: Any, stream: TextIO | None = None, shown: set | None = None) -> None:
+    """A phase's outcome; when the live output already showed it (``shown`` holds its (slug,
+    phase)), only what it did not: nothing."""
     out = _out(stream)
+    hint = next_line(getattr(outcome, "hints", None))
     if outcome.outcome in ("nothing", "stuck"):
         print(f"nothing to run in {outcome.slug}: {outcome.detail}", file=out)
+        if hint:
+            print(f"  {hint}", file=out)
+        return
+    if shown and (outcome.slug, outcome.phase) in shown:
         return
     print(f"phase {outcome.phase}: {outcome.outcome}  {outcome.detail}".rstrip(), file=out)
     for gate in outcome.gates:
@@ -215,13 +433,18 @@ def print_outcome(outcome: Any, stream: TextIO | None = None) -> None:
         f" {u.get('cache_read_input_tokens', 0):,} cache read), {u.get('output_tokens', 0):,} out, {money(outcome.cost_usd)}",
         file=out,
     )
+    if hint:
+        print(f"  {hint}", file=out)
 
 
-def print_run(result: Any, stream: TextIO | None = None) -> None:
+def print_run(result: Any, stream: TextIO | None = None, shown: set | None = None) -> None:
     out = _out(stream)
     for outcome in result.outcomes:
-        print_outcome(outcome, out)
-    print(f"run: {result.reason}  total {money(result.cost_usd)}", file=out)
+        print_outcome(outcome, out, shown)
+    detail = f": {result.detail}" if result.detail and result.reason != "complete" else ""
+    print(f"run: {result.reason}{detail}  total {money(result.cost_usd)}", file=out)
+    if result.hints:
+        print(next_line(result.hints), file=out)
 
 
 def print_cost(report: Any, stream: TextIO | None = None) -> None:
@@ -251,3 +474,97 @@ def print_cost(report: Any, stream: TextIO | None = None) -> None:
             print(f"    phase {run['phase']}  {run['run']}  {run_summary(run)}", file=out)
     if not report.plans:
         print("no runs recorded yet", file=out)
+
+
+TESTS_LISTED = 30
+"""A gate with more tests than this lists only those that did not pass (--json has them all)."""
+
+
+def print_evidence(evidence: Any, stream: TextIO | None = None, console: Any = None) -> None:
+    """`phaser show`: what a phase did, what proved it, and what it cost."""
+    lines = Lines(stream, console)
+    e = evidence
+    lines.line(f"{e.slug}: phase {e.phase}: {e.title}", "bold")
+    lines.line(f"  state {e.state}  difficulty {e.difficulty}  model {e.model}", STATE_STYLE.get(e.state, ""))
+    u = e.usage
+    total_in = sum(
+        int(u.get(k) or 0) for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+    )
+    runs = f"{len(e.runs)} run{'s' if len(e.runs) != 1 else ''}"
+    lines.line(
+        f"  tokens {total_in:,} in ({int(u.get('cache_read_input_tokens') or 0):,} from cache) / "
+        f"{int(u.get('output_tokens') or 0):,} out  cost {money(e.cost_usd)}  ({runs})"
+    )
+    lines.line()
+    lines.line("gates (newest run):" if e.gates else "gates: none run yet", "bold")
+    for gate in e.gates:
+        lines.line(
+            f"  {'✓' if gate.get('ok') else '✗'} {gate.get('command')}: {gate.get('summary')}",
+            "green" if gate.get("ok") else "red",
+        )
+        tests = gate.get("tests") or {}
+        shown = tests if len(tests) <= TESTS_LISTED else {k: v for k, v in tests.items() if v != "passed"}
+        for test_id, result in sorted(shown.items()):
+            mark = {"passed": "✓", "failed": "✗", "skipped": "-"}.get(result, "?")
+            lines.line(
+                f"      {mark} {test_id}  {result}", {"failed": "red", "skipped": "yellow"}.get(result, "")
+            )
+        if len(shown) < len(tests):
+            lines.line(f"      (and {len(tests) - len(shown)} passed: phaser show --json lists them)", "dim")
+    if e.claims:
+        lines.line()
+        lines.line("claims (newest run):", "bold")
+        for claim in e.claims:
+            verdict = "" if claim.get("accepted") else "  (refused)"
+            lines.line(f"  {claim.get('ref')}: {claim.get('evidence') or '(no evidence given)'}{verdict}")
+    if e.tasks:
+        lines.line()
+        lines.line("tasks:", "bold")
+        for task in e.tasks:
+            lines.line(f"  [{'x' if task['checked'] else ' '}] {task['ref']} {task['text']}")
+    if e.notes:
+        lines.line()
+        lines.line("notes:", "bold")
+        for note in e.notes:
+            lines.line(f"  - {note}")
+    if e.runs:
+        from phaser.workflow.cost import run_summary
+
+        lines.line()
+        lines.line("runs:", "bold")
+        for run in e.runs:
+            lines.line(f"  {run['run']}  {run_summary(run)}")
+    lines.line()
+    if e.diff_source == "commit":
+        lines.line(f"diff of commit {e.commit}:", "bold")
+    elif e.diff_source == "patch":
+        lines.line(f"no commit; the patch kept from the last undone attempt ({e.patch}):", "bold")
+    else:
+        lines.line("no diff: the phase has no commit and no kept patch", "bold")
+    for text in e.diff.splitlines():
+        style = ""
+        if lines.rich:
+            if text.startswith("+") and not text.startswith("+++"):
+                style = "green"
+            elif text.startswith("-") and not text.startswith("---"):
+                style = "red"
+            elif text.startswith("@@"):
+                style = "cyan"
+        lines.line(text, style)
+
+
+def fit_lines(lines: list[str], *, full: bool = False, width: int | None = None) -> list[str]:
+    """Lines fitted to the terminal: cut with ``…`` (the default), or with ``full`` whole: wrapped
+    on a terminal, as they are elsewhere (a pipe keeps one entry per line)."""
+    import textwrap
+
+    width = width or terminal_width()
+    if not full:
+        return [ellipsize(line, width) for line in lines]
+    if not sys.stdout.isatty():
+        return list(lines)
+    out: list[str] = []
+    for line in lines:
+        indent = " " * (len(line) - len(line.lstrip(" ")) + 12)
+        out.extend(textwrap.wrap(line, width, subsequent_indent=indent, drop_whitespace=True) or [""])
+    return out

@@ -147,22 +147,43 @@ def cost_report(project: Project, slug: str | None = None) -> CostReport:
 
 
 def log_lines(project: Project, slug: str | None, phase: int | None = None) -> list[str]:
-    info = project.plan_spec(slug, need_plan=False)
+    """`phaser log` as lines (whole: the shell fits them to the terminal or wraps them)."""
+    runs = log_runs(project, slug, phase)
     lines: list[str] = []
+    for run in runs:
+        lines.append(f"== phase {run['phase']}, run {run['run']}")
+        if run["summary"]:
+            lines.append(f"  {run_summary(run['summary'])}")
+        for e in run["events"]:
+            lines.append(f"  {e['time']}  {e['text']}")
+    if not lines:
+        lines.append(f"no runs recorded for {project.plan_spec(slug, need_plan=False).slug}")
+    return lines
+
+
+def log_runs(project: Project, slug: str | None, phase: int | None = None) -> list[dict]:
+    """Every run of a plan (or one phase): its folder, summary, and each journal entry worth a
+    person's reading as ``{"time", "kind", "text"}`` (the --json form of `phaser log`)."""
+    info = project.plan_spec(slug, need_plan=False)
+    runs: list[dict] = []
     for run_dir in run_dirs(project, info.slug):
         if phase is not None and run_dir.parent.name != str(phase):
             continue
-        summary = _summarise(run_dir)
-        lines.append(f"== phase {run_dir.parent.name}, run {run_dir.name}")
-        if summary:
-            lines.append(f"  {run_summary(summary)}")
+        events = []
         for e in read_journal(run_dir / "journal.jsonl"):
-            line = _describe(e)
-            if line:
-                lines.append(f"  {e.get('t', '')[11:19]}  {line}")
-    if not lines:
-        lines.append(f"no runs recorded for {info.slug}")
-    return lines
+            text = _describe(e)
+            if text:
+                events.append({"time": str(e.get("t", ""))[11:19], "kind": e.get("kind"), "text": text})
+        runs.append(
+            {
+                "phase": run_dir.parent.name,
+                "run": run_dir.name,
+                "dir": project.rel(run_dir),
+                "summary": _summarise(run_dir),
+                "events": events,
+            }
+        )
+    return runs
 
 
 def _describe(e: dict) -> str | None:
@@ -176,11 +197,11 @@ def _describe(e: dict) -> str | None:
         return f"step {e.get('step')}"
     if kind == "tool":
         mark = "→" if e.get("ok", True) else "✗"
-        return f"{mark} {e.get('name')}: {json.dumps(e.get('input', {}), ensure_ascii=False)[:100]}"
+        return f"{mark} {e.get('name')}: {json.dumps(e.get('input', {}), ensure_ascii=False)}"
     if kind == "refusal":
-        return f"! refused ({e.get('rule')}): {str(e.get('message'))[:120]}"
+        return f"! refused ({e.get('rule')}): {e.get('message')}"
     if kind == "violation":
-        return f"! reverted: {str(e.get('message') or e.get('paths'))[:120]}"
+        return f"! reverted: {e.get('message') or e.get('paths')}"
     if kind == "gates":
         return "gates: " + "; ".join(f"{r['command']}: {r['summary']}" for r in e.get("results", []))
     if kind == "response":

@@ -7,7 +7,7 @@ the phase's ``unprotect:`` paths).
 
 Test identities come from pytest itself: a gate whose command mentions pytest runs with
 ``--junitxml=<temp file>`` added to ``PYTEST_ADDOPTS`` (the command string is left as it is), and
-the report gives each test's ``classname::name`` and result. When a command runs pytest more than
+the report gives each test's node id (``tests/test_x.py::test_y``) and result. When a command runs pytest more than
 once, the last run's report is the one kept. Without a report (pytest did not run, or the option
 was overridden), only the counts are compared.
 """
@@ -56,7 +56,7 @@ class GateResult:
     duration_s: float = 0.0
     timed_out: bool = False
     tests: dict[str, str] | None = None
-    """Per test id (``classname::name``): passed, failed or skipped, from pytest's JUnit report;
+    """Per pytest node id (``tests/test_x.py::test_y``): passed, failed or skipped, from pytest's JUnit report;
     None when there was no report. Left out of ``as_dict`` (it can hold thousands of ids)."""
 
     @property
@@ -92,9 +92,30 @@ _RESULT_TAGS = {"failure": "failed", "error": "failed", "skipped": "skipped"}
 _RANK = {"passed": 0, "skipped": 1, "failed": 2}
 
 
-def junit_results(path: Path) -> dict[str, str] | None:
-    """Each test's result (passed, failed or skipped) by ``classname::name`` from a pytest JUnit
-    XML report; None when the report is missing or unreadable. A test reported twice keeps its
+def node_id(classname: str, name: str, root: Path | None = None) -> str:
+    """The pytest node id (``tests/test_basic.py::TestX::test_y``, what pytest takes on its command
+    line) of a JUnit ``classname`` and ``name``. The dotted classname is the file's path and then
+    any classes: the longest prefix that is a file under ``root`` is the file; without one, the
+    parts that start with a capital letter (pytest's ``Test*`` classes) are taken as classes."""
+    parts = [p for p in classname.split(".") if p]
+    split = None
+    if root is not None:
+        split = next(
+            (i for i in range(len(parts), 0, -1) if (root / ("/".join(parts[:i]) + ".py")).is_file()), None
+        )
+    if split is None:
+        split = len(parts)
+        while split > 1 and parts[split - 1][:1].isupper():
+            split -= 1
+    if not parts:  # a module that failed to collect: pytest names it by its dotted path alone
+        dotted = name.split(".")
+        return "/".join(dotted) + ".py" if name and all(p.isidentifier() for p in dotted) else name
+    return "::".join(["/".join(parts[:split]) + ".py", *parts[split:], name])
+
+
+def junit_results(path: Path, root: Path | None = None) -> dict[str, str] | None:
+    """Each test's result (passed, failed or skipped) by pytest node id from a pytest JUnit XML
+    report; None when the report is missing or unreadable. A test reported twice keeps its
     worst result."""
     try:
         tree = ET.parse(path)
@@ -102,7 +123,7 @@ def junit_results(path: Path) -> dict[str, str] | None:
         return None
     tests: dict[str, str] = {}
     for case in tree.getroot().iter("testcase"):
-        test_id = f"{case.get('classname', '')}::{case.get('name', '')}"
+        test_id = node_id(case.get("classname", ""), case.get("name", ""), root)
         result = next((_RESULT_TAGS[c.tag] for c in case if c.tag in _RESULT_TAGS), "passed")
         if _RANK[result] >= _RANK.get(tests.get(test_id, "passed"), 0):
             tests[test_id] = result
@@ -137,7 +158,7 @@ def run_gate(
             sandbox="none",
             cancel=cancel,
         )
-        tests = junit_results(report) if report_dir is not None else None
+        tests = junit_results(report, root) if report_dir is not None else None
     finally:
         if report_dir is not None:
             shutil.rmtree(report_dir, ignore_errors=True)
@@ -232,9 +253,13 @@ def baseline_gates(
 
 
 def _under(test_id: str, globs: list[str]) -> bool:
-    """Whether a test's file (from its dotted JUnit classname) matches one of the globs. The
-    classname holds the file's path and then any classes, so every dotted prefix is tried."""
-    parts = test_id.split("::", 1)[0].split(".")
+    """Whether a test's file matches one of the globs: a node id names it (``tests/test_x.py::``);
+    a dotted JUnit classname holds the file's path and then any classes, so every dotted prefix
+    is tried."""
+    head = test_id.split("::", 1)[0]
+    if head.endswith(".py"):
+        return matches_any(head, globs) is not None
+    parts = head.split(".")
     return any(matches_any("/".join(parts[:i]) + ".py", globs) for i in range(len(parts), 0, -1))
 
 

@@ -311,7 +311,8 @@ class PhaseRun:
         )
         for g in results:
             self.on_event(ev.GateFinished(g.command, g.ok, g.summary, g.output_tail if not g.ok else ""))
-        a.journal.write("gates", results=[g.as_dict() for g in results])
+        # per-test results (node id -> passed/failed/skipped) go to the journal for `phaser show`
+        a.journal.write("gates", results=[{**g.as_dict(), "tests": g.tests} for g in results])
         return results
 
     # -- budget -------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from phaser.workflow.locks import plan_run_lock
 from phaser.workflow.project import Project
 from phaser.workflow.providers import RunOptions, make_provider
 from phaser.workflow.sessions import new_session
+from phaser.workflow.template_check import refuse_template
 from phaser.workflow.templates import template_text
 
 MAX_ATTEMPTS = 3
@@ -67,6 +68,8 @@ def plan_spec(
     info = project.spec(slug)
     if not info.spec_path.is_file():
         raise UsageError(f'{project.rel(info.spec_path)} does not exist: phaser new "Title" writes one')
+    if revise is None and not force:
+        refuse_template(project, info)  # no model spent on a spec nobody has written yet
     spec = info.spec_path.read_text(encoding="utf-8")
     original: str | None = None
     if info.plan_path.exists() and not info.plan_path.is_file():
@@ -140,9 +143,14 @@ def _plan_locked(project, info, spec, original, revise, options, on_event, model
             journal.write("plan_candidate", attempt=attempt, problems=problems, chars=len(text))
             if not problems:
                 break
+            listed = "".join(f"\n  {problem}" for problem in problems)
+            noun = "problem" if len(problems) == 1 else "problems"
             on_event(
-                ev.Notice(
-                    f"the proposed plan has {len(problems)} problem(s); sent back to the model", "warning"
+                ev.PlanProblems(
+                    f"the proposed plan has {len(problems)} {noun}; sent back to the model:{listed}",
+                    "warning",
+                    problems=list(problems),
+                    attempt=attempt,
                 )
             )
             prompt = prompts.INVALID.format(problems="\n".join(problems))

@@ -6,12 +6,12 @@ from dataclasses import dataclass, field, replace
 
 from phaser import events as ev
 from phaser.agent.provider import Provider
-from phaser.errors import NeedsHuman, PlanError, UsageError
+from phaser.errors import PlanError, UsageError
 from phaser.outcomes import Action, Hint, Outcome
 from phaser.plan.model import Phase, Plan
 from phaser.plan.store import read_plan
 from phaser.plan.validate import check_parsed
-from phaser.workflow import git
+from phaser.workflow import preflight
 from phaser.workflow.budget import Allowance, Budget, Spend
 from phaser.workflow.checks import spec_problems
 from phaser.workflow.locks import plan_run_lock
@@ -161,20 +161,7 @@ def pick_phase(plan: Plan, number: int | None, rel: str) -> Phase | None:
 
 def check_tree(project: Project, info: SpecInfo, options: RunOptions) -> None:
     """Refuse to start on a tree with uncommitted changes (other than the plan) unless allowed."""
-    if options.allow_dirty or not git.is_repo(project.root):
-        return
-    plan_rel = project.rel(info.plan_path)
-    # specs/ is the person's: never swept into an agent's commit (resume.changed_paths), so a spec
-    # saved during an earlier phase does not stop the line
-    dirty = [p for p in git.dirty_paths(project.root) if p != plan_rel and not p.startswith("specs/")]
-    if dirty:
-        shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
-        raise NeedsHuman(
-            f"uncommitted changes ({shown}): commit or stash them first, "
-            "so no human work ends up in an agent's "
-            "commit, or pass --allow-dirty",
-            hints=[Hint(Action.ALLOW_DIRTY, None, info.slug)],
-        )
+    preflight.check_tree(project, info, options)
 
 
 def _target(project: Project, info: SpecInfo, phase: int | None) -> tuple[Plan, Phase | None]:
@@ -204,7 +191,7 @@ def run_next(
     plan, target = _target(project, info, phase)
     if target is None:
         return _nothing(info, plan)
-    provider = make_provider(project, options)
+    provider = preflight.check(project, info, options).provider  # the refusals --dry-run predicts
     with plan_run_lock(project, info.slug):
         return run_locked(project, info, phase, options, on_event, allowance, provider)
 
@@ -335,6 +322,7 @@ def dry_run(
             "reason": stuck_reason(plan),
             "exit_code": (Outcome.NOTHING if plan.complete else Outcome.STUCK).exit_code,
         }
+    pre = preflight.check(project, info, options)  # refuses as the real run would, same words
     model, why = route_model(project, target, options)
     cfg = project.config
     brief = prompts.phase_brief(plan, target, project.rel(info.plan_path)) + "\n" + prompts.EXPLORE
@@ -347,7 +335,7 @@ def dry_run(
     )
     estimate: dict = {}
     try:
-        tokens = make_provider(project, options).count_tokens(request)
+        tokens = pre.provider.count_tokens(request)
         price = cfg.price(model)
         estimate = {"input_tokens": tokens, "first_call_usd": price.cost(tokens, 0) if price else None}
     except Exception as exc:  # noqa: BLE001 - an estimate is optional; say why it is missing
@@ -374,5 +362,7 @@ def dry_run(
         },
         "estimate": estimate,
         "priced": cfg.price(model) is not None,
-        "exit_code": 0,
+        "unfinished": pre.unfinished,
+        "expected": pre.expected,
+        "exit_code": pre.exit_code,
     }
