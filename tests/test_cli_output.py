@@ -156,7 +156,7 @@ def test_status_rows_fit_the_width_and_keep_columns_aligned():
     rows = [text for text, _ in status_rows(phases, 100)]
     assert all(len(r) <= 100 for r in rows), rows
     assert rows[0].index("a" * 10) == rows[1].index("b" * 10)  # the commit column does not shift
-    assert "▶" in rows[2] and "ready" in rows[2] and "after" not in rows[2]
+    assert "▷" in rows[2] and "ready" in rows[2] and "after" not in rows[2]
     assert rows[3].endswith("after 3")
     assert "…" in rows[0]
 

@@ -96,6 +96,18 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     project = _project(args)
     result = import_plan(project, project.resolve(Path(args.path)), args.slug, args.kind)
+    if args.json:
+        _emit(
+            {
+                "kind": result.kind,
+                "plan": project.rel(result.path),
+                "phases": result.phases,
+                "tasks": result.tasks,
+                "mapped": result.mapped,
+                "not_mapped": result.unmapped,
+            }
+        )
+        return 0
     for line in result.mapped:
         print(f"  mapped: {line}")
     for line in result.unmapped:

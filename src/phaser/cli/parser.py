@@ -96,14 +96,19 @@ def build_parser() -> argparse.ArgumentParser:
     sp = cmd(
         "import", c.cmd_import, "turn a Spec Kit/Kiro/OpenSpec tasks.md, Ralph plan or tasks.json into a plan"
     )
-    sp.add_argument("path", metavar="PATH")
-    sp.add_argument("--slug", help="folder name under specs/ (default: from the source's folder or title)")
+    sp.add_argument(
+        "path", metavar="PATH", help="the file to import (tasks.md, IMPLEMENTATION_PLAN.md, tasks.json)"
+    )
+    sp.add_argument(
+        "--slug", metavar="SLUG", help="folder name under specs/ (default: from the source's folder or title)"
+    )
     sp.add_argument(
         "--from",
         dest="kind",
         choices=("speckit", "kiro", "openspec", "ralph", "taskmaster"),
         help="source kind",
     )
+    _json_arg(sp)
 
     sp = cmd("status", c.cmd_status, "phases, tasks and the next phase of every plan (or one)")
     sp.add_argument(
