@@ -63,6 +63,8 @@ class ProviderConfig:
     """Retries the SDK makes on 429/5xx/connection errors before phaser sees the error."""
     script: str = ""
     """For the scripted provider: a JSON script file, relative to the project root."""
+    tool_reminders: int = 2
+    """openai kind: times a model that answers a step with no tool call is reminded before the step fails."""
 
 
 @dataclass
@@ -210,7 +212,21 @@ class Config:
         return None
 
     def price(self, model: str) -> Price | None:
-        return self.prices.get(model)
+        """``[prices."provider:model"]``, else ``[prices."model"]``; a local provider's model costs 0
+        unless priced; None: unknown (dollars are not tracked, dollar caps do not apply)."""
+        if model in self.prices:
+            return self.prices[model]
+        try:
+            ref = self.model_ref(model)
+        except ValueError:
+            return None
+        for key in (str(ref), ref.model):
+            if key in self.prices:
+                return self.prices[key]
+        spec = self.providers.get(ref.provider)
+        if spec is not None and spec.local:
+            return Price(0.0, 0.0, 0.0, 0.0)
+        return None
 
 
 _SECTIONS = {
@@ -256,6 +272,7 @@ RANGES: dict[tuple[str, str], Range] = {
     ("provider", "max_tokens"): _AT_LEAST_ONE,
     ("provider", "timeout_s"): _POSITIVE,
     ("provider", "max_retries"): _COUNT,
+    ("provider", "tool_reminders"): _COUNT,
     ("gates", "fix_attempts"): _COUNT,
     ("gates", "timeout_s"): _POSITIVE,
     ("approval", "limit"): _COUNT,  # 0 stops after every phase, like policy = "each"
@@ -565,6 +582,7 @@ DEFAULT_TOML = """\
 # timeout_s = 600                 # the SDK's timeout per request
 # max_retries = 4                 # the SDK's retries on 429, 5xx and connection errors
 # script = ""                     # scripted provider: JSON script file, relative to the root
+# tool_reminders = 2              # openai kind: reminders when a reply has no tool call, then fail
 
 [gates]
 # commands = ["python -m pytest -q"]   # run by phaser after the coding step, never by the model

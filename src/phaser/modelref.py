@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 PROVIDER_KINDS = ("anthropic", "openai", "claude-code")
 """anthropic: the Messages API (also Ollama, llama.cpp, LM Studio's Anthropic endpoints);
@@ -36,6 +37,12 @@ class ProviderSpec:
     command: str = ""
     """claude-code only: the CLI to run; empty: ``claude`` on PATH."""
     builtin: bool = field(default=False, compare=False)
+
+    @property
+    def local(self) -> bool:
+        """A server on this machine (a local model): it costs nothing unless ``[prices]`` says otherwise."""
+        host = (urlsplit(self.base_url).hostname or "") if self.base_url else ""
+        return host in ("localhost", "127.0.0.1", "::1", "0.0.0.0") or host.endswith(".localhost")
 
 
 BUILTIN_PROVIDERS: dict[str, ProviderSpec] = {
