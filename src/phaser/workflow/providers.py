@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from dataclasses import dataclass, field
@@ -178,3 +179,50 @@ def make_provider(project: Project, options: RunOptions, models: list[str] | Non
         if pool.spec_for(model).kind != "claude-code":  # its agent is built per step, elsewhere
             pool.provider_for(model)
     return pool
+
+
+@dataclass(frozen=True)
+class TierRoute:
+    """What one tier resolves to, for `phaser config`: which backend answers and whether it is priced."""
+
+    tier: str
+    ref: str
+    provider: str
+    kind: str
+    base_url: str
+    model: str
+    priced: bool
+    """False: no ``[prices]`` entry and not a local server (a gateway may still report its own cost)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def tier_routes(project: Project) -> list[TierRoute]:
+    """plan, easy, medium, hard -> (provider, kind, base_url, model, price known?)."""
+    cfg = project.config
+    out = []
+    for tier in ("plan", *TIERS):
+        text = getattr(cfg.models, tier)
+        ref = cfg.model_ref(text)
+        spec = cfg.providers[ref.provider]
+        base_url = spec.base_url
+        if not base_url and spec.name == "anthropic":
+            base_url = (
+                cfg.provider.base_url
+                or _saved_secrets.get("ANTHROPIC_BASE_URL")
+                or os.environ.get("ANTHROPIC_BASE_URL", "")
+                or "(the SDK's default)"
+            )
+        out.append(
+            TierRoute(
+                tier,
+                str(ref),
+                spec.name,
+                spec.kind,
+                base_url or "(default)",
+                ref.model,
+                cfg.price(text) is not None,
+            )
+        )
+    return out
