@@ -120,11 +120,12 @@ def test_unknown_prices_and_unknown_cache_counts_are_said(tmp_path, fake_api, mo
         )
         assert routes["easy"].base_url == chat.base_url and routes["easy"].priced is True  # local: 0
         assert (routes["hard"].provider, routes["hard"].priced) == ("anthropic", False)
-        assert main(["next", "-C", str(root), "--dry-run", "2"]) == 0
-        assert "no price configured for claude-mystery-1" in capsys.readouterr().out
         chat.set_script(phase_turns(1))
         fake_api.set_script(phase_turns(2))
         assert main(["next", "-C", str(root), "-q"]) == 0, capsys.readouterr()
+        capsys.readouterr()
+        assert main(["next", "-C", str(root), "--dry-run"]) == 0
+        assert "no price configured for claude-mystery-1" in capsys.readouterr().out
         assert main(["next", "-C", str(root), "-q"]) == 0, capsys.readouterr()
         capsys.readouterr()
         asked = len(chat.requests)

@@ -150,8 +150,8 @@ def build_provider(config: Config, spec: ProviderSpec, key: str | None) -> Provi
 
 def make_provider(project: Project, options: RunOptions, models: list[str] | None = None) -> Provider:
     """The provider of a run: the injected one, the scripted one, or a ProviderPool that has already
-    built the providers of ``models`` (default: ``--model``, else every tier), so a missing key is
-    refused before anything starts."""
+    built the providers of ``models`` (default: ``--model``), so a missing key is refused before
+    anything starts; the runner preflights each phase's models the same way."""
     if options.provider_obj is not None:
         return options.provider_obj
     name = options.provider or project.config.provider.name
@@ -171,14 +171,19 @@ def make_provider(project: Project, options: RunOptions, models: list[str] | Non
             return ScriptedProvider(load_script(path))
         except ValueError as exc:
             raise UsageError(f"{path}: not a valid script: {exc}") from None
-    cfg = project.config
     pool = ProviderPool(project)
-    if models is None:
-        models = [options.model] if options.model else [cfg.models.plan, *(cfg.tier_model(t) for t in TIERS)]
-    for model in models:
-        if pool.spec_for(model).kind != "claude-code":  # its agent is built per step, elsewhere
-            pool.provider_for(model)
+    preflight(pool, models if models is not None else [options.model] if options.model else [])
     return pool
+
+
+def preflight(provider: Provider, models: list[str | None]) -> None:
+    """Build the providers of ``models`` now, so a missing key or a bad provider is refused before a
+    phase starts (others are built on first use)."""
+    if not isinstance(provider, ProviderPool):
+        return
+    for model in models:
+        if model and provider.spec_for(model).kind != "claude-code":  # its agent is built per step
+            provider.provider_for(model)
 
 
 @dataclass(frozen=True)

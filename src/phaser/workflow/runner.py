@@ -16,7 +16,7 @@ from phaser.workflow.budget import Allowance, Budget, Spend
 from phaser.workflow.locks import plan_run_lock
 from phaser.workflow.phase import PhaseOutcome, PhaseRun
 from phaser.workflow.project import Project, SpecInfo
-from phaser.workflow.providers import RunOptions, make_provider
+from phaser.workflow.providers import RunOptions, make_provider, preflight
 from phaser.workflow.resume import recover
 
 __all__ = [
@@ -200,6 +200,9 @@ def run_next(
     if target is None:
         return _nothing(info, plan)
     provider = make_provider(project, options)
+    model, _why = route_model(project, target, options)
+    escalates = project.config.models.escalate and not options.model and not target.model
+    preflight(provider, [model, project.config.escalated(model) if escalates else None])
     with plan_run_lock(project, info.slug):
         return run_locked(project, info, phase, options, on_event, allowance, provider)
 
