@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from threading import Event
@@ -176,7 +177,7 @@ def make_provider(project: Project, options: RunOptions, models: list[str] | Non
     return pool
 
 
-def preflight(provider: Provider, models: list[str | None]) -> None:
+def preflight(provider: Provider, models: Sequence[str | None]) -> None:
     """Build the providers of ``models`` now, so a missing key or a bad provider is refused before a
     phase starts (others are built on first use)."""
     if not isinstance(provider, ProviderPool):
