@@ -29,7 +29,8 @@ Scenarios, all from the request bodies the fake recorded during the run:
      no real one does. (c) / (a') isolates the context strategy from routing.
  (d) the floor: each phase's final context read once, uncached, plus the same output tokens.
 Targets: cost (a) <= 1.15 x cost (b); cost (c) >= 3 x cost (a); >= 70% of (a)'s input tokens read
-from the cache. Also: (a) with difficulty routing vs the same workload with every phase on opus.
+from the cache. Also: (a) with difficulty routing vs the same workload with every phase on opus, and the
+workload with the easy tier on an open model behind an OpenAI-compatible endpoint (FakeChatAPI).
 """
 
 from __future__ import annotations
@@ -748,6 +749,45 @@ def run_workload(model: str | None, style: str = "typical") -> Run:
     return Run(project, reqs, result.reason, passed, seconds, tails)
 
 
+CHEAP_MODEL = "cheap:qwen3-coder"
+CHEAP_PRICE = {"input": 0.20, "output": 0.80, "cache_write": 0.0, "cache_read": 0.02}
+"""An open model behind an OpenAI-compatible gateway, at about what such gateways charge (USD/Mtok)."""
+
+
+def run_cheap_easy(style: str = "typical") -> tuple[float, Project, int]:
+    """The same workload with the easy tier on CHEAP_MODEL (the real openai SDK against FakeChatAPI),
+    the rest on the Messages API as routed: (dollars from phaser cost, project, easy requests)."""
+    from phaser.testing.fake_openai import FakeChatAPI
+
+    root = Path(tempfile.mkdtemp(prefix="phaser-tokens-bench-cheap-"))
+    project = make_project(root)
+    turns = iter(script(style))
+
+    def next_turn(_body: dict) -> dict:  # one agent, whichever server its phase's model is on
+        return next(turns, {"text": "(no more turns)"})
+
+    with FakeMessagesAPI(next_turn, min_cache_tokens=MIN_CACHE_TOKENS) as api, FakeChatAPI(next_turn) as chat:
+        toml = (root / "phaser.toml").read_text(encoding="utf-8")
+        toml = toml.replace("[models]\n", f'[models]\neasy = "{CHEAP_MODEL}"\n')
+        toml += f'\n[providers.cheap]\nkind = "openai"\nbase_url = "{chat.base_url}"\n'
+        toml += f'\n[prices."{CHEAP_MODEL}"]\n' + "".join(f"{k} = {v}\n" for k, v in CHEAP_PRICE.items())
+        (root / "phaser.toml").write_text(toml, encoding="utf-8")
+        subprocess.run(
+            ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qam", "cheap"],
+            cwd=root,
+            check=True,
+            capture_output=True,
+        )
+        project = Project.open(root)
+        os.environ["ANTHROPIC_BASE_URL"] = api.base_url
+        os.environ["ANTHROPIC_API_KEY"] = "test"
+        result = run_all(project, SLUG, approve="never", options=RunOptions(provider="anthropic"))
+        easy_requests = len(chat.requests)
+    if result.reason != "complete":
+        raise SystemExit(f"the cheap-easy run did not complete: {result.reason} {result.detail}")
+    return cost_report(project, SLUG).plans[0]["total_usd"], project, easy_requests
+
+
 def actual(run: Run) -> tuple[Row, list[dict]]:
     """(a): the fake's cache accounting, replayed on the recorded bodies (same code, same order)."""
     replay = FakeMessagesAPI(min_cache_tokens=MIN_CACHE_TOKENS)
@@ -1005,6 +1045,15 @@ def main() -> int:
         f"  difficulty routing vs every phase on {TOP_MODEL}: ${a.cost:.4f} vs ${a_top.cost:.4f} = "
         f"{a.cost / a_top.cost:.2f}x (routing saves {1 - a.cost / a_top.cost:.0%})"
     )
+    cheap_usd, cheap_project, easy_reqs = run_cheap_easy()
+    top_usd = cost_report(top.project, SLUG).plans[0]["total_usd"]
+    routed_usd = cost_report(routed.project, SLUG).plans[0]["total_usd"]
+    print(
+        f"  easy tier on {CHEAP_MODEL} (OpenAI-compatible, {easy_reqs} requests), the rest as routed: "
+        f"${cheap_usd:.4f} vs every phase on {TOP_MODEL} ${top_usd:.4f} = {cheap_usd / top_usd:.2f}x "
+        f"(saves {1 - cheap_usd / top_usd:.0%}; Anthropic-only routing: ${routed_usd:.4f}, phaser cost figures)"
+    )
+    shutil.rmtree(cheap_project.root, ignore_errors=True)
     print()
     print("Sensitivity: the same ten phases done by agents of other habits (each a full run, as above).")
     print("(c)/(a) grows with the requests per phase: every request of a long conversation rereads all")

@@ -304,3 +304,49 @@ def test_default_toml_shows_every_key_commented_with_its_default(tmp_path):
     for name, obj in sections.items():
         assert getattr(cfg, name) == obj, name
     assert cfg.prices == DEFAULT_PRICES
+
+
+# -- named providers and model references -------------------------------------------------------
+
+
+def test_model_refs_name_their_provider_only_when_it_exists(tmp_path):
+    write(tmp_path, "phaser.toml", '[providers.local]\nkind = "openai"\nbase_url = "http://127.0.0.1:9/v1"\n')
+    cfg = load_config(tmp_path)
+    assert str(cfg.model_ref("local:qwen3-coder:30b")) == "local:qwen3-coder:30b"
+    assert cfg.model_ref("local:qwen3-coder:30b").model == "qwen3-coder:30b"
+    assert str(cfg.model_ref("claude-code:sonnet")) == "claude-code:sonnet"
+    assert str(cfg.model_ref("claude-sonnet-5-5")) == "anthropic:claude-sonnet-5-5"
+    assert str(cfg.model_ref("qwen3-coder:30b")) == "anthropic:qwen3-coder:30b"  # no provider 'qwen3-coder'
+    assert cfg.provider_spec("local:x").base_url == "http://127.0.0.1:9/v1"
+    assert cfg.provider_spec("ollama:x").base_url == "http://localhost:11434/v1"
+
+
+def test_a_default_provider_serves_every_bare_tier(tmp_path):
+    write(tmp_path, "phaser.toml", '[models]\nprovider = "claude-code"\nhard = "anthropic:claude-opus-5-5"\n')
+    cfg = load_config(tmp_path)
+    assert cfg.model_ref(cfg.models.easy).provider == "claude-code"
+    assert cfg.model_ref(cfg.models.hard).provider == "anthropic"
+
+
+@pytest.mark.parametrize(
+    ("toml", "line", "words"),
+    [
+        ('[providers.local]\nkind = "grpc"\n', 2, "kind must be one of anthropic, openai, claude-code"),
+        ('[providers.local]\nkind = "openai"\napi_key = "sk-123"\n', 3, "api_key_env"),
+        ('[providers.local]\nkind = "openai"\nbase_url = "localhost:1"\n', 3, "must start with http"),
+        ('[providers.local]\nkind = "openai"\nbase_url = 3\n', 3, "must be a string"),
+        ('[models]\nprovider = "nowhere"\n', 2, "unknown provider 'nowhere'"),
+        (
+            '[models]\neasy = "local:"\n[providers.local]\nkind = "openai"\n',
+            2,
+            "names provider 'local' but no model",
+        ),
+        ('[providers."bad name"]\nkind = "openai"\n', 1, "a provider name is a letter"),
+    ],
+)
+def test_bad_provider_settings_name_file_and_line(tmp_path, toml, line, words):
+    write(tmp_path, "phaser.toml", toml)
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    assert words in str(info.value)
+    assert info.value.line == line

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from phaser.config import DEFAULT_PRICES, RANGES, Config, Price
+from phaser.modelref import ProviderSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
@@ -34,7 +35,7 @@ def settings() -> dict[tuple[str, str], dict[str, str]]:
     """(section, key) -> row; a row naming several keys ("a / b") counts for each."""
     out = {}
     for row in table("| section | key |"):
-        section = "prices" if row["section"].startswith("prices") else row["section"]
+        section = row["section"].split(".")[0]  # prices."model", providers."name"
         for key in row["key"].split(" / "):
             assert (section, key) not in out, key
             out[section, key] = row
@@ -50,6 +51,13 @@ def code_keys() -> dict[tuple[str, str], object]:
         if dataclasses.is_dataclass(obj):
             out.update({(f.name, g.name): getattr(obj, g.name) for g in dataclasses.fields(obj)})
     out.update({("prices", g.name): g.default for g in dataclasses.fields(Price)})
+    out.update(
+        {
+            ("providers", g.name): g.default
+            for g in dataclasses.fields(ProviderSpec)
+            if g.name not in {"name", "builtin"}
+        }
+    )
     return out
 
 

@@ -23,6 +23,14 @@ else:  # pragma: no cover - exercised on 3.10 only
 from phaser import layout
 from phaser.difficulty import DIFFICULTIES
 from phaser.errors import ConfigError
+from phaser.modelref import (
+    BUILTIN_PROVIDERS,
+    CLAUDE_CODE_AUTH,
+    PROVIDER_KINDS,
+    ModelRef,
+    ProviderSpec,
+    parse_model_ref,
+)
 
 DEFAULT_PROTECTED = ["tests/**", "**/test_*.py", "**/*_test.py", "**/conftest.py"]
 TIERS = DIFFICULTIES
@@ -41,6 +49,8 @@ class ModelsConfig:
     """quality shifts every tier up one, budget down one."""
     escalate: bool = True
     """Retry a phase once on the next tier up when its gates stay red."""
+    provider: str = "anthropic"
+    """The provider of a bare model name, in every tier (e.g. claude-code to run every phase on it)."""
 
 
 @dataclass
@@ -55,6 +65,8 @@ class ProviderConfig:
     """Retries the SDK makes on 429/5xx/connection errors before phaser sees the error."""
     script: str = ""
     """For the scripted provider: a JSON script file, relative to the project root."""
+    tool_reminders: int = 2
+    """openai kind: times a model that answers a step with no tool call is reminded before the step fails."""
 
 
 @dataclass
@@ -163,6 +175,15 @@ class Config:
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     agent: AgentConfig = field(default_factory=AgentConfig)
     prices: dict[str, Price] = field(default_factory=lambda: dict(DEFAULT_PRICES))
+    providers: dict[str, ProviderSpec] = field(default_factory=lambda: dict(BUILTIN_PROVIDERS))
+    """Built-in providers plus ``[providers.NAME]`` tables, by name."""
+
+    def model_ref(self, model: str) -> ModelRef:
+        """Which provider serves ``model`` (``provider:model``, or a bare name of ``[models] provider``)."""
+        return parse_model_ref(model, self.providers, self.models.provider)
+
+    def provider_spec(self, model: str) -> ProviderSpec:
+        return self.providers[self.model_ref(model).provider]
 
     @property
     def specs_dir(self) -> Path:
@@ -193,7 +214,21 @@ class Config:
         return None
 
     def price(self, model: str) -> Price | None:
-        return self.prices.get(model)
+        """``[prices."provider:model"]``, else ``[prices."model"]``; a local provider's model costs 0
+        unless priced; None: unknown (dollars are not tracked, dollar caps do not apply)."""
+        if model in self.prices:
+            return self.prices[model]
+        try:
+            ref = self.model_ref(model)
+        except ValueError:
+            return None
+        for key in (str(ref), ref.model):
+            if key in self.prices:
+                return self.prices[key]
+        spec = self.providers.get(ref.provider)
+        if spec is not None and spec.local:
+            return Price(0.0, 0.0, 0.0, 0.0)
+        return None
 
 
 _SECTIONS = {
@@ -239,6 +274,7 @@ RANGES: dict[tuple[str, str], Range] = {
     ("provider", "max_tokens"): _AT_LEAST_ONE,
     ("provider", "timeout_s"): _POSITIVE,
     ("provider", "max_retries"): _COUNT,
+    ("provider", "tool_reminders"): _COUNT,
     ("gates", "fix_attempts"): _COUNT,
     ("gates", "timeout_s"): _POSITIVE,
     ("approval", "limit"): _COUNT,  # 0 stops after every phase, like policy = "each"
@@ -346,17 +382,100 @@ def _build(root: Path, path: Path, data: dict[str, Any], prefix: str) -> Config:
         if name == "prices":
             cfg.prices = _prices(path, prefix, value, cfg.prices)
             continue
+        if name == "providers":
+            cfg.providers = _providers(path, prefix, value, cfg.providers)
+            continue
         cls = _SECTIONS.get(name)
         if cls is None:
             line = _locate(path, table) or _locate(path, prefix.rstrip("."), name)
-            known = ", ".join([*_SECTIONS, "prices"])
+            known = ", ".join([*_SECTIONS, "prices", "providers"])
             raise ConfigError(f"unknown section [{table}] (known: {known})", path=path, line=line)
         if not isinstance(value, dict):
             raise ConfigError(
                 f"[{table}] must be a table", path=path, line=_locate(path, prefix.rstrip("."), name)
             )
         setattr(cfg, name, _section(path, table, cls, value, name))
+    _check_models(cfg, path, prefix)
     return cfg
+
+
+def _check_models(cfg: Config, path: Path, prefix: str) -> None:
+    """Every tier names a model of a known provider, so a typo fails at load, not mid-run."""
+    table = prefix + "models"
+    if cfg.models.provider not in cfg.providers:
+        known = ", ".join(cfg.providers)
+        raise ConfigError(
+            f"{table}.provider: unknown provider {cfg.models.provider!r} (known: {known})",
+            path=path,
+            line=_locate(path, table, "provider"),
+        )
+    for key in ("plan", *TIERS):
+        try:
+            cfg.model_ref(getattr(cfg.models, key))
+        except ValueError as exc:
+            raise ConfigError(f"{table}.{key}: {exc}", path=path, line=_locate(path, table, key)) from None
+
+
+_PROVIDER_KEYS = {f.name for f in dataclasses.fields(ProviderSpec)} - {"name", "builtin"}
+
+
+def _providers(path: Path, prefix: str, value: Any, base: dict[str, ProviderSpec]) -> dict[str, ProviderSpec]:
+    """``[providers.NAME]`` tables: a new backend, or a built-in one with other settings."""
+    table = prefix + "providers"
+    if not isinstance(value, dict):
+        raise ConfigError(f"[{table}] must be a table", path=path, line=_locate(path, table))
+    out = dict(base)
+    for name, entry in value.items():
+        where = f"{table}.{name}"
+        line = _locate(path, f'{table}."{name}"') or _locate(path, where) or _locate(path, table, name)
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", name):
+            raise ConfigError(
+                f"{where}: a provider name is a letter then letters, digits, - or _", path=path, line=line
+            )
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where} must be a table", path=path, line=line)
+        unknown = set(entry) - _PROVIDER_KEYS
+        if unknown:
+            key = sorted(unknown)[0]
+            hint = (
+                " (put the key in an environment variable and name it in api_key_env)" if "key" in key else ""
+            )
+            raise ConfigError(
+                f"unknown key {key!r} in [{where}] (known: {', '.join(sorted(_PROVIDER_KEYS))}){hint}",
+                path=path,
+                line=_locate(path, where, key) or line,
+            )
+        fields: dict[str, Any] = {}
+        start = out.get(name)
+        if start is not None:
+            fields = {k: getattr(start, k) for k in _PROVIDER_KEYS}
+        for key, raw in entry.items():
+            key_line = _locate(path, where, key) or line
+            if not isinstance(raw, str):
+                raise ConfigError(f"{where}.{key} must be a string", path=path, line=key_line)
+            fields[key] = raw
+        kind = fields.get("kind", "")
+        if kind not in PROVIDER_KINDS:
+            raise ConfigError(
+                f"{where}.kind must be one of {', '.join(PROVIDER_KINDS)}, not {kind!r}",
+                path=path,
+                line=_locate(path, where, "kind") or line,
+            )
+        if fields.get("auth", "api-key") not in CLAUDE_CODE_AUTH:
+            raise ConfigError(
+                f"{where}.auth must be one of {', '.join(CLAUDE_CODE_AUTH)}",
+                path=path,
+                line=_locate(path, where, "auth") or line,
+            )
+        url = fields.get("base_url", "")
+        if url and not re.match(r"https?://", url):
+            raise ConfigError(
+                f"{where}.base_url must start with http:// or https://, not {url!r}",
+                path=path,
+                line=_locate(path, where, "base_url") or line,
+            )
+        out[name] = ProviderSpec(name=name, **fields)
+    return out
 
 
 def _section(path: Path, table: str, cls: type, values: dict[str, Any], name: str) -> Any:
@@ -456,6 +575,7 @@ DEFAULT_TOML = """\
 # hard = "claude-opus-5-5"
 # profile = "balanced"            # quality | balanced | budget: shift every tier up or down
 # escalate = true                 # retry once on the next tier up when gates stay red
+# provider = "anthropic"          # provider of a bare model name; a tier may also say "name:model"
 
 [provider]
 # name = "anthropic"              # anthropic | scripted
@@ -464,6 +584,7 @@ DEFAULT_TOML = """\
 # timeout_s = 600                 # the SDK's timeout per request
 # max_retries = 4                 # the SDK's retries on 429, 5xx and connection errors
 # script = ""                     # scripted provider: JSON script file, relative to the root
+# tool_reminders = 2              # openai kind: reminders when a reply has no tool call, then fail
 
 [gates]
 # commands = ["python3 -m pytest -q"]   # run by phaser after the coding step, never by the model
@@ -490,6 +611,16 @@ DEFAULT_TOML = """\
 # output_cap = 16000              # characters of tool output the model sees
 # sandbox = "auto"                # auto | bwrap | none
 # step_turns = 40                 # turns one step may take
+
+# Named providers (built in: anthropic, claude-code, openai, openrouter, ollama, vllm, lmstudio).
+# A model is then named "local:qwen3-coder" in [models], a phase's model: or --model. For example
+# (remove the "##"):
+## [providers.local]
+## kind = "openai"                # openai | anthropic | claude-code
+## base_url = "http://localhost:11434/v1"
+## api_key_env = ""               # the environment variable with the key (never the key itself)
+## auth = "api-key"               # claude-code only: api-key | subscription
+## command = ""                   # claude-code only: the CLI to run (default: claude on PATH)
 
 # USD per million tokens; a table per model overrides or adds one. For example, the defaults of:
 # [prices."claude-sonnet-5-5"]

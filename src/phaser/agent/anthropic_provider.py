@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from phaser.agent.provider import ModelTurn, Request, StreamCallback, StreamChunk, Usage
+from phaser.agent.provider import ModelTurn, Request, StreamCallback, StreamChunk, Usage, api_model
 from phaser.errors import ProviderError
 
 EPHEMERAL = {"type": "ephemeral"}
@@ -123,7 +123,7 @@ class AnthropicProvider:
     # -- request building ------------------------------------------------------------------
     def _params(self, request: Request) -> dict[str, Any]:
         params: dict[str, Any] = {
-            "model": request.model,
+            "model": api_model(request.model, self.name),
         }
         reserved = sum(1 for t in request.tools if "cache_control" in t)
         if request.system:

@@ -149,6 +149,7 @@ class AgentSession:
             content=turn.content,
             usage=turn.usage.as_dict(),
             cost_usd=round(self.cost_usd, 6),
+            priced=turn.cost_usd is not None or self.price is not None,
         )
         return turn
 
@@ -180,10 +181,12 @@ class AgentSession:
         u = turn.usage
         self.usage = self.usage + u
         result.usage = result.usage + u
-        if self.price is not None:
+        cost = turn.cost_usd  # a gateway's own figure (OpenRouter) wins over the price table
+        if cost is None and self.price is not None:
             cost = self.price.cost(
                 u.input_tokens, u.output_tokens, u.cache_creation_input_tokens, u.cache_read_input_tokens
             )
+        if cost is not None:
             self.cost_usd += cost
             result.cost_usd += cost
         s = self.usage

@@ -17,6 +17,9 @@ class Usage:
     output_tokens: int = 0
     cache_creation_input_tokens: int = 0
     cache_read_input_tokens: int = 0
+    cache_known: bool = True
+    """False when the server did not say how much of the prompt it read from its cache (Ollama, vLLM
+    without --enable-prompt-tokens-details): the whole prompt is then counted as uncached input."""
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -24,19 +27,23 @@ class Usage:
             self.output_tokens + other.output_tokens,
             self.cache_creation_input_tokens + other.cache_creation_input_tokens,
             self.cache_read_input_tokens + other.cache_read_input_tokens,
+            self.cache_known and other.cache_known,
         )
 
     @property
     def total_input(self) -> int:
         return self.input_tokens + self.cache_creation_input_tokens + self.cache_read_input_tokens
 
-    def as_dict(self) -> dict[str, int]:
-        return {
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "cache_creation_input_tokens": self.cache_creation_input_tokens,
             "cache_read_input_tokens": self.cache_read_input_tokens,
         }
+        if not self.cache_known:
+            out["cache_unknown"] = True
+        return out
 
 
 @dataclass
@@ -44,6 +51,8 @@ class ToolCall:
     id: str
     name: str
     input: dict[str, Any]
+    error: str = ""
+    """Why the call cannot run as sent (arguments that are not a JSON object); goes back as is_error."""
 
 
 @dataclass
@@ -68,6 +77,9 @@ class ModelTurn:
     usage: Usage
     model: str
     id: str = ""
+    cost_usd: float | None = None
+    """The dollars the server itself reported for this turn (OpenRouter's ``usage.cost``); None: priced
+    by phaser from the token counts and the price table."""
 
     @property
     def text(self) -> str:
@@ -76,7 +88,7 @@ class ModelTurn:
     @property
     def tool_calls(self) -> list[ToolCall]:
         return [
-            ToolCall(b["id"], b["name"], dict(b.get("input") or {}))
+            ToolCall(b["id"], b["name"], dict(b.get("input") or {}), str(b.get("input_error") or ""))
             for b in self.content
             if b.get("type") == "tool_use"
         ]
@@ -91,6 +103,13 @@ class StreamChunk:
 
 
 StreamCallback = Callable[[StreamChunk], None]
+
+
+def api_model(model: str, provider_name: str) -> str:
+    """The model id the server knows: ``local:qwen3-coder`` without the prefix of the provider it was
+    routed to (a prefix is a provider only when it names one, so this never cuts a model's own colon)."""
+    prefix = provider_name + ":"
+    return model[len(prefix) :] if model.startswith(prefix) else model
 
 
 @runtime_checkable

@@ -147,6 +147,8 @@ class ToolBox:
         try:
             if handler is None:
                 raise ToolError(f"Unknown tool {call.name!r}; the tools are: {', '.join(self._handlers)}.")
+            if call.error:  # e.g. function-call arguments that are not a JSON object
+                raise ToolError(call.error)
             if not isinstance(call.input, dict):
                 raise ToolError("The tool input must be a JSON object.")
             text, is_error = handler(call.input)

@@ -447,28 +447,48 @@ def print_run(result: Any, stream: TextIO | None = None, shown: set | None = Non
         print(next_line(result.hints), file=out)
 
 
+def _ref(row: dict) -> str:
+    """provider:model, or the model alone for the default Anthropic provider (as before providers)."""
+    provider = row.get("provider") or ""
+    return row["model"] if provider in ("", "anthropic") else f"{provider}:{row['model']}"
+
+
 def print_cost(report: Any, stream: TextIO | None = None) -> None:
     from phaser.workflow.cost import run_summary
 
     out = _out(stream)
     header = f"{'phase':<8} {'model':<20} {'runs':>4} {'uncached':>10} {'cache wr':>10} {'cache rd':>10} {'output':>9} {'cost':>10}"
+
+    def cost(row: dict) -> str:  # an unknown price or cache count is said, never shown as a number
+        return money(row["cost_usd"]) if row.get("priced", True) else "unknown"
+
+    def cache_rd(row: dict) -> str:
+        return f"{row['cache_read_input_tokens']:,}" + ("?" if row.get("cache_unknown") else "")
+
     for plan in report.plans:
         print(f"{plan['slug']}", file=out)
         print("  " + header, file=out)
         for row in plan["rows"]:
             print(
-                f"  {str(row['phase']):<8} {row['model']:<20} {row['runs']:>4} {row['input_tokens']:>10,} "
-                f"{row['cache_creation_input_tokens']:>10,} {row['cache_read_input_tokens']:>10,} {row['output_tokens']:>9,} "
-                f"{money(row['cost_usd']):>10}",
+                f"  {str(row['phase']):<8} {_ref(row):<20} {row['runs']:>4} {row['input_tokens']:>10,} "
+                f"{row['cache_creation_input_tokens']:>10,} {cache_rd(row):>10} {row['output_tokens']:>9,} "
+                f"{cost(row):>10}",
                 file=out,
             )
-        for model, row in plan["by_model"].items():
+        for provider, models in plan.get("by_provider", {"": plan["by_model"]}).items():
+            for model, row in models.items():
+                print(
+                    f"  {'model':<8} {_ref({'provider': provider, 'model': model}):<20} {row['runs']:>4} "
+                    f"{row['input_tokens']:>10,} {row['cache_creation_input_tokens']:>10,} "
+                    f"{cache_rd(row):>10} {row['output_tokens']:>9,} {cost(row):>10}",
+                    file=out,
+                )
+        total = money(plan["total_usd"])
+        print(f"  total {total}" + ("" if plan.get("priced", True) else " + unpriced runs"), file=out)
+        if any(r.get("cache_unknown") for r in plan["rows"]):
             print(
-                f"  {'model':<8} {model:<20} {row['runs']:>4} {row['input_tokens']:>10,} {row['cache_creation_input_tokens']:>10,} "
-                f"{row['cache_read_input_tokens']:>10,} {row['output_tokens']:>9,} {money(row['cost_usd']):>10}",
-                file=out,
+                "  ? the server did not report cached tokens: counted as uncached (an upper bound)", file=out
             )
-        print(f"  total {money(plan['total_usd'])}", file=out)
         print("  runs (a redone or escalated phase has several; compare them here):", file=out)
         for run in plan["runs"]:
             print(f"    phase {run['phase']}  {run['run']}  {run_summary(run)}", file=out)

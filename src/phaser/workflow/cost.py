@@ -45,7 +45,17 @@ def _run_order(run_dir: Path) -> tuple:
     return (*where, stamp, int(n) if n.isdigit() else 0, run_dir.name)
 
 
-def _summarise(run_dir: Path) -> dict | None:
+def _provider(project: Project | None, model: str) -> str:
+    """The provider a routed model reference names (``local:qwen3-coder`` -> local)."""
+    if project is None or model == "?":
+        return ""
+    try:
+        return project.config.model_ref(model).provider
+    except ValueError:
+        return ""
+
+
+def _summarise(run_dir: Path, project: Project | None = None) -> dict | None:
     entries = read_journal(run_dir / "journal.jsonl")
     if not entries:
         return None
@@ -56,8 +66,13 @@ def _summarise(run_dir: Path) -> dict | None:
     totals = dict.fromkeys(_FIELDS, 0)
     cost = 0.0
     model = start.get("model", "?")
+    routed = next((e.get("model") for e in entries if e.get("kind") == "request"), None) or model
+    cache_unknown = 0
+    priced = True
     for e in entries:
         if e.get("kind") == "response":
+            cache_unknown += bool((e.get("usage") or {}).get("cache_unknown"))
+            priced = priced and e.get("priced", True)
             usage = e.get("usage") or {}
             for f in _FIELDS:
                 totals[f] += int(usage.get(f) or 0)
@@ -69,6 +84,9 @@ def _summarise(run_dir: Path) -> dict | None:
         "run": run_dir.name,
         "phase": start.get("phase", run_dir.parent.name),
         "model": model,
+        "provider": _provider(project, str(routed)),
+        "cache_unknown": cache_unknown,
+        "priced": priced,
         "outcome": outcome.get("outcome", "unfinished"),
         "cost_usd": cost,
         "gates": outcome.get("gates", []),
@@ -86,6 +104,10 @@ def run_summary(run: dict) -> str:
         f"{int(run.get('output_tokens') or 0):,} out tokens, "
         f"${run['cost_usd']:.4f}"
     )
+    if not run.get("priced", True):
+        head += " (no price known: dollars not tracked)"
+    if run.get("cache_unknown"):
+        head += " (cached tokens not reported: counted uncached)"
     if str(run.get("phase")) == "plan":
         return head
     gates = "; ".join(f"{g.get('summary')}" for g in run.get("gates") or []) or "no gates run"
@@ -106,27 +128,35 @@ def cost_report(project: Project, slug: str | None = None) -> CostReport:
     )
     report = CostReport()
     for s in slugs:
-        rows: dict[tuple, dict] = {}
-        by_model: dict[str, dict] = {}
-        runs = [r for r in (_summarise(d) for d in run_dirs(project, s)) if r]
+        rows: dict[Any, dict] = {}
+        by_model: dict[Any, dict] = {}
+        by_provider: dict[Any, dict] = {}
+        runs = [r for r in (_summarise(d, project) for d in run_dirs(project, s)) if r]
         for run in runs:
+            per_provider = by_provider.setdefault(run["provider"], {})
             buckets: tuple[tuple[Any, dict[Any, dict]], ...] = (
-                ((run["phase"], run["model"]), rows),
+                ((run["phase"], run["provider"], run["model"]), rows),
                 (run["model"], by_model),
+                (run["model"], per_provider),
             )
             for key, bucket in buckets:
                 row = bucket.setdefault(
                     key,
                     {
                         "phase": run["phase"],
+                        "provider": run["provider"],
                         "model": run["model"],
                         "runs": 0,
                         "cost_usd": 0.0,
+                        "priced": True,
+                        "cache_unknown": 0,
                         **dict.fromkeys(_FIELDS, 0),
                     },
                 )
                 row["runs"] += 1
                 row["cost_usd"] += run["cost_usd"]
+                row["priced"] = row["priced"] and run["priced"]
+                row["cache_unknown"] += run["cache_unknown"]
                 for f in _FIELDS:
                     row[f] += run[f]
         ordered = sorted(
@@ -139,8 +169,15 @@ def cost_report(project: Project, slug: str | None = None) -> CostReport:
                 "by_model": {
                     m: {k: v for k, v in row.items() if k != "phase"} for m, row in sorted(by_model.items())
                 },
+                "by_provider": {
+                    p: {
+                        m: {k: v for k, v in row.items() if k != "phase"} for m, row in sorted(models.items())
+                    }
+                    for p, models in sorted(by_provider.items())
+                },
                 "runs": runs,
                 "total_usd": sum(r["cost_usd"] for r in runs),
+                "priced": all(r["priced"] for r in runs),
             }
         )
     return report

@@ -102,7 +102,7 @@ def plan_spec(
 
     cfg = project.config
     model = options.model or cfg.models.plan
-    provider = make_provider(project, options)
+    provider = make_provider(project, options, [model])
     with plan_run_lock(project, info.slug):  # never rewrite a plan under a running phase
         return _plan_locked(project, info, spec, original, revise, options, on_event, model, provider)
 

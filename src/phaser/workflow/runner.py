@@ -18,6 +18,7 @@ from phaser.workflow.locks import plan_run_lock
 from phaser.workflow.phase import PhaseOutcome, PhaseRun
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.providers import RunOptions, make_provider
+from phaser.workflow.providers import preflight as preflight_models
 from phaser.workflow.resume import recover
 
 __all__ = [
@@ -175,6 +176,13 @@ def _nothing(info: SpecInfo, plan: Plan) -> PhaseOutcome:
     return PhaseOutcome(info.slug, 0, "", outcome, stuck_reason(plan), hints=stuck_hints(plan, info.slug))
 
 
+def _phase_models(project: Project, target: Phase, options: RunOptions) -> list[str | None]:
+    """The models a phase may use: its routed model and, when it escalates, the next tier up."""
+    model, _why = route_model(project, target, options)
+    escalates = project.config.models.escalate and not options.model and not target.model
+    return [model, project.config.escalated(model) if escalates else None]
+
+
 def run_next(
     project: Project,
     slug: str | None,
@@ -192,6 +200,7 @@ def run_next(
     if target is None:
         return _nothing(info, plan)
     provider = preflight.check(project, info, options).provider  # the refusals --dry-run predicts
+    preflight_models(provider, _phase_models(project, target, options))
     with plan_run_lock(project, info.slug):
         return run_locked(project, info, phase, options, on_event, allowance, provider)
 
@@ -323,6 +332,7 @@ def dry_run(
             "exit_code": (Outcome.NOTHING if plan.complete else Outcome.STUCK).exit_code,
         }
     pre = preflight.check(project, info, options)  # refuses as the real run would, same words
+    preflight_models(pre.provider, _phase_models(project, target, options))
     model, why = route_model(project, target, options)
     cfg = project.config
     brief = prompts.phase_brief(plan, target, project.rel(info.plan_path)) + "\n" + prompts.EXPLORE
