@@ -31,6 +31,7 @@ JSON_COMMANDS = {
     "log": ["log"],
     "show": ["show", "1"],
     "config": ["config"],
+    "import": ["import", "tasks.md"],
 }
 # --json commands that never stop at a config error: validate lists it among its problems, init
 # scaffolds without reading the config (tests/test_cli_output.py covers their JSON)
