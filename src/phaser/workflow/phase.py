@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from phaser import events as ev
+from phaser.agent.base import StepAgent
 from phaser.agent.journal import Journal
 from phaser.agent.loop import AgentSession
 from phaser.agent.policy import PathPolicy, Step
@@ -23,6 +24,7 @@ from phaser.workflow import git, prompts
 from phaser.workflow.gates import GateResult, audit, describe, run_gates, test_damage
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.resume import ActiveRun, changed_paths, clear_active, save_active, save_patch
+from phaser.workflow.step_agents import claude_code_session, is_claude_code
 
 EXIT_CODES = {
     "passed": 0,
@@ -86,7 +88,7 @@ class Allowance:
 class _Attempt:
     model: str
     journal: Journal
-    session: AgentSession | None = None
+    session: StepAgent | None = None
     gates: list[GateResult] = field(default_factory=list)
     red: bool = False
     undone: dict = field(default_factory=dict)
@@ -219,23 +221,35 @@ class PhaseRun:
         toolbox = ToolBox(
             self.root, policy, self.info.plan_path, self.number, self.cfg.agent, self.on_event, a.journal
         )
-        a.session = AgentSession(
-            self.provider,
-            toolbox,
-            a.journal,
-            model=a.model,
-            system=prompts.phase_system(
-                self.root, self.info.spec_path, self.project.rel(self.info.spec_path)
-            ),
-            max_tokens=self.cfg.provider.max_tokens,
-            on_event=self._track,
-            budget=self._caps(),
-            price=self.cfg.price(a.model),
-            stop_event=self.stop_event,
-            step_turns=self.cfg.agent.step_turns,
-        )
+        system = prompts.phase_system(self.root, self.info.spec_path, self.project.rel(self.info.spec_path))
+        external = is_claude_code(self.project, a.model)  # Claude Code runs the steps and prices them itself
+        if external:
+            a.session = claude_code_session(
+                self.project,
+                a.model,
+                toolbox,
+                a.journal,
+                system=system,
+                on_event=self._track,
+                budget=self._caps(),
+                stop_event=self.stop_event,
+            )
+        else:
+            a.session = AgentSession(
+                self.provider,
+                toolbox,
+                a.journal,
+                model=a.model,
+                system=system,
+                max_tokens=self.cfg.provider.max_tokens,
+                on_event=self._track,
+                budget=self._caps(),
+                price=self.cfg.price(a.model),
+                stop_event=self.stop_event,
+                step_turns=self.cfg.agent.step_turns,
+            )
         self.on_event(ev.PhaseStarted(self.info.slug, self.number, title, a.model, number))
-        if self.cfg.price(a.model) is None:
+        if not external and self.cfg.price(a.model) is None:
             self.on_event(
                 ev.Notice(
                     f"no price configured for {a.model} ([prices] in phaser.toml): its dollars are not "
