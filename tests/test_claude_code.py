@@ -21,6 +21,7 @@ from phaser import events as ev
 from phaser.agent.claude_code.session import ClaudeCodeOptions, ClaudeCodeSession
 from phaser.agent.journal import Journal, read_journal
 from phaser.agent.policy import PathPolicy, Step
+from phaser.agent.sandbox import sandbox_available
 from phaser.config import AgentConfig, BudgetConfig, Price
 from phaser.errors import AgentUnsafe, BudgetExceeded
 from phaser.workflow import demo
@@ -280,7 +281,8 @@ def test_write_in_read_only_step_is_denied(tmp_path, tree, cc_env):
     assert "Write" not in sent and "Bash" not in sent and "Read" in sent
 
 
-def test_protected_test_edited_via_edit_denied_and_via_bash_reverted(tmp_path, tree, cc_env):
+@pytest.mark.parametrize("sandbox", ["auto", "none"])
+def test_protected_test_edited_via_edit_denied_and_via_bash_reverted(tmp_path, tree, cc_env, sandbox):
     test = tree / "tests" / "test_a.py"
     original = test.read_bytes()
     cc_env.set_script(
@@ -299,16 +301,24 @@ def test_protected_test_edited_via_edit_denied_and_via_bash_reverted(tmp_path, t
             {"text": "done"},
         ]
     )
-    s = session(tree, tmp_path / "run")
+    s = session(tree, tmp_path / "run", sandbox=sandbox)
     result = s.run_step(Step.CODE, "change things")
     assert test.read_bytes() == original
     assert (tree / "src2.py").read_text() == "y = 2\n"  # an allowed write stays
     refusals = kinds(tmp_path / "run", "refusal")
     assert [(r["tool"], r["rule"]) for r in refusals] == [("Edit", "protected")]
-    violations = kinds(tmp_path / "run", "violation")
-    assert violations and violations[0]["paths"] == ["tests/test_a.py"]
-    assert "put back" in result.summary
-    assert s.toolbox.violations and s.toolbox.refusals
+    assert s.toolbox.refusals
+    bash = next(t for t in kinds(tmp_path / "run", "tool") if t["name"] == "Bash")
+    confined = kinds(tmp_path / "run", "claude_code")[0]["confined"]
+    assert confined == (sandbox == "auto" and sandbox_available())
+    if confined:
+        # bubblewrap around claude: the protected file is read-only for its Bash
+        assert not bash["ok"] and "Read-only file system" in bash["result"]
+    else:
+        # unconfined: the write happened and the snapshot check after the step put it back
+        violations = kinds(tmp_path / "run", "violation")
+        assert violations and violations[0]["paths"] == ["tests/test_a.py"]
+        assert "put back" in result.summary and s.toolbox.violations
 
 
 def test_crashing_hook_denies(tmp_path, tree, cc_env, monkeypatch):
@@ -408,13 +418,18 @@ def test_subscription_strips_the_api_key(tmp_path, cc_env, monkeypatch):
     options = claude_code_options(project, MODEL)
     assert options.auth == "subscription" and options.api_key is None
     cc_env.set_script([{"text": "hello"}])
-    s = session(root, tmp_path / "run", auth="subscription", oauth_token=options.oauth_token)
+    run_dir = project.config.state_dir / "runs" / "word-stats" / "1" / "20260101T000000Z"
+    s = session(root, run_dir, auth="subscription", oauth_token=options.oauth_token)
     s.options.api_key = KEY  # even a key handed over by mistake must not reach the child
     s.run_step(Step.EXPLORE, "hi")
+    s.journal.close()
     headers = cc_env.requests[0]["headers"]
     assert "x-api-key" not in headers and headers["authorization"] == "<redacted>"
-    response = kinds(tmp_path / "run", "response")
+    response = kinds(run_dir, "response")
     assert response and all(r["estimate"] for r in response)
+    # the cost table says the subscription's dollars are an estimate
+    rows = cost_report(project, "word-stats").as_dict()["plans"][0]["rows"]
+    assert [r["model"] for r in rows] == [f"{MODEL} (subscription: estimate)"]
 
 
 def test_max_turns_and_budget_stop(tmp_path, tree, cc_env):

@@ -52,6 +52,7 @@ def _summarise(run_dir: Path) -> dict | None:
     totals = dict.fromkeys(_FIELDS, 0)
     cost = 0.0
     model = start.get("model", "?")
+    estimate = False
     for e in entries:
         if e.get("kind") == "response":
             usage = e.get("usage") or {}
@@ -59,6 +60,9 @@ def _summarise(run_dir: Path) -> dict | None:
                 totals[f] += int(usage.get(f) or 0)
             cost = max(cost, float(e.get("cost_usd") or 0.0))  # the session's running total
             model = e.get("model") or model
+            estimate = estimate or bool(e.get("estimate"))
+    if estimate:  # Claude Code on a subscription: its dollars are list prices, not a bill
+        model += " (subscription: estimate)"
     if outcome.get("cost_usd") is not None:
         cost = float(outcome["cost_usd"])
     return {
