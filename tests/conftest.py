@@ -14,3 +14,14 @@ def fake_api() -> Iterator[FakeMessagesAPI]:
     """A started fake Messages API on 127.0.0.1 (empty script: use set_script / add_turns)."""
     with FakeMessagesAPI() as api:
         yield api
+
+
+E2E_FILES = ("test_workflow_", "test_demo")
+"""Files whose tests run whole phases end to end (real git, gates run by pytest, the CLI on the
+fakes): marked ``e2e``, so ``pytest -m "not e2e"`` is the quick loop."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name.startswith(E2E_FILES):
+            item.add_marker(pytest.mark.e2e)

@@ -178,7 +178,8 @@ def test_phase_end_to_end_stopped_midway_then_resumed(tmp_path, cc_env):
                         "input": {
                             "file_path": init,
                             "old_string": '"""Word statistics."""\n',
-                            "new_string": '"""Word statistics."""\n\nfrom wordstats.core import count_words\n\n__all__ = ["count_words"]\n',
+                            "new_string": '"""Word statistics."""\n\nfrom wordstats.core import '
+                            'count_words\n\n__all__ = ["count_words"]\n',
                         },
                     }
                 ]

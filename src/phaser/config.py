@@ -20,6 +20,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
+from phaser import layout
+from phaser.difficulty import DIFFICULTIES
 from phaser.errors import ConfigError
 from phaser.modelref import (
     BUILTIN_PROVIDERS,
@@ -31,7 +33,7 @@ from phaser.modelref import (
 )
 
 DEFAULT_PROTECTED = ["tests/**", "**/test_*.py", "**/*_test.py", "**/conftest.py"]
-TIERS = ("easy", "medium", "hard")
+TIERS = DIFFICULTIES
 PROFILES = ("quality", "balanced", "budget")
 APPROVAL_POLICIES = ("never", "each", "limit")
 
@@ -187,7 +189,7 @@ class Config:
 
     @property
     def state_dir(self) -> Path:
-        return self.root / ".phaser"
+        return layout.state_dir(self.root)
 
     def tier_model(self, tier: str) -> str:
         return getattr(self.models, tier)

@@ -6,7 +6,12 @@ Exit codes: 0 success, 1 a run stopped (red gate, model error), 2 bad input (not
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from phaser.outcomes import Hint
 
 
 class PhaserError(Exception):
@@ -15,13 +20,21 @@ class PhaserError(Exception):
     exit_code = 2
 
     def __init__(
-        self, msg: str, *, path: str | Path | None = None, line: int | None = None, title: str = ""
+        self,
+        msg: str,
+        *,
+        path: str | Path | None = None,
+        line: int | None = None,
+        title: str = "",
+        hints: Sequence[Hint] = (),
     ) -> None:
         super().__init__(msg)
         self.msg = msg
         self.path = str(path) if path is not None else None
         self.line = line  # 1-based, as editors show it
         self.title = title
+        self.hints = tuple(hints)
+        """What a person can do about it, as data; ``msg`` words it for the CLI."""
 
     def location(self) -> str:
         if self.path is None:
@@ -66,10 +79,6 @@ class RunStopped(PhaserError):
     """A phase run ended without success; the phase stays resumable."""
 
     exit_code = 1
-
-
-class GateFailed(RunStopped):
-    """The harness's gates stayed red after the allowed fix attempts."""
 
 
 class BudgetExceeded(RunStopped):

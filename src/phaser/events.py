@@ -1,6 +1,6 @@
 """What a running phase reports as it goes; the CLI prints these, the TUI posts them as messages.
 
-A leaf module (no phaser imports) so that agent/ and workflow/ can both emit events and every
+A leaf module (it imports only phaser.outcomes) so that agent/ and workflow/ can both emit events and every
 shell can render them without knowing who produced them.
 """
 
@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from phaser.outcomes import Hint
 
 
 @dataclass
@@ -86,6 +88,8 @@ class Notice(Event):
     message: str
     level: str = "info"
     """info, warning or error."""
+    hints: tuple[Hint, ...] = ()
+    """The next steps the message names, as data, for a shell to word its own way."""
 
 
 @dataclass
@@ -93,7 +97,7 @@ class PhaseFinished(Event):
     slug: str
     phase: int
     outcome: str
-    """passed, blocked, budget, stopped, error."""
+    """An ``Outcome`` word: passed, incomplete, unverified, blocked, budget, stopped, error."""
     detail: str = ""
     data: dict[str, Any] = field(default_factory=dict)
 

@@ -12,6 +12,7 @@ times, and each restart is recorded in ``self.retries`` for the journal.
 from __future__ import annotations
 
 import copy
+import importlib
 import os
 import time
 from collections.abc import Iterator
@@ -36,7 +37,8 @@ def _error_fields(err: Any) -> tuple[str, str]:
     """(error type, message) from an APIStatusError's body, whatever shape it came in."""
     body = getattr(err, "body", None)
     if isinstance(body, dict):
-        inner = body.get("error") if isinstance(body.get("error"), dict) else body
+        error = body.get("error")
+        inner: dict = error if isinstance(error, dict) else body
         return str(inner.get("type") or "error"), str(inner.get("message") or "")
     return "error", str(getattr(err, "message", "") or err)
 
@@ -93,16 +95,17 @@ class AnthropicProvider:
             )
         import anthropic
 
-        try:
-            import httpx2 as http_lib  # the transport of anthropic >= 2.13
-        except ImportError:  # pragma: no cover - older SDKs ride on httpx
-            import httpx as http_lib
+        try:  # the transport of anthropic >= 2.13; older SDKs ride on httpx
+            http_lib = importlib.import_module("httpx2")
+        except ImportError:  # pragma: no cover
+            http_lib = importlib.import_module("httpx")
 
         self._anthropic = anthropic
         self._transport_errors: tuple[type[BaseException], ...] = (
             http_lib.TransportError,
             anthropic.APIConnectionError,
         )
+        self._stream_errors: tuple[type[BaseException], ...] = (*self._transport_errors, ValueError)
         if client is None:
             client = anthropic.Anthropic(
                 api_key=api_key or os.environ["ANTHROPIC_API_KEY"],
@@ -205,7 +208,7 @@ class AnthropicProvider:
                 if e.status_code == 200 and kind in _RETRYABLE_STREAM_ERRORS:
                     raise _RetryableStreamFailure(kind, e) from None
                 raise ProviderError(self._describe(e)) from None
-            except (*self._transport_errors, ValueError) as e:  # dropped connection; unparsable event
+            except self._stream_errors as e:  # dropped connection; unparsable event
                 raise _RetryableStreamFailure(type(e).__name__, e) from None
             yield event
 

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
+from phaser import layout
 from phaser.agent.sandbox import cap_text, known_secret_values, redact
 
 MAX_STRING = 20_000
@@ -54,7 +55,7 @@ class Journal:
     @classmethod
     def new(cls, state_dir: Path, slug: str, phase: int | str) -> Journal:
         """A journal in a fresh ``state_dir/runs/<slug>/<phase>/<UTC timestamp>/`` folder."""
-        base = Path(state_dir) / "runs" / slug / str(phase)
+        base = layout.runs_dir(Path(state_dir), slug) / str(phase)
         base.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         for n in range(1000):

@@ -14,8 +14,10 @@ from enum import Enum
 from functools import lru_cache
 from pathlib import Path
 
+from phaser import layout
+
 HUMAN_HINT = "record a note with add_note or a discovered task with add_task for a human"
-HARNESS_DIRS = (".git", ".phaser")
+HARNESS_DIRS = (".git", layout.STATE_DIR)
 SPECS_DIR = "specs"
 
 

@@ -216,7 +216,7 @@ def run_command(
         preexec_fn=_die_with_parent(),
     )
     watchdog = None if use_bwrap else _start_watchdog(proc.pid)
-    reader = _CappedReader(proc.stdout, output_cap)  # type: ignore[arg-type]
+    reader = _CappedReader(proc.stdout, output_cap)
     timed_out = cancelled = False
     deadline = time.monotonic() + timeout_s
     try:

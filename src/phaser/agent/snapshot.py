@@ -19,6 +19,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from phaser import layout
+
 MAX_BLOB = 64 * 1024 * 1024
 """Files larger than this are hashed but not stored; restoring them fails loudly."""
 
@@ -82,7 +84,7 @@ def take_snapshot(
 ) -> Snapshot:
     """Record every tracked and untracked-but-not-ignored file under ``root``."""
     root = Path(root)
-    blob_dir = Path(blob_dir) if blob_dir is not None else root / ".phaser" / "blobs"
+    blob_dir = Path(blob_dir) if blob_dir is not None else layout.blobs_dir(layout.state_dir(root))
     snap = Snapshot(root, blob_dir)
     known = previous.entries if previous is not None and previous.root == root else {}
     for rel in sorted(_list_paths(root, exclude)):
@@ -195,7 +197,11 @@ def _entry(path: Path, known: Entry | None, blob_dir: Path) -> Entry | None:
     if not stat.S_ISREG(st.st_mode):
         return None
     reusable = known is not None and known.kind == "file" and known.stamp == stamp
-    if reusable and (st.st_size > MAX_BLOB or _blob_path(blob_dir, known.sha256).exists()):  # type: ignore[union-attr]
+    if (
+        known is not None
+        and reusable
+        and (st.st_size > MAX_BLOB or _blob_path(blob_dir, known.sha256).exists())
+    ):
         return Entry("file", known.sha256, st.st_mode, None, stamp)
     try:
         digest = _store(path, blob_dir, st.st_size)

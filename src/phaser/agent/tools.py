@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from phaser import layout
 from phaser.agent.editor import TextEditor, ToolError
 from phaser.agent.journal import Journal
 from phaser.agent.policy import PathPolicy, PolicyRefusal, Step
@@ -29,6 +30,7 @@ from phaser.config import AgentConfig
 from phaser.errors import ConfigError, PhaserError
 from phaser.events import EventSink, PolicyViolation, ignore
 from phaser.plan.edit import AddTask, AppendNote
+from phaser.plan.refs import split_ref
 from phaser.plan.store import edit_plan, read_plan
 
 EDITOR = "str_replace_based_edit_tool"
@@ -119,7 +121,7 @@ class ToolBox:
             raise ConfigError("agent.sandbox is bwrap but bubblewrap is not installed or cannot run here")
         self.sandbox = "bwrap" if agent_cfg.sandbox != "none" and sandbox_available() else "none"
         self.editor = TextEditor(self.root, policy)
-        self.blob_dir = self.root / ".phaser" / "blobs"
+        self.blob_dir = layout.blobs_dir(layout.state_dir(self.root))
         self._last: Snapshot | None = None
         self._git_last: Snapshot | None = None
         self._saved = 0
@@ -367,14 +369,15 @@ class ToolBox:
 
     def _claim_task(self, args: dict[str, Any]) -> tuple[str, bool]:
         ref, evidence = args.get("ref"), args.get("evidence", "")
-        if not isinstance(ref, str) or not re.fullmatch(r"\s*\d+\.\d+\s*", ref):
+        parts = split_ref(ref) if isinstance(ref, str) else None
+        if not isinstance(ref, str) or parts is None:
             raise ToolError("Parameter `ref` must be a task reference like 2.1 (phase.task).")
         if not isinstance(evidence, str):
             raise ToolError("Parameter `evidence` must be text.")
         ref = ref.strip()
         if self.plan_path is None or self.phase is None:
             raise ToolError("This run has no plan phase to claim tasks in.")
-        number, index = (int(x) for x in ref.split("."))
+        number, index = parts
         if number != self.phase:
             raise ToolError(f"Task {ref} is not in phase {self.phase}; claim only this phase's tasks.")
         phase = read_plan(self.plan_path).phase(number)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -57,8 +55,9 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def open_in_editor(path: Path) -> None:
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    subprocess.call([*shlex.split(editor), str(path)])
+    from phaser.workflow.editor import editor_command
+
+    subprocess.call(editor_command(path))
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from phaser.plan.model import DIFFICULTIES, Phase, Plan
 from phaser.plan.parse import (
     BOM,
     cached,
+    content_end,
     layout_for,
     line_ending,
     meta_line,
@@ -29,8 +30,8 @@ from phaser.plan.parse import (
     split_lines,
     strip_eol,
 )
+from phaser.plan.refs import split_ref
 
-_REF_RE = re.compile(r"\s*(\d+)\.(\d+)\s*")
 _KEY_RE = re.compile(r"[A-Za-z_-]+")
 _ORDERED_RE = re.compile(r"(.*?)(\d{1,9})([.)][ \t]+)")
 
@@ -48,16 +49,21 @@ class SetTask:
     expect_text: str | None = None
 
     def __post_init__(self) -> None:
-        if _REF_RE.fullmatch(self.ref) is None:
+        if split_ref(self.ref) is None:
             raise UsageError(f"task reference {self.ref!r} is not of the form PHASE.TASK, e.g. 2.3")
 
     @property
     def phase(self) -> int:
-        return int(self.ref.split(".")[0])
+        return self._split()[0]
 
     @property
     def index(self) -> int:
-        return int(self.ref.split(".")[1])
+        return self._split()[1]
+
+    def _split(self) -> tuple[int, int]:
+        parts = split_ref(self.ref)
+        assert parts is not None  # checked in __post_init__
+        return parts
 
 
 @dataclass(frozen=True)
@@ -228,12 +234,6 @@ class _Doc:
         return lines[:at] + new + lines[at:]
 
 
-def _content_end(lines: list[str], start: int, end: int) -> int:
-    while end > start + 1 and not lines[end - 1].strip():
-        end -= 1
-    return end
-
-
 def _set_meta(doc: _Doc, op: SetMeta) -> list[list[str]]:
     phase, pos = doc.phase(op.phase)
     key, eol, lines = op.key.lower(), doc.eol, doc.lines
@@ -283,7 +283,7 @@ def _append_note(doc: _Doc, op: AppendNote) -> list[list[str]]:
         if at == phase.notes_line + 1:
             return [doc.insert(at, [eol, *item])]
         return [doc.insert(at, item), doc.insert(at, [eol, *item])]
-    at = _content_end(doc.lines, phase.line, phase.end_line)
+    at = content_end(doc.lines, phase.line, phase.end_line)
     return [doc.insert(at, [eol, f"### Notes{eol}", eol, *item])]
 
 
@@ -298,11 +298,11 @@ def _add_task(doc: _Doc, op: AddTask) -> list[list[str]]:
         m = _ORDERED_RE.fullmatch(prefix)
         if m is not None:
             prefix = f"{m.group(1)}{int(m.group(2)) + 1}{m.group(3)}"
-        at = _content_end(lines, task.line, pl.task_ends[i])
+        at = content_end(lines, task.line, pl.task_ends[i])
         row = f"{prefix}[ ] {op.text.strip()}{eol}"
         return [doc.insert(at, [row], blank_after=False), doc.insert(at, [eol, row])]
     limit = phase.notes_line if phase.notes_line is not None else phase.end_line
-    at = _content_end(lines, phase.line, limit)
+    at = content_end(lines, phase.line, limit)
     return [doc.insert(at, [eol, f"- [ ] {op.text.strip()}{eol}"])]
 
 

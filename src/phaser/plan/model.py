@@ -10,7 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-DIFFICULTIES = ("easy", "medium", "hard")
+from phaser.difficulty import DIFFICULTIES
+
+__all__ = ["DIFFICULTIES", "META_KEYS", "PHASE_STATES", "STATUSES", "Phase", "Plan", "Task"]
+
 STATUSES = ("blocked", "skipped", "done")
 # Phase metadata keys phaser understands; any other key in the metadata paragraph is a validation error.
 META_KEYS = ("difficulty", "depends", "model", "status", "unprotect", "approved", "budget")

@@ -169,15 +169,19 @@ class _YamlProblem(Exception):
 
 
 def _load_yaml(source: str) -> Any:
-    """yaml.safe_load (C loader when built) with the 0-based YAML line of any failure."""
+    """python-frontmatter's YAML handler (PyYAML's safe loader; the C one when built) with the
+    0-based YAML line of any failure. The fences are found here, not by python-frontmatter, which
+    knows no `...` end, no BOM and no line numbers."""
     import yaml  # local: only plans with frontmatter pay for the import
+    from frontmatter.default_handlers import YAMLHandler
 
+    handler = YAMLHandler()
     try:
-        return yaml.load(source, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+        return handler.load(source, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except Exception:  # noqa: S110 - re-run below for the same messages with or without libyaml
         pass
     try:
-        return yaml.load(source, Loader=yaml.SafeLoader)  # noqa: S506
+        return handler.load(source, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line if mark is not None else 0
@@ -310,7 +314,7 @@ class _Walker:
         phase.end_line = end
         notes_content_end = None
         if phase.notes_line is not None and phase.notes_end_line is not None:
-            notes_content_end = _content_end(self.lines, phase.notes_line, phase.notes_end_line)
+            notes_content_end = content_end(self.lines, phase.notes_line, phase.notes_end_line)
         self.plan.phases.append(phase)
         self.out.append(
             PhaseLayout(
@@ -331,7 +335,7 @@ def _box_col(source: str, first: str) -> int | None:
     return col if source[col] == "[" and source[col + 2] == "]" else None
 
 
-def _content_end(lines: list[str], start: int, end: int) -> int:
+def content_end(lines: list[str], start: int, end: int) -> int:
     """Line after the last non-blank line in [start, end)."""
     while end > start + 1 and not lines[end - 1].strip():
         end -= 1

@@ -326,8 +326,12 @@ class FakeMessagesAPI:
     # -- script and cache ------------------------------------------------------------------
     def set_script(self, script: Script) -> None:
         with self._lock:
-            self._turns: list[TurnSpec] | None = None if callable(script) else list(script)
-            self._cursor = ScriptCursor(script if callable(script) else self._turns)
+            self._turns: list[TurnSpec] | None = None
+            if callable(script):
+                self._cursor = ScriptCursor(script)
+            else:
+                self._turns = list(script)  # the cursor shares the list: add_turns appends to it
+                self._cursor = ScriptCursor(self._turns)
 
     def add_turns(self, *turns: TurnSpec) -> None:
         with self._lock:
@@ -343,7 +347,7 @@ class FakeMessagesAPI:
     def remaining(self) -> int:
         return self._cursor.remaining
 
-    def cache_usage(self, body: dict[str, Any]) -> dict[str, int]:
+    def cache_usage(self, body: dict[str, Any]) -> dict[str, Any]:
         """Usage for a request, and store its breakpoint prefixes in the cache."""
         blocks = prompt_blocks(body)
         digest = hashlib.sha256(str(body.get("model")).encode())

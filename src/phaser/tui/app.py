@@ -7,8 +7,6 @@ worker, so the anthropic SDK is never imported here), and how to open $EDITOR.
 
 from __future__ import annotations
 
-import os
-import shlex
 import subprocess
 import threading
 from collections.abc import Callable, Iterable
@@ -23,17 +21,13 @@ from textual.screen import Screen
 from phaser.tui.confirm import ConfirmScreen
 from phaser.tui.home import HomeScreen
 from phaser.tui.plan_tree import PlanTree
+from phaser.workflow.editor import editor_command
 from phaser.workflow.project import Project
 
 if TYPE_CHECKING:
     from phaser.agent.provider import Provider
 
 EditorFn = Callable[[Path], None]
-
-
-def editor_command(path: Path) -> list[str]:
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    return [*shlex.split(editor), str(path)]
 
 
 class PhaserApp(App[int]):
@@ -109,6 +103,8 @@ class PhaserApp(App[int]):
             for binding in [*screen.BINDINGS, *tree]:
                 action = binding.action.removeprefix("screen.") if isinstance(binding, Binding) else ""
                 if action and screen.check_action(action, ()):
+                    if not isinstance(binding, Binding):
+                        continue
                     title = screen.PALETTE.get(action, binding.description)
                     yield SystemCommand(title, binding.tooltip or title, partial(screen.run_action, action))
 

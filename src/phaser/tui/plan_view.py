@@ -113,9 +113,9 @@ class PlanView(Vertical):
         error.update(message or "")
         error.display = bool(message)
         count = len(self.problems)
-        problems = f"{count} problem{'s' if count != 1 else ''}"
+        counted = f"{count} problem{'s' if count != 1 else ''}"
         self.query_one("#plan-refused", Static).update(
-            f"✗ next and run refuse this plan until it is fixed ({problems}):"
+            f"✗ next and run refuse this plan until it is fixed ({counted}):"
         )
         self.query_one("#plan-problems-text", Static).update("\n".join(f"⚠ {p}" for p in self.problems))
         box = self.query_one("#plan-problems", VerticalScroll)
@@ -200,10 +200,10 @@ class PlanView(Vertical):
             done = plan.state(phase) == "done"
             models.append((figures.ran_on if done else None) or figures.model)
             commits.append(figures.commit if done else None)
-        done = sum(1 for p in plan.phases if p.done)
+        phases_done = sum(1 for p in plan.phases if p.done)
         name = str(plan.frontmatter.get("title") or plan.title or info.slug)
         title.update(
-            f"{name}  ·  {project.rel(info.plan_path)}  ·  phases {done}/{len(plan.phases)}"
+            f"{name}  ·  {project.rel(info.plan_path)}  ·  phases {phases_done}/{len(plan.phases)}"
             f"  ·  tasks {plan.tasks_done}/{plan.tasks_total}  ·  approval: {project.config.approval.policy}"
         )
         had_cursor = tree.cursor_node is not None

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import re
 
-OK = frozenset({"passed", "complete", "planned", "nothing"})
-HUMAN = frozenset({"stuck", "unverified", "approval", "budget", "incomplete", "refused", "stopped"})
+from phaser.outcomes import Kind, Outcome, kind
+
+OK = frozenset(o.value for o in Outcome if o.kind is Kind.OK)
+HUMAN = frozenset(o.value for o in Outcome if o.kind is Kind.HUMAN)
 """Outcomes that wait for a person: exit 3 in the CLI (and a stop the person asked for)."""
 
 
 def outcome_kind(outcome: str) -> str:
-    """ok, human or error."""
-    if outcome in OK:
-        return "ok"
-    if outcome in HUMAN:
-        return "human"
-    return "error"
+    """ok, human or error: the kind in the one outcome table (phaser.outcomes)."""
+    return kind(outcome).value
 
 
 def outcome_style(outcome: str) -> str:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from phaser.errors import UsageError
-from phaser.plan.edit import AddTask, AppendNote, SetMeta
+from phaser.plan.edit import AddTask, AppendNote, Op, SetMeta
 from phaser.plan.store import edit_plan, read_plan
+from phaser.stamps import utc_stamp
 from phaser.workflow.project import Project
 
 
 def _today() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return utc_stamp()
 
 
 def approve(project: Project, slug: str | None, phase: int | None = None) -> list[int]:
@@ -44,7 +43,7 @@ def reject(project: Project, slug: str | None, phase: int, feedback: str) -> Non
     target = plan.phase(phase)
     if target is None:
         raise UsageError(f"{project.rel(info.plan_path)}: no phase {phase}")
-    ops = [
+    ops: list[Op] = [
         AppendNote(phase, f"rejected {_today()}: {feedback}"),
         AddTask(phase, f"Address review feedback: {feedback}"),
         SetMeta(phase, "approved", None),

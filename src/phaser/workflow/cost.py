@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from phaser import layout
 from phaser.agent.journal import read_journal
 from phaser.workflow.project import Project
 
@@ -23,7 +25,7 @@ class CostReport:
 def run_dirs(project: Project, slug: str) -> list[Path]:
     """Every run folder of a plan in the order they belong: the plan run(s) first, then by phase
     number (2 before 10), then by run timestamp (a same-second ``-N`` suffix counted as a number)."""
-    base = project.config.state_dir / "runs" / slug
+    base = layout.runs_dir(project.config.state_dir, slug)
     if not base.is_dir():
         return []
     return sorted((p.parent for p in base.glob("*/*/journal.jsonl")), key=_run_order)
@@ -46,7 +48,7 @@ def _summarise(run_dir: Path) -> dict | None:
     if not entries:
         return None
     start = next((e for e in entries if e.get("kind") == "phase_start"), {})
-    outcome = next((e for e in reversed(entries) if e.get("kind") == "outcome"), {})
+    outcome: dict = next((e for e in reversed(entries) if e.get("kind") == "outcome"), {})
     if not outcome and any(e.get("kind") == "plan_written" for e in entries):
         outcome = {"outcome": "planned"}
     totals = dict.fromkeys(_FIELDS, 0)
@@ -82,7 +84,8 @@ def run_summary(run: dict) -> str:
     """One line comparing a run with its siblings: outcome, model, tokens, dollars, gates, diff size."""
     tokens_in = sum(int(run.get(k) or 0) for k in _FIELDS if k != "output_tokens")
     head = (
-        f"{run['outcome']} on {run['model']}: {tokens_in:,} in / {int(run.get('output_tokens') or 0):,} out tokens, "
+        f"{run['outcome']} on {run['model']}: {tokens_in:,} in / "
+        f"{int(run.get('output_tokens') or 0):,} out tokens, "
         f"${run['cost_usd']:.4f}"
     )
     if str(run.get("phase")) == "plan":
@@ -101,7 +104,7 @@ def cost_report(project: Project, slug: str | None = None) -> CostReport:
     slugs = (
         [project.spec(slug).slug]
         if slug
-        else sorted(p.name for p in (project.config.state_dir / "runs").glob("*") if p.is_dir())
+        else sorted(p.name for p in layout.runs_dir(project.config.state_dir).glob("*") if p.is_dir())
     )
     report = CostReport()
     for s in slugs:
@@ -109,7 +112,11 @@ def cost_report(project: Project, slug: str | None = None) -> CostReport:
         by_model: dict[str, dict] = {}
         runs = [r for r in (_summarise(d) for d in run_dirs(project, s)) if r]
         for run in runs:
-            for key, bucket in (((run["phase"], run["model"]), rows), (run["model"], by_model)):
+            buckets: tuple[tuple[Any, dict[Any, dict]], ...] = (
+                ((run["phase"], run["model"]), rows),
+                (run["model"], by_model),
+            )
+            for key, bucket in buckets:
                 row = bucket.setdefault(
                     key,
                     {
@@ -163,7 +170,10 @@ def log_lines(project: Project, slug: str | None, phase: int | None = None) -> l
 def _describe(e: dict) -> str | None:
     kind = e.get("kind")
     if kind == "phase_start":
-        return f"start phase {e.get('phase')}: {e.get('title')} on {e.get('model')} (attempt {e.get('attempt', 1)})"
+        return (
+            f"start phase {e.get('phase')}: {e.get('title')} on {e.get('model')} "
+            f"(attempt {e.get('attempt', 1)})"
+        )
     if kind == "step_start":
         return f"step {e.get('step')}"
     if kind == "tool":

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import re
-
 from phaser.errors import UsageError
 from phaser.plan.edit import AppendNote, SetTask
 from phaser.plan.model import Task
+from phaser.plan.refs import split_ref
 from phaser.plan.store import edit_plan, read_plan
 from phaser.workflow.project import Project
 
-_REF = re.compile(r"^(\d+)\.(\d+)$")
-
 
 def parse_ref(ref: str) -> tuple[int, int]:
-    m = _REF.match(ref.strip())
-    if not m:
+    parts = split_ref(ref)
+    if parts is None:
         raise UsageError(f"task reference {ref!r} is not P.T (phase number, dot, task number), e.g. 2.3")
-    return int(m.group(1)), int(m.group(2))
+    return parts
 
 
 def tick(project: Project, slug: str | None, ref: str, checked: bool = True) -> Task:
@@ -36,7 +33,8 @@ def tick(project: Project, slug: str | None, ref: str, checked: bool = True) -> 
     if task.checked == checked:
         return task
     new = edit_plan(info.plan_path, SetTask(task.ref, checked, expect_text=task.text), base=plan.text)
-    for t in new.phase(phase_no).tasks:
+    now = new.phase(phase_no) if new is not None else None
+    for t in now.tasks if now is not None else []:
         if t.text == task.text:
             return t
     return task

@@ -4,24 +4,33 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from phaser.errors import PhaserError
+from phaser import layout
+from phaser.errors import PhaserError, UsageError
 
 # Paths phaser writes itself while it runs; they never make a tree "dirty".
-OWN_PATHS = (".phaser/",)
+OWN_PATHS = (layout.GITIGNORE,)
+
+
+def _run(root: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+    except OSError as exc:  # git missing from PATH, or not executable
+        raise UsageError(f"cannot run git ({exc.strerror or exc}): install git or put it on PATH") from None
 
 
 def _git(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+    proc = _run(root, list(args))
     if check and proc.returncode != 0:
         raise PhaserError(f"git {' '.join(args)} failed: {proc.stderr.strip() or proc.stdout.strip()}")
     return proc
 
 
 def is_repo(root: Path) -> bool:
-    proc = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=root, capture_output=True, text=True)
+    proc = _run(root, ["rev-parse", "--show-toplevel"])
     return proc.returncode == 0 and Path(proc.stdout.strip()).resolve() == root.resolve()
 
 
@@ -33,17 +42,17 @@ def head(root: Path) -> str | None:
 def dirty_paths(root: Path) -> list[str]:
     proc = _git(root, "status", "--porcelain", "-z", "--untracked-files=all")
     out = []
-    for entry in proc.stdout.split("\0"):
+    entries = iter(proc.stdout.split("\0"))
+    for entry in entries:
         if not entry:
             continue
-        path = entry[3:]
-        if (
-            path.startswith(OWN_PATHS)
-            or Path(path).name.endswith(".lock")
-            and Path(path).name.startswith(".")
-        ):
-            continue
-        out.append(path)
+        paths = [entry[3:]]
+        if "R" in entry[:2] or "C" in entry[:2]:  # the original path follows as its own entry, unprefixed
+            paths.append(next(entries, ""))
+        for path in paths:
+            name = Path(path).name
+            if path and not (path.startswith(OWN_PATHS) or (name.endswith(".lock") and name.startswith("."))):
+                out.append(path)
     return out
 
 
@@ -93,7 +102,7 @@ def reset_hard(root: Path, commit: str) -> None:
     _git(root, "clean", "-q", "-fd")
 
 
-def diff_stat(root: Path, base: str, target: str = "HEAD", exclude: list[str] = ()) -> dict[str, int]:
+def diff_stat(root: Path, base: str, target: str = "HEAD", exclude: Sequence[str] = ()) -> dict[str, int]:
     """Files changed, insertions and deletions between two commits, without ``exclude`` paths."""
     spec = ["--", ".", *(f":(exclude){p}" for p in exclude)] if exclude else []
     proc = _git(root, "diff", "--shortstat", base, target, *spec, check=False)

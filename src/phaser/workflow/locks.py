@@ -8,13 +8,14 @@ from contextlib import contextmanager
 
 from filelock import FileLock, Timeout
 
+from phaser import layout
 from phaser.errors import NeedsHuman
 from phaser.workflow.project import Project
 
 
 @contextmanager
 def plan_run_lock(project: Project, slug: str) -> Iterator[None]:
-    lock_dir = project.config.state_dir / "locks"
+    lock_dir = layout.locks_dir(project.config.state_dir)
     lock_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(lock_dir / f"{slug}.lock"), timeout=0)
     try:

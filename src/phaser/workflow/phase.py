@@ -3,40 +3,41 @@ harness-owned check-off with evidence and a commit. Red gates stop the line."""
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import asdict, dataclass, field, replace
+import threading
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from phaser import events as ev
 from phaser.agent.base import StepAgent
 from phaser.agent.journal import Journal
-from phaser.agent.loop import AgentSession
 from phaser.agent.policy import PathPolicy, Step
 from phaser.agent.provider import Provider, Usage
 from phaser.agent.sandbox import safe_env
-from phaser.agent.snapshot import diff, restore, take_snapshot
+from phaser.agent.snapshot import Snapshot, diff, restore, take_snapshot
 from phaser.agent.tools import ToolBox
 from phaser.config import BudgetConfig
-from phaser.errors import BudgetExceeded, PhaserError, ProviderError, RunStopped
-from phaser.plan.edit import AppendNote, SetMeta, SetTask
-from phaser.plan.store import edit_plan, read_plan
+from phaser.errors import BudgetExceeded, ProviderError, RunStopped
+from phaser.outcomes import Action, Hint, Outcome
+from phaser.plan.edit import AppendNote, SetMeta
+from phaser.stamps import utc_stamp
 from phaser.workflow import git, prompts
+from phaser.workflow.budget import Allowance, Budget, Spend
+from phaser.workflow.checkoff import (
+    Evidence,
+    check_off_ops,
+    claims_to_ops,
+    commit_message,
+    commit_phase,
+    evidence_stamp,
+    uncommitted_stat,
+)
 from phaser.workflow.gates import GateResult, audit, describe, run_gates, test_damage
+from phaser.workflow.plan_file import PlanFile
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.resume import ActiveRun, changed_paths, clear_active, save_active, save_patch
-from phaser.workflow.step_agents import claude_code_session, is_claude_code
+from phaser.workflow.sessions import new_step_agent
 
-EXIT_CODES = {
-    "passed": 0,
-    "nothing": 0,
-    "stuck": 3,
-    "incomplete": 3,
-    "unverified": 3,
-    "blocked": 1,
-    "budget": 3,
-    "stopped": 1,
-    "error": 1,
-}
+__all__ = ["Allowance", "PhaseOutcome", "PhaseRun"]
 
 
 @dataclass
@@ -44,9 +45,9 @@ class PhaseOutcome:
     slug: str
     phase: int
     title: str
-    outcome: str
-    """passed, incomplete, blocked, budget, stopped, error; nothing (every phase is done) or stuck
-    (no phase can run: one is blocked, or the rest wait on unmet dependencies)."""
+    outcome: Outcome
+    """passed, incomplete, unverified, blocked, budget, stopped, error; nothing (every phase is done)
+    or stuck (no phase can run: one is blocked, or the rest wait on unmet dependencies)."""
     detail: str = ""
     model: str = ""
     attempts: int = 0
@@ -62,26 +63,21 @@ class PhaseOutcome:
     claimed: list[str] = field(default_factory=list)
     ticked: list[str] = field(default_factory=list)
     violations: int = 0
+    hints: list[Hint] = field(default_factory=list)
+    """What a person can do next, as data; ``detail`` words it for the CLI."""
 
     @property
     def exit_code(self) -> int:
-        return EXIT_CODES.get(self.outcome, 1)
+        return Outcome(self.outcome).exit_code
 
     def as_dict(self) -> dict:
         data = asdict(self)
+        data["outcome"] = Outcome(self.outcome).value
+        data["hints"] = [h.as_dict() for h in self.hints]
         data["exit_code"] = self.exit_code
-        if self.outcome in ("nothing", "stuck"):  # no phase ran: say why, as dry-run does
+        if self.outcome in (Outcome.NOTHING, Outcome.STUCK):  # no phase ran: say why, as dry-run does
             data["phase"], data["reason"] = None, self.detail
         return data
-
-
-@dataclass(frozen=True)
-class Allowance:
-    """What is left of a run's budget when a phase starts; the phase's own caps apply as well."""
-
-    usd: float
-    tokens: int
-    turns: int
 
 
 @dataclass
@@ -110,10 +106,6 @@ def _patch_size(patch: Path, files: int) -> dict[str, int]:
     return {"files": files, "insertions": plus, "deletions": minus}
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-
 class PhaseRun:
     """Runs one phase of one plan. Construct, then call run()."""
 
@@ -126,7 +118,7 @@ class PhaseRun:
         *,
         model: str,
         on_event: ev.EventSink = ev.ignore,
-        stop_event=None,
+        stop_event: threading.Event | None = None,
         allowance: Allowance | None = None,
         escalate: bool = True,
     ) -> None:
@@ -141,7 +133,10 @@ class PhaseRun:
         self.allowance = allowance
         self.escalate = escalate
         self.root = project.root
+        self.plan = PlanFile(info.plan_path, project.rel(info.plan_path))
+        self.budget = Budget(self.cfg.budget)
         self.repo = git.is_repo(self.root)
+        self.dirty_before: set[str] = set()
         self.usage = Usage()
         """Totals over the phase's finished attempts (the budget covers all of them)."""
         self.cost = 0.0
@@ -152,18 +147,15 @@ class PhaseRun:
     # -- the phase --------------------------------------------------------------------------
 
     def run(self) -> PhaseOutcome:
-        plan = read_plan(self.info.plan_path)
-        phase = plan.phase(self.number)
-        if phase is None:
-            raise PhaserError(f"{self.project.rel(self.info.plan_path)}: no phase {self.number}")
-        out = PhaseOutcome(self.info.slug, phase.number, phase.title, "error", model=self.model)
+        phase = self.plan.phase(self.number)
+        out = PhaseOutcome(self.info.slug, phase.number, phase.title, Outcome.ERROR, model=self.model)
         base = git.head(self.root) if self.repo else None
         self.dirty_before = set(git.dirty_paths(self.root)) if self.repo else set()
         before = take_snapshot(self.root)
         try:
             baseline = self._baseline()
         except RunStopped as exc:  # stopped before the phase began: nothing changed, nothing to undo
-            out.outcome, out.detail = "stopped", f"{exc}, before the phase began; nothing changed"
+            out.outcome, out.detail = Outcome.STOPPED, f"{exc}, before the phase began; nothing changed"
             self.on_event(
                 ev.PhaseFinished(self.info.slug, self.number, out.outcome, out.detail, out.as_dict())
             )
@@ -182,25 +174,26 @@ class PhaseRun:
             out.run_dir = self.project.rel(attempt.journal.run_dir)
             save_active(
                 self.cfg.state_dir,
-                ActiveRun(self.info.slug, phase.number, str(attempt.journal.run_dir), base, _now()),
+                ActiveRun(self.info.slug, phase.number, str(attempt.journal.run_dir), base, utc_stamp()),
                 before,
             )
             try:
                 self._attempt(attempt, phase.title, i, baseline, before)
             except (BudgetExceeded, RunStopped, ProviderError) as exc:
                 kind = (
-                    "budget"
+                    Outcome.BUDGET
                     if isinstance(exc, BudgetExceeded)
-                    else "stopped"
+                    else Outcome.STOPPED
                     if isinstance(exc, RunStopped)
-                    else "error"
+                    else Outcome.ERROR
                 )
-                attempt.journal.write("phase_end", outcome=kind, detail=str(exc))
+                attempt.journal.write("phase_end", outcome=kind.value, detail=str(exc))
                 detail = self._budget_detail(attempt) if isinstance(exc, BudgetExceeded) else str(exc)
                 out.outcome, out.detail = (
                     kind,
                     detail + " (the phase is resumable: phaser next restarts it cleanly)",
                 )
+                out.hints = [Hint(Action.RESUME, self.number, self.info.slug)]
                 return self._finish(out, attempt)
             except BaseException:
                 attempt.journal.write("phase_end", outcome="crashed")
@@ -214,42 +207,34 @@ class PhaseRun:
             return self._block(out, attempt, before)
         return self._complete(out, attempt, base, before)
 
-    def _attempt(self, a: _Attempt, title: str, number: int, baseline: list[GateResult], before) -> None:
-        plan = read_plan(self.info.plan_path)
-        phase = plan.phase(self.number)
+    def _session(self, a: _Attempt, toolbox: ToolBox) -> StepAgent:
+        """The agent for one attempt, on the attempt's model, within what is left of the budget."""
+        return new_step_agent(
+            self.project,
+            self.provider,
+            toolbox,
+            a.journal,
+            model=a.model,
+            system=prompts.phase_system(
+                self.root, self.info.spec_path, self.project.rel(self.info.spec_path)
+            ),
+            budget=self._caps(),
+            on_event=self._track,
+            stop_event=self.stop_event,
+        )
+
+    def _attempt(
+        self, a: _Attempt, title: str, number: int, baseline: list[GateResult], before: Snapshot
+    ) -> None:
+        plan = self.plan.read()
+        phase = self.plan.phase(self.number, plan)
         policy = PathPolicy(self.root, self.cfg.protect.paths, phase.unprotect, self.info.plan_path)
         toolbox = ToolBox(
             self.root, policy, self.info.plan_path, self.number, self.cfg.agent, self.on_event, a.journal
         )
-        system = prompts.phase_system(self.root, self.info.spec_path, self.project.rel(self.info.spec_path))
-        external = is_claude_code(self.project, a.model)  # Claude Code runs the steps and prices them itself
-        if external:
-            a.session = claude_code_session(
-                self.project,
-                a.model,
-                toolbox,
-                a.journal,
-                system=system,
-                on_event=self._track,
-                budget=self._caps(),
-                stop_event=self.stop_event,
-            )
-        else:
-            a.session = AgentSession(
-                self.provider,
-                toolbox,
-                a.journal,
-                model=a.model,
-                system=system,
-                max_tokens=self.cfg.provider.max_tokens,
-                on_event=self._track,
-                budget=self._caps(),
-                price=self.cfg.price(a.model),
-                stop_event=self.stop_event,
-                step_turns=self.cfg.agent.step_turns,
-            )
+        a.session = self._session(a, toolbox)
         self.on_event(ev.PhaseStarted(self.info.slug, self.number, title, a.model, number))
-        if not external and self.cfg.price(a.model) is None:
+        if self.cfg.provider_spec(a.model).kind != "claude-code" and self.cfg.price(a.model) is None:
             self.on_event(
                 ev.Notice(
                     f"no price configured for {a.model} ([prices] in phaser.toml): its dollars are not "
@@ -307,11 +292,11 @@ class PhaseRun:
             )
         return results
 
-    def _gates(self, a: _Attempt, baseline: list[GateResult], before) -> list[GateResult]:
+    def _gates(self, a: _Attempt, baseline: list[GateResult], before: Snapshot) -> list[GateResult]:
         self.on_event(ev.StepStarted("gates"))
         changes = diff(before, take_snapshot(self.root))
         damage = test_damage(self.root, changes.deleted, changes.modified)
-        phase = read_plan(self.info.plan_path).phase(self.number)
+        phase = self.plan.read().phase(self.number)
         results = audit(
             run_gates(
                 self.cfg.gates.commands,
@@ -329,56 +314,21 @@ class PhaseRun:
         a.journal.write("gates", results=[g.as_dict() for g in results])
         return results
 
-    # -- endings ------------------------------------------------------------------------------
-
     # -- budget -------------------------------------------------------------------------------
 
-    def _limits(self) -> dict[str, tuple[float, str]]:
-        """Per dimension, the phase's cap over all its attempts and where it comes from: the phase
-        caps in [budget], or what was left of the run's when the phase started, whichever is less."""
-        b = self.cfg.budget
-        limits = {
-            "usd": (b.phase_usd, "phase"),
-            "tokens": (b.phase_tokens, "phase"),
-            "turns": (b.phase_turns, "phase"),
-        }
-        if self.allowance is not None:
-            for dim in limits:
-                left = getattr(self.allowance, dim)
-                if left < limits[dim][0]:
-                    limits[dim] = (left, "run")
-        return limits
+    def _spent(self, a: _Attempt | None = None) -> Spend:
+        """The phase's spend over its finished attempts, and ``a``'s so far."""
+        total = Spend.of(self.usage, self.cost, self.turns)
+        s = a.session if a is not None else None
+        return total + Spend.of(s.usage, s.cost_usd, s.turns) if s is not None else total
 
     def _caps(self) -> BudgetConfig:
         """The next attempt's caps: the limits less what earlier attempts spent."""
-        lim = self._limits()
-        return replace(
-            self.cfg.budget,
-            phase_usd=lim["usd"][0] - self.cost,
-            phase_tokens=int(lim["tokens"][0]) - self.usage.total_input - self.usage.output_tokens,
-            phase_turns=int(lim["turns"][0]) - self.turns,
-        )
+        return self.budget.attempt_caps(self.allowance, self._spent())
 
     def _budget_detail(self, a: _Attempt) -> str:
         """Which cap was reached, in the phase's totals (all attempts), and whose cap it is."""
-        s = a.session
-        usd = self.cost + (s.cost_usd if s else 0.0)
-        usage = self.usage + (s.usage if s else Usage())
-        spent = {
-            "usd": usd,
-            "tokens": usage.total_input + usage.output_tokens,
-            "turns": self.turns + (s.turns if s else 0),
-        }
-        for dim, (limit, whose) in self._limits().items():
-            if spent[dim] >= limit:
-                what = {
-                    "usd": f"${spent['usd']:.4f} of ${limit:.4f}",
-                    "tokens": f"{spent['tokens']:,} of {int(limit):,} tokens",
-                    "turns": f"{spent['turns']} of {int(limit)} turns",
-                }[dim]
-                cap = "the phase's cap" if whose == "phase" else "what was left of the run's budget"
-                return f"budget reached: the phase used {what} ({cap})"
-        return "budget reached"
+        return self.budget.phase_reached(self.allowance, self._spent(a))
 
     # -- endings ------------------------------------------------------------------------------
 
@@ -395,7 +345,7 @@ class PhaseRun:
                 self.turns + s.turns,
             )
             out.violations += len(s.toolbox.violations)
-        figures = {**out.as_dict(), **own, "outcome": outcome or out.outcome}
+        figures = {**out.as_dict(), **own, "outcome": outcome or Outcome(out.outcome).value}
         if a.undone:
             figures["diff"] = {**a.undone, "undone": True}
         a.journal.write("outcome", **figures)
@@ -407,7 +357,7 @@ class PhaseRun:
         self.on_event(ev.PhaseFinished(self.info.slug, self.number, out.outcome, out.detail, out.as_dict()))
         return out
 
-    def _discard(self, a: _Attempt, before, why: str) -> None:
+    def _discard(self, a: _Attempt, before: Snapshot, why: str) -> None:
         """Put the tree back to its state before the phase; the attempt's changes go to a patch."""
         paths = changed_paths(self.root, before, exclude=[self.info.plan_path])
         patch = save_patch(self.root, before, Path(a.journal.run_dir), paths)
@@ -419,110 +369,92 @@ class PhaseRun:
             )
         )
 
-    def _block(self, out: PhaseOutcome, a: _Attempt, before) -> PhaseOutcome:
+    def _block(self, out: PhaseOutcome, a: _Attempt, before: Snapshot) -> PhaseOutcome:
         self._discard(a, before, "gates stayed red")
         already = [g.command for g in a.gates if not g.ok and g.command in self.red_before]
         prior = f" ({', '.join(f'`{c}`' for c in already)} already red before the phase)" if already else ""
-        why = f"blocked {_now()}{prior}: gates still red after {self.cfg.gates.fix_attempts} fix attempts on {', '.join(dict.fromkeys(m for m in [self.model, a.model] if m))}: {describe(a.gates)}"
-        edit_plan(
-            self.info.plan_path, SetMeta(self.number, "status", "blocked"), AppendNote(self.number, why[:600])
+        models = ", ".join(dict.fromkeys(m for m in [self.model, a.model] if m))
+        why = (
+            f"blocked {utc_stamp()}{prior}: gates still red after {self.cfg.gates.fix_attempts} fix attempts "
+            f"on {models}: {describe(a.gates)}"
         )
+        self.plan.edit(SetMeta(self.number, "status", "blocked"), AppendNote(self.number, why[:600]))
         clear_active(self.cfg.state_dir, self.info.slug)
-        out.outcome, out.detail = "blocked", "gates stayed red; the phase is marked status: blocked"
+        out.outcome, out.detail = Outcome.BLOCKED, "gates stayed red; the phase is marked status: blocked"
+        out.hints = [Hint(Action.RUN_PHASE, self.number, self.info.slug)]
         return self._finish(out, a)
 
-    def _complete(self, out: PhaseOutcome, a: _Attempt, base: str | None, before) -> PhaseOutcome:
+    def _complete(self, out: PhaseOutcome, a: _Attempt, base: str | None, before: Snapshot) -> PhaseOutcome:
+        """Green gates: tick what was claimed, stamp the evidence, commit the phase's change."""
         assert a.session is not None
         toolbox = a.session.toolbox
-        plan = read_plan(self.info.plan_path)
-        phase = plan.phase(self.number)
-        claimed = []
-        ops = []
-        lost = []
-        for ref, _evidence in toolbox.claims:
-            claimed.append(ref)
-            text = toolbox.claimed_text.get(ref)
-            task = (
-                phase.task(int(ref.split(".")[1]))
-                if ref.startswith(f"{self.number}.") and ref.split(".")[1].isdigit()
-                else None
-            )
-            if task is not None and text is not None and task.text != text:
-                # the list changed since the claim (a hand edit, a new plan): tick the claimed task
-                task = next((t for t in phase.tasks if t.text == text), None)
-            if task is None:
-                lost.append(ref)
-            elif not task.checked and all(op.ref != task.ref for op in ops):
-                ops.append(SetTask(task.ref, True, expect_text=task.text))
-        if lost:
+        phase = self.plan.phase(self.number)
+        claims = claims_to_ops(phase, toolbox.claims, toolbox.claimed_text)
+        if claims.lost:
             self.on_event(
                 ev.Notice(
-                    f"claimed task(s) {', '.join(lost)} are no longer in phase {self.number} as claimed; not ticked",
+                    f"claimed task(s) {', '.join(claims.lost)} are no longer in phase {self.number} "
+                    "as claimed; "
+                    "not ticked",
                     "warning",
                 )
             )
-        unverified = not self.cfg.gates.commands
-        if unverified:  # nothing but the model's word: record the claims, tick nothing
-            ops = []
-        out.claimed = claimed
-        out.ticked = [op.ref for op in ops]
-        if phase.status == "blocked":  # run again by hand (--phase) and green now: no longer blocked
-            ops.append(SetMeta(self.number, "status", None))
-        usage, cost = self.usage + a.session.usage, self.cost + a.session.cost_usd  # every attempt
-        gate_text = "; ".join(f"`{g.command}`: {g.summary}" for g in a.gates) or "no gates configured"
-        escalated = f" (escalated from {self.model})" if a.model != self.model else ""
-        verdict = (
-            f"NOT verified {_now()}: no gates configured, so nothing checked the claims ({', '.join(claimed) or 'none'})"
-            if unverified
-            else f"verified {_now()}: {gate_text}"
+        unverified = not self.cfg.gates.commands  # nothing but the model's word: record, tick nothing
+        out.claimed = claims.claimed
+        out.ticked = [] if unverified else [op.ref for op in claims.ticks]
+        evidence = Evidence(
+            gates=a.gates,
+            model=a.model,
+            first_model=self.model,
+            usage=self.usage + a.session.usage,  # every attempt
+            cost_usd=self.cost + a.session.cost_usd,
+            claimed=claims.claimed,
+            number=self.number,
+            title=out.title,
+            base=base,
         )
-        stamp = (
-            f"{verdict}; model {a.model}{escalated}; "
-            f"{usage.total_input:,} in / {usage.output_tokens:,} out tokens, ${cost:.4f}"
-            + (f'; commit "phase {self.number}: {out.title}" on top of {base[:10]}' if base else "")
-        )
-        ops.append(AppendNote(self.number, stamp))
-        new_plan = edit_plan(self.info.plan_path, *ops)
-        done = new_plan.phase(self.number).done
-        plan_rel = self.project.rel(self.info.plan_path)
+        stamp = evidence_stamp(evidence, unverified=unverified)
+        new_plan = self.plan.edit(*check_off_ops(phase, claims, stamp, unverified=unverified))
+        done_phase = self.plan.phase(self.number, new_plan)
+        plan_rel = self.plan.rel
         paths = sorted(set(changed_paths(self.root, before)) | {plan_rel})
         work = [p for p in paths if p != plan_rel]
         if self.repo:
-            message = f"phase {self.number}: {out.title}\n\n{stamp}\n\nPhaser-Phase: {self.info.slug}/{self.number}\n"
-            # only what changed during the phase: a person's other uncommitted work (--allow-dirty,
-            # or files saved meanwhile) stays out of the agent's commit
-            out.commit = git.commit_paths(self.root, message, paths)
-            out.diff = git.diff_stat(
-                self.root,
-                git.parent(self.root, out.commit) or git.empty_tree(self.root),
-                out.commit,
-                exclude=[plan_rel],
+            committed = commit_phase(
+                self.root, commit_message(self.info.slug, self.number, out.title, stamp), paths, plan_rel
             )
+            out.commit, out.diff = committed.commit, committed.diff
             mixed = sorted(set(work) & self.dirty_before)
             if mixed:
                 self.on_event(
                     ev.Notice(
-                        f"the commit includes uncommitted changes made before the phase in {', '.join(mixed[:5])}"
+                        "the commit includes uncommitted changes made before the phase in "
+                        + ", ".join(mixed[:5])
                         + (f" and {len(mixed) - 5} more" if len(mixed) > 5 else ""),
                         "warning",
                     )
                 )
             a.journal.write("commit", commit=out.commit, paths=paths, mixed=mixed)
         else:
-            caches = ("__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache")
-            files = [w for w in work if not any(part in caches for part in Path(w).parts)]
-            out.diff = {"files": len(files), "insertions": 0, "deletions": 0}
+            out.diff = uncommitted_stat(work)
         clear_active(self.cfg.state_dir, self.info.slug)
         if unverified:
-            out.outcome = "unverified"
+            out.outcome = Outcome.UNVERIFIED
             out.detail = (
-                f"no gates configured ([gates] commands), so claims {', '.join(claimed) or '(none)'} were not ticked: "
-                "review the commit and tick by hand (phaser tick), or configure gates"
+                f"no gates configured ([gates] commands), so claims {', '.join(out.claimed) or '(none)'} "
+                "were not ticked: review the commit and tick by hand (phaser tick), or configure gates"
             )
-        elif done:
-            out.outcome, out.detail = "passed", f"{len(out.ticked)} task(s) checked off after green gates"
+            out.hints = [
+                Hint(Action.TICK, self.number, self.info.slug),
+                Hint(Action.CONFIGURE_GATES, None, self.info.slug),
+            ]
+        elif done_phase.done:
+            out.outcome, out.detail = (
+                Outcome.PASSED,
+                f"{len(out.ticked)} task(s) checked off after green gates",
+            )
         else:
-            left = [t.ref for t in new_plan.phase(self.number).tasks if not t.checked]
-            out.outcome = "incomplete"
+            left = [t.ref for t in done_phase.tasks if not t.checked]
+            out.outcome = Outcome.INCOMPLETE
             out.detail = f"gates green, but tasks {', '.join(left)} were not claimed done; review the plan"
         return self._finish(out, a)

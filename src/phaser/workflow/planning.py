@@ -4,6 +4,7 @@ plan; phaser validates it, sends problems back (bounded), and writes it itself, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from markdown_it import MarkdownIt
 
@@ -20,6 +21,7 @@ from phaser.workflow import prompts
 from phaser.workflow.locks import plan_run_lock
 from phaser.workflow.project import Project
 from phaser.workflow.providers import RunOptions, make_provider
+from phaser.workflow.sessions import new_session
 from phaser.workflow.templates import template_text
 
 MAX_ATTEMPTS = 3
@@ -29,7 +31,7 @@ _md = MarkdownIt("commonmark")
 @dataclass
 class PlanResult:
     slug: str
-    path: object
+    path: Path
     phases: int
     tasks: int
     attempts: int
@@ -96,18 +98,16 @@ def _plan_locked(project, info, spec, original, revise, options, on_event, model
     journal = Journal.new(cfg.state_dir, info.slug, "plan")
     policy = PathPolicy(project.root, cfg.protect.paths, [], info.plan_path)
     toolbox = ToolBox(project.root, policy, None, None, cfg.agent, on_event, journal)
-    session = AgentSession(
+    session = new_session(
+        project,
         provider,
         toolbox,
         journal,
         model=model,
         system=prompts.system_prompt(project.root),
-        max_tokens=cfg.provider.max_tokens,
-        on_event=on_event,
         budget=cfg.budget,
-        price=cfg.price(model),
+        on_event=on_event,
         stop_event=options.stop_event,
-        step_turns=cfg.agent.step_turns,
     )
     if revise is not None:
         prompt = prompts.REVISE.format(feedback=revise, plan_path=project.rel(info.plan_path), plan=original)
@@ -138,7 +138,8 @@ def _plan_locked(project, info, spec, original, revise, options, on_event, model
             )
         if original is not None and info.plan_path.is_file() and read_plan(info.plan_path).text != original:
             raise EditConflict(
-                "the plan changed on disk while the model worked; your edits are kept and nothing was written: run again",
+                "the plan changed on disk while the model worked; your edits are kept and nothing was "
+                "written: run again",
                 path=project.rel(info.plan_path),
             )
         atomic_write(info.plan_path, text)

@@ -3,18 +3,20 @@ Both attempts stay in the journal, so `phaser cost` and `phaser log` compare the
 
 from __future__ import annotations
 
-import datetime as dt
+from dataclasses import replace
 
 from phaser import events as ev
 from phaser.errors import UsageError
-from phaser.plan.edit import AppendNote, SetMeta, SetTask
+from phaser.plan.edit import AppendNote, Op, SetMeta, SetTask
+from phaser.plan.model import Phase
 from phaser.plan.store import atomic_write, edit_plan
+from phaser.stamps import utc_stamp
 from phaser.workflow import git
 from phaser.workflow.locks import plan_run_lock
 from phaser.workflow.phase import PhaseOutcome
 from phaser.workflow.project import Project
 from phaser.workflow.providers import RunOptions, make_provider
-from phaser.workflow.runner import _check_tree, load_plan, run_locked
+from phaser.workflow.runner import check_tree, load_plan, run_locked
 
 
 def redo(
@@ -41,7 +43,8 @@ def redo(
     own = git.commits_of(history, number, phase.title)
     if not own:
         raise UsageError(
-            f"no commit of phase {number} ({phase.title}) found: phaser commits each phase that passes its gates"
+            f"no commit of phase {number} ({phase.title}) found: "
+            "phaser commits each phase that passes its gates"
         )
     first = own[-1]  # its oldest commit: an incomplete run may have come before the passing one
     later = [c for c in git.commits_touching_since(root, first) if c.split(" ", 1)[0] not in own]
@@ -53,10 +56,11 @@ def redo(
     before = git.parent(root, first)
     if before is None:
         raise UsageError(
-            f"phase {number}'s commit {first[:10]} is the repository's first commit: there is nothing before it to reset to"
+            f"phase {number}'s commit {first[:10]} is the repository's first commit: "
+            "there is nothing before it to reset to"
         )
     provider = make_provider(project, options)  # a bad script or a missing key: refused here
-    _check_tree(project, info, options)
+    check_tree(project, info, options)
     with plan_run_lock(project, info.slug):
         dropped = {line.split(" ", 1)[0] for line in later}
         invalidated = sorted(
@@ -65,18 +69,21 @@ def redo(
         plan_text = info.plan_path.read_text(encoding="utf-8")
         git.reset_hard(root, before)
         atomic_write(info.plan_path, plan_text)  # the plan keeps every note and edit made since
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        stamp = utc_stamp()
         model = f" on {options.model}" if options.model else ""
         ops = _undo_ops(
             phase,
-            f"redo {stamp}{model}: reset to {first[:10]}^, so the attempt verified above (commit {own[0][:10]}) "
+            f"redo {stamp}{model}: reset to {first[:10]}^, "
+            f"so the attempt verified above (commit {own[0][:10]}) "
             "is undone; it stays in the journal",
         )
         for n, c in invalidated:  # --force dropped their commits: their ticks no longer hold
-            if plan.phase(n) is not None:
+            dropped_phase = plan.phase(n)
+            if dropped_phase is not None:
                 ops += _undo_ops(
-                    plan.phase(n),
-                    f"invalidated {stamp}: phaser redo {number} --force dropped this phase's commit {c[:10]}; "
+                    dropped_phase,
+                    f"invalidated {stamp}: phaser redo {number} --force dropped "
+                    f"this phase's commit {c[:10]}; "
                     "run it again",
                 )
         edit_plan(info.plan_path, *ops)
@@ -85,12 +92,12 @@ def redo(
             on_event(
                 ev.Notice(f"phase {shown}: commit dropped by --force; unticked, to run again", "warning")
             )
-        again = RunOptions(**{**options.__dict__, "allow_dirty": True})
+        again = replace(options, allow_dirty=True)
         return run_locked(project, info, number, again, on_event, None, provider)
 
 
-def _undo_ops(phase, note: str) -> list:
+def _undo_ops(phase: Phase, note: str) -> list[Op]:
     """Untick a phase (its evidence no longer holds), clear its approval and status, say why."""
-    ops: list = [SetTask(t.ref, False, expect_text=t.text) for t in phase.tasks if t.checked]
+    ops: list[Op] = [SetTask(t.ref, False, expect_text=t.text) for t in phase.tasks if t.checked]
     ops += [SetMeta(phase.number, "approved", None), SetMeta(phase.number, "status", None)]
     return ops + [AppendNote(phase.number, note)]

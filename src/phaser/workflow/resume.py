@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import pickle
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from phaser import layout
 from phaser.agent.snapshot import Snapshot, diff, read_blob, restore, take_snapshot
 from phaser.plan.store import atomic_write
 from phaser.workflow import git
@@ -24,7 +26,7 @@ class ActiveRun:
 
 
 def _marker(state_dir: Path, slug: str) -> Path:
-    return state_dir / "active" / f"{slug}.json"
+    return layout.active_marker(state_dir, slug)
 
 
 def save_active(state_dir: Path, run: ActiveRun, before: Snapshot) -> None:
@@ -52,7 +54,7 @@ def clear_active(state_dir: Path, slug: str) -> None:
         p.unlink(missing_ok=True)
 
 
-def changed_paths(root: Path, before: Snapshot, exclude: list[Path] = ()) -> list[str]:
+def changed_paths(root: Path, before: Snapshot, exclude: Sequence[Path] = ()) -> list[str]:
     """Paths that differ from ``before``, minus ``exclude``. In a git repository only uncommitted
     ones count: the agent cannot commit, so anything committed since is a person's decision."""
     changes = diff(before, take_snapshot(root))
@@ -66,7 +68,8 @@ def changed_paths(root: Path, before: Snapshot, exclude: list[Path] = ()) -> lis
 
 
 def save_patch(root: Path, before: Snapshot, run_dir: Path, paths: list[str]) -> Path:
-    """Write the changes of ``paths`` since ``before`` as a unified diff under ``run_dir`` (nothing is lost)."""
+    """Write the changes of ``paths`` since ``before`` as a unified diff under ``run_dir``
+    (nothing is lost)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     patch = run_dir / "discarded.patch"
     chunks = []
@@ -108,6 +111,7 @@ def recover(root: Path, state_dir: Path, slug: str, plan_path: Path) -> str | No
     except ValueError:
         shown = patch
     return (
-        f"phase {run.phase} did not finish (started {run.started}): the tree is back to its state before that "
+        f"phase {run.phase} did not finish (started {run.started}): "
+        "the tree is back to its state before that "
         f"phase; the discarded changes are kept in {shown}"
     )

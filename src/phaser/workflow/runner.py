@@ -5,29 +5,48 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from phaser import events as ev
+from phaser.agent.provider import Provider
 from phaser.errors import NeedsHuman, PlanError, UsageError
+from phaser.outcomes import Action, Hint, Outcome
 from phaser.plan.model import Phase, Plan
 from phaser.plan.store import read_plan
 from phaser.plan.validate import check_parsed
 from phaser.workflow import git
+from phaser.workflow.budget import Allowance, Budget, Spend
 from phaser.workflow.locks import plan_run_lock
-from phaser.workflow.phase import Allowance, PhaseOutcome, PhaseRun
+from phaser.workflow.phase import PhaseOutcome, PhaseRun
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.providers import RunOptions, make_provider
 from phaser.workflow.resume import recover
 
-__all__ = ["RunOptions", "RunResult", "dry_run", "pick_phase", "route_model", "run_all", "run_next"]
+__all__ = [
+    "RunOptions",
+    "RunResult",
+    "check_tree",
+    "dry_run",
+    "pick_phase",
+    "route_model",
+    "run_all",
+    "run_next",
+]
 
 
 @dataclass
 class RunResult:
     slug: str
-    reason: str
+    reason: Outcome
     """complete, blocked (a gate stayed red in this run), stuck (nothing could run: a blocked phase or
-    unmet dependencies from before), budget, stopped, error, approval, incomplete."""
+    unmet dependencies from before), budget, stopped, error, approval, incomplete, unverified."""
     outcomes: list[PhaseOutcome] = field(default_factory=list)
     detail: str = ""
     """Why the run ended, in words (the last phase's detail, or why nothing could run)."""
+    hints: list[Hint] = field(default_factory=list)
+    """What a person can do next, as data (the last phase's hints when a phase ended the run)."""
+
+    @property
+    def spent(self) -> Spend:
+        """What every phase of the run spent so far, as the run's caps count it."""
+        return Spend(self.cost_usd, self.tokens, self.turns)
 
     @property
     def cost_usd(self) -> float:
@@ -55,20 +74,20 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        return {"complete": 0, "approval": 3, "budget": 3, "incomplete": 3, "unverified": 3, "stuck": 3}.get(
-            self.reason, 1
-        )
+        return Outcome(self.reason).exit_code
 
     def as_dict(self) -> dict:
+        hints = self.hints or (self.outcomes[-1].hints if self.outcomes else [])
         return {
             "slug": self.slug,
-            "reason": self.reason,
+            "reason": Outcome(self.reason).value,
             "detail": self.detail or (self.outcomes[-1].detail if self.outcomes else ""),
             "cost_usd": self.cost_usd,
             "tokens": self.tokens,
             "turns": self.turns,
             "exit_code": self.exit_code,
             "phases": [o.as_dict() for o in self.outcomes],
+            "hints": [h.as_dict() for h in hints],
         }
 
 
@@ -93,8 +112,15 @@ def load_plan(project: Project, info: SpecInfo) -> Plan:
     if problems:
         more = f" (and {len(problems) - 1} more: phaser validate)" if len(problems) > 1 else ""
         first = problems[0]
-        raise PlanError(first.message + more, path=rel, line=first.line)
+        hints = [Hint(Action.VALIDATE, None, info.slug)] if more else []
+        raise PlanError(first.message + more, path=rel, line=first.line, hints=hints)
     return plan
+
+
+def stuck_hints(plan: Plan, slug: str) -> list[Hint]:
+    """What a person can do when no phase can run: run the first blocked phase by hand."""
+    blocked = [p.number for p in plan.phases if p.status == "blocked" and not p.done]
+    return [Hint(Action.RUN_PHASE, blocked[0], slug)] if blocked and not plan.complete else []
 
 
 def stuck_reason(plan: Plan) -> str:
@@ -105,7 +131,8 @@ def stuck_reason(plan: Plan) -> str:
     if blocked:
         first = blocked[0]
         return (
-            f"phase {', '.join(map(str, blocked))} {'is' if len(blocked) == 1 else 'are'} blocked (the notes say why): "
+            f"phase {', '.join(map(str, blocked))} {'is' if len(blocked) == 1 else 'are'} blocked "
+            "(the notes say why): "
             f"fix the cause, then run it with phaser next --phase {first}, or delete its status line"
         )
     return "no phase can run: the remaining phases wait on phases that are not done"
@@ -118,7 +145,10 @@ def pick_phase(plan: Plan, number: int | None, rel: str) -> Phase | None:
     if phase is None:
         raise UsageError(f"{rel}: no phase {number}")
     if phase.done:
-        raise UsageError(f"{rel}: phase {number} is done; to run it again: phaser redo {number}")
+        raise UsageError(
+            f"{rel}: phase {number} is done; to run it again: phaser redo {number}",
+            hints=[Hint(Action.REDO, number)],
+        )
     done = {p.number for p in plan.phases if p.done}
     missing = [d for d in phase.depends if d not in done]
     if missing:
@@ -128,7 +158,8 @@ def pick_phase(plan: Plan, number: int | None, rel: str) -> Phase | None:
     return phase
 
 
-def _check_tree(project: Project, info: SpecInfo, options: RunOptions) -> None:
+def check_tree(project: Project, info: SpecInfo, options: RunOptions) -> None:
+    """Refuse to start on a tree with uncommitted changes (other than the plan) unless allowed."""
     if options.allow_dirty or not git.is_repo(project.root):
         return
     plan_rel = project.rel(info.plan_path)
@@ -136,8 +167,10 @@ def _check_tree(project: Project, info: SpecInfo, options: RunOptions) -> None:
     if dirty:
         shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
         raise NeedsHuman(
-            f"uncommitted changes ({shown}): commit or stash them first, so no human work ends up in an agent's "
-            "commit, or pass --allow-dirty"
+            f"uncommitted changes ({shown}): commit or stash them first, "
+            "so no human work ends up in an agent's "
+            "commit, or pass --allow-dirty",
+            hints=[Hint(Action.ALLOW_DIRTY, None, info.slug)],
         )
 
 
@@ -148,7 +181,8 @@ def _target(project: Project, info: SpecInfo, phase: int | None) -> tuple[Plan, 
 
 
 def _nothing(info: SpecInfo, plan: Plan) -> PhaseOutcome:
-    return PhaseOutcome(info.slug, 0, "", "nothing" if plan.complete else "stuck", stuck_reason(plan))
+    outcome = Outcome.NOTHING if plan.complete else Outcome.STUCK
+    return PhaseOutcome(info.slug, 0, "", outcome, stuck_reason(plan), hints=stuck_hints(plan, info.slug))
 
 
 def run_next(
@@ -179,7 +213,7 @@ def run_locked(
     options: RunOptions,
     on_event: ev.EventSink,
     allowance: Allowance | None,
-    provider,
+    provider: Provider,
 ) -> PhaseOutcome:
     """The body of `run_next`, for a caller that already holds the plan's run lock (redo)."""
     message = recover(project.root, project.config.state_dir, info.slug, info.plan_path)
@@ -188,7 +222,7 @@ def run_locked(
     plan, target = _target(project, info, phase)  # again, under the lock: another run may have moved on
     if target is None:
         return _nothing(info, plan)
-    _check_tree(project, info, options)
+    check_tree(project, info, options)
     model, _why = route_model(project, target, options)
     run = PhaseRun(
         project,
@@ -236,8 +270,8 @@ def run_all(
     limit = _approval_limit(project, approve)
     if options.provider_obj is None and load_plan(project, info).next_phase() is not None:
         options = replace(options, provider_obj=make_provider(project, options))  # one client for the run
-    result = RunResult(info.slug, "complete")
-    budget = project.config.budget
+    result = RunResult(info.slug, Outcome.COMPLETE)
+    budget = Budget(project.config.budget)
     while True:
         plan = load_plan(project, info)  # a human may edit it between phases: check it again
         waiting = unapproved(plan)
@@ -245,44 +279,38 @@ def run_all(
             result.detail = (
                 f"waiting for approval of phase {', '.join(map(str, waiting))}: phaser approve {info.slug}"
             )
-            on_event(ev.Notice(result.detail))
-            result.reason = "approval"
+            result.hints = [Hint(Action.APPROVE, waiting[0], info.slug)]
+            on_event(ev.Notice(result.detail, hints=tuple(result.hints)))
+            result.reason = Outcome.APPROVAL
             return result
         if plan.complete:
-            result.reason = "complete"
+            result.reason = Outcome.COMPLETE
             return result
         if plan.next_phase() is None:
             result.detail = stuck_reason(plan)
-            on_event(ev.Notice(result.detail, "warning"))
-            result.reason = "stuck"
+            result.hints = stuck_hints(plan, info.slug)
+            on_event(ev.Notice(result.detail, "warning", hints=tuple(result.hints)))
+            result.reason = Outcome.STUCK
             return result
-        left = Allowance(
-            budget.run_usd - result.cost_usd,
-            budget.run_tokens - result.tokens,
-            budget.run_turns - result.turns,
-        )
-        spent = [
-            f"${result.cost_usd:.4f} of ${budget.run_usd:.2f}" if left.usd <= 0 else "",
-            f"{result.tokens:,} of {budget.run_tokens:,} tokens" if left.tokens <= 0 else "",
-            f"{result.turns} of {budget.run_turns} turns" if left.turns <= 0 else "",
-        ]
-        if any(spent):
-            why = "; ".join(x for x in spent if x)
-            result.detail = f"run budget reached: this run used {why}"
+        reached = budget.run_reached(result.spent)
+        if reached:
+            result.detail = reached
             on_event(ev.Notice(result.detail, "warning"))
-            result.reason = "budget"
+            result.reason = Outcome.BUDGET
             return result
+        left = budget.run_left(result.spent)
         outcome = run_next(project, info.slug, options=options, on_event=on_event, allowance=left)
-        if outcome.outcome in ("nothing", "stuck"):
-            result.reason = "complete" if outcome.outcome == "nothing" else "stuck"
+        if outcome.outcome in (Outcome.NOTHING, Outcome.STUCK):
+            result.reason = Outcome.COMPLETE if outcome.outcome == Outcome.NOTHING else Outcome.STUCK
             result.detail = outcome.detail
+            result.hints = outcome.hints
             return result
         result.outcomes.append(outcome)
-        if outcome.outcome != "passed":
-            result.reason = outcome.outcome
+        if outcome.outcome != Outcome.PASSED:
+            result.reason = Outcome(outcome.outcome)
             return result
         if options.stop_event is not None and options.stop_event.is_set():
-            result.reason = "stopped"
+            result.reason = Outcome.STOPPED
             return result
 
 
@@ -302,7 +330,7 @@ def dry_run(
             "slug": info.slug,
             "phase": None,
             "reason": stuck_reason(plan),
-            "exit_code": 0 if plan.complete else 3,
+            "exit_code": (Outcome.NOTHING if plan.complete else Outcome.STUCK).exit_code,
         }
     model, why = route_model(project, target, options)
     cfg = project.config

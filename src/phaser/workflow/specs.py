@@ -9,13 +9,14 @@ from pathlib import Path
 
 import yaml
 
+from phaser import layout
 from phaser.config import DEFAULT_TOML
 from phaser.errors import UsageError
 from phaser.plan.store import atomic_write
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.templates import render
 
-GITIGNORE_LINES = [".phaser/", "specs/**/.*.lock"]
+GITIGNORE_LINES = [layout.GITIGNORE, "specs/**/.*.lock"]
 
 
 def slugify(title: str) -> str:

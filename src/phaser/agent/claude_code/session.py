@@ -175,7 +175,8 @@ class ClaudeCodeSession:
             ),
             encoding="utf-8",
         )
-        hook = f"{shlex.quote(sys.executable)} -m phaser.agent.claude_code.hook {shlex.quote(str(private / 'policy.json'))}"
+        policy_file = shlex.quote(str(private / "policy.json"))
+        hook = f"{shlex.quote(sys.executable)} -m phaser.agent.claude_code.hook {policy_file}"
         entry = {"type": "command", "command": hook, "timeout": HOOK_TIMEOUT_S}
         settings = {
             "hooks": {
