@@ -70,6 +70,11 @@ class ProviderError(PhaserError):
     exit_code = 1
 
 
+class AgentUnsafe(ProviderError):
+    """An external agent could not be run under phaser's lock (its hook was not active); it was
+    stopped before the model was asked anything."""
+
+
 class RunStopped(PhaserError):
     """A phase run ended without success; the phase stays resumable."""
 

@@ -9,9 +9,9 @@ step's forbidden changes are reverted and the journal is flushed on the way out.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
+from phaser.agent.base import StepResult
 from phaser.agent.journal import Journal
 from phaser.agent.policy import Step
 from phaser.agent.provider import ModelTurn, Provider, Request, StreamChunk, Usage
@@ -23,20 +23,8 @@ from phaser.errors import BudgetExceeded, RunStopped
 from phaser.events import EventSink, StepStarted, TextDelta, ToolFinished, ToolStarted, UsageUpdated, ignore
 
 
-@dataclass
-class StepResult:
-    step: Step
-    summary: str
-    """finish_step's summary, or the last text the model wrote."""
-    turns: int
-    usage: Usage = field(default_factory=Usage)
-    cost_usd: float = 0.0
-    ended: str = ""
-    """finish_step, end_turn (or another stop reason without tool calls), or step_turns."""
-
-
 class AgentSession:
-    """The conversation of one phase: fresh context per phase, shared by its steps."""
+    """The conversation of one phase: fresh context per phase, shared by its steps (a StepAgent)."""
 
     def __init__(
         self,

@@ -69,6 +69,7 @@ def _summarise(run_dir: Path, project: Project | None = None) -> dict | None:
     routed = next((e.get("model") for e in entries if e.get("kind") == "request"), None) or model
     cache_unknown = 0
     priced = True
+    estimate = False
     for e in entries:
         if e.get("kind") == "response":
             cache_unknown += bool((e.get("usage") or {}).get("cache_unknown"))
@@ -78,6 +79,9 @@ def _summarise(run_dir: Path, project: Project | None = None) -> dict | None:
                 totals[f] += int(usage.get(f) or 0)
             cost = max(cost, float(e.get("cost_usd") or 0.0))  # the session's running total
             model = e.get("model") or model
+            estimate = estimate or bool(e.get("estimate"))
+    if estimate:  # Claude Code on a subscription: its dollars are list prices, not a bill
+        model += " (subscription: estimate)"
     if outcome.get("cost_usd") is not None:
         cost = float(outcome["cost_usd"])
     return {

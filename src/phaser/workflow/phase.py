@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from phaser import events as ev
+from phaser.agent.base import StepAgent
 from phaser.agent.journal import Journal
-from phaser.agent.loop import AgentSession
 from phaser.agent.policy import PathPolicy, Step
 from phaser.agent.provider import Provider, Usage
 from phaser.agent.sandbox import safe_env
@@ -35,7 +35,7 @@ from phaser.workflow.gates import GateResult, audit, baseline_gates, describe, r
 from phaser.workflow.plan_file import PlanFile
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.resume import ActiveRun, changed_paths, clear_active, save_active, save_patch
-from phaser.workflow.sessions import new_session
+from phaser.workflow.sessions import new_step_agent
 
 __all__ = ["Allowance", "PhaseOutcome", "PhaseRun"]
 
@@ -84,7 +84,7 @@ class PhaseOutcome:
 class _Attempt:
     model: str
     journal: Journal
-    session: AgentSession | None = None
+    session: StepAgent | None = None
     gates: list[GateResult] = field(default_factory=list)
     red: bool = False
     undone: dict = field(default_factory=dict)
@@ -207,9 +207,9 @@ class PhaseRun:
             return self._block(out, attempt, before)
         return self._complete(out, attempt, base, before)
 
-    def _session(self, a: _Attempt, toolbox: ToolBox) -> AgentSession:
+    def _session(self, a: _Attempt, toolbox: ToolBox) -> StepAgent:
         """The agent for one attempt, on the attempt's model, within what is left of the budget."""
-        return new_session(
+        return new_step_agent(
             self.project,
             self.provider,
             toolbox,
@@ -234,7 +234,7 @@ class PhaseRun:
         )
         a.session = self._session(a, toolbox)
         self.on_event(ev.PhaseStarted(self.info.slug, self.number, title, a.model, number))
-        if self.cfg.price(a.model) is None:
+        if self.cfg.provider_spec(a.model).kind != "claude-code" and self.cfg.price(a.model) is None:
             self.on_event(
                 ev.Notice(
                     f"no price configured for {a.model} ([prices] in phaser.toml): its dollars are not "

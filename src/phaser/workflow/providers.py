@@ -18,7 +18,7 @@ from phaser.errors import ProviderError, UsageError
 from phaser.modelref import ProviderSpec
 from phaser.workflow.project import Project
 
-_SECRET_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL")
+_SECRET_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "CLAUDE_CODE_OAUTH_TOKEN")
 _saved_secrets: dict[str, str] = {}
 
 

@@ -1,0 +1,83 @@
+"""Starting the ``claude`` process: the one place it is spawned, so its confinement lives here.
+
+The whole process runs under the same bubblewrap policy as the agent's commands (the filesystem
+read-only except what the step may write, the harness's state and the protected files bound
+read-only over that), with one difference: it keeps the network, because it has to reach its
+API. It runs in a new session so Stop, Ctrl-C or a timeout end its whole process group (its Bash
+commands, the hook, the MCP bridge), and it dies with phaser (PR_SET_PDEATHSIG, ``--die-with-parent``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from phaser.agent.sandbox import _die_with_parent, bwrap_argv, sandbox_available
+from phaser.errors import ConfigError
+
+
+@dataclass
+class Confinement:
+    """What the claude process may write; everything else is read-only (under bubblewrap)."""
+
+    sandbox: str
+    """auto, bwrap or none (``[agent] sandbox``)."""
+    writable: list[Path] = field(default_factory=list)
+    readonly: list[Path] = field(default_factory=list)
+    """Bound read-only over the writable ones: .git, .phaser, specs, the plan, protected files."""
+
+    def active(self) -> bool:
+        if self.sandbox not in ("auto", "bwrap", "none"):
+            raise ConfigError(f"sandbox must be auto, bwrap or none, not {self.sandbox!r}")
+        if self.sandbox == "bwrap" and not sandbox_available():
+            raise ConfigError("agent.sandbox is bwrap but bubblewrap is not installed or cannot run here")
+        return self.sandbox != "none" and sandbox_available()
+
+
+def confined_argv(argv: list[str], cwd: Path, confinement: Confinement) -> list[str]:
+    """``argv`` wrapped in bubblewrap with the network shared (the API is reached over it)."""
+    outer = bwrap_argv(cwd, False, confinement.writable, confinement.readonly)
+    outer.insert(outer.index("--unshare-all") + 1, "--share-net")
+    return outer + argv
+
+
+def spawn(
+    argv: list[str], cwd: Path, env: Mapping[str, str], confinement: Confinement
+) -> tuple[subprocess.Popen[bytes], bool]:
+    """Start claude (confined when bubblewrap can run); returns the process and whether it is confined."""
+    confined = confinement.active()
+    full = confined_argv(argv, cwd, confinement) if confined else argv
+    proc = subprocess.Popen(
+        full,
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=_die_with_parent(),
+    )
+    return proc, confined
+
+
+def end_group(proc: subprocess.Popen[bytes], grace_s: float = 3.0) -> None:
+    """SIGTERM the process group, then SIGKILL what is left after ``grace_s``."""
+    for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)  # stragglers that outlived the leader
+
+
+def existing(paths: Iterable[Path]) -> list[Path]:
+    return [p for p in paths if os.path.lexists(p)]
