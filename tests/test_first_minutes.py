@@ -30,12 +30,15 @@ difficulty: easy
 - [ ] third
 """
 
-DUPLICATE = GOOD + """
+DUPLICATE = (
+    GOOD
+    + """
 ## Phase 1: One again
 difficulty: easy
 
 - [ ] fourth
 """
+)
 
 SPEC = "---\ntitle: Small\n---\n\n# Small\n\nDo a small thing.\n"
 
@@ -72,7 +75,12 @@ def test_bare_phaser_in_a_pipe_prints_the_status_and_returns(tmp_path):
 
 @pytest.mark.parametrize(
     "args",
-    [["tick", "1.1"], ["note", "1", "a note"], ["approve"], ["approve", "--phase", "1", "--reject", "redo it"]],
+    [
+        ["tick", "1.1"],
+        ["note", "1", "a note"],
+        ["approve"],
+        ["approve", "--phase", "1", "--reject", "redo it"],
+    ],
 )
 def test_plan_edits_refuse_a_plan_validate_rejects(tmp_path, capsys, args):
     root = project(tmp_path / "p", DUPLICATE)

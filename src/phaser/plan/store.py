@@ -128,7 +128,9 @@ def lock_path(path: Path) -> Path:
     The project is the nearest folder above the plan holding ``phaser.toml`` or ``.phaser/`` (else
     the folder above ``specs/``); a plan outside any project locks under the temp folder."""
     target = Path(os.path.realpath(path))
-    base = next((d for d in target.parents if (d / "phaser.toml").is_file() or (d / ".phaser").is_dir()), None)
+    base = next(
+        (d for d in target.parents if (d / "phaser.toml").is_file() or (d / ".phaser").is_dir()), None
+    )
     if base is None:
         base = next((d.parent for d in target.parents if d.name == "specs"), None)
     if base is not None:
