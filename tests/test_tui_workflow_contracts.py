@@ -59,3 +59,17 @@ def test_a_new_spec_folder_is_the_only_dirt_and_can_be_committed(tmp_path):
     commit_spec(project, "greet", spec_dirt(project, "greet"))
     assert spec_dirt(project, "greet") == []
     assert "spec: greet" in _git(tmp_path, "log", "-1", "--format=%s")
+
+
+def test_hints_are_worded_with_the_tui_keys():
+    from phaser.outcomes import Action, Hint
+    from phaser.tui.wording import hint_words, outcome_kind
+
+    assert hint_words(Hint(Action.RUN_PHASE, 2, "hello")).startswith("R on phase 2")
+    assert hint_words(Hint(Action.APPROVE, 1, "hello")) == "a reviews it"
+    assert all(hint_words(Hint(a)) for a in Action)
+    assert (
+        outcome_kind("approval") == "human"
+        and outcome_kind("passed") == "ok"
+        and outcome_kind("?") == "error"
+    )

@@ -24,6 +24,7 @@ from textual.widgets import Header, Input
 
 from phaser import events as ev
 from phaser.errors import PhaserError
+from phaser.outcomes import Action, Hint, Outcome
 from phaser.tui.checkpoint import CheckpointInfo, CheckpointScreen, Decision
 from phaser.tui.confirm import ConfirmScreen
 from phaser.tui.detail import DetailPane
@@ -36,7 +37,7 @@ from phaser.tui.prompt import PromptScreen
 from phaser.tui.run_log import RunLog
 from phaser.tui.run_status import RunStatus
 from phaser.tui.spec_list import SpecList
-from phaser.tui.wording import outcome_kind, outcome_style, tui_words
+from phaser.tui.wording import hint_words, outcome_kind, outcome_style, tui_words
 from phaser.workflow.jobs import Job, JobKind
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.status import PlanStatus, status_of
@@ -691,9 +692,9 @@ class HomeScreen(SearchAndDetail, TaskToggling, Screen[None]):
             self._ended_job = None
         view = self.plan_view
         waiting = view.waiting if view.info is not None and view.info.slug == job.slug else []
-        if outcome == "complete" and waiting:
+        if outcome == Outcome.COMPLETE and waiting:
             # every phase ran, but a checkpoint waits: the plan is not complete until a person approves
-            outcome = "approval"
+            outcome = Outcome.APPROVAL
             listed = ", ".join(map(str, waiting))
             many = len(waiting) > 1
             detail = f"phase{'s' if many else ''} {listed} wait{'' if many else 's'} for approval: press a to review"
@@ -702,9 +703,16 @@ class HomeScreen(SearchAndDetail, TaskToggling, Screen[None]):
         )
         if outcome != message.outcome:
             self.run_status.ended(outcome, detail)
+        for hint in data.get("hints") or []:
+            # the next steps as data (phaser.outcomes.Hint), worded with this screen's keys
+            try:
+                words = hint_words(Hint(Action(hint["action"]), hint.get("phase"), hint.get("slug")))
+            except (KeyError, ValueError):
+                continue
+            self.log_pane.line(f"    next: {words}", "dim")
         kind = outcome_kind(outcome)
         dirt: list[str] = []
-        if outcome == "refused" and job.kind.runs_phases and "uncommitted" in message.detail:
+        if outcome == Outcome.REFUSED and job.kind.runs_phases and "uncommitted" in message.detail:
             from phaser.workflow.jobs import spec_dirt
 
             dirt = spec_dirt(self.project, job.slug)
@@ -712,7 +720,7 @@ class HomeScreen(SearchAndDetail, TaskToggling, Screen[None]):
             pass  # the commit offer below says it all
         elif kind == "error":
             self.notify(detail or outcome, title=job.what, severity="error", timeout=6)
-        elif outcome == "stopped":
+        elif outcome == Outcome.STOPPED:
             self.notify(
                 "the run stopped; the phase stays resumable", title=job.what, severity="warning", timeout=4
             )

@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import re
 
-from phaser.outcomes import Kind, Outcome, kind
-
-OK = frozenset(o.value for o in Outcome if o.kind is Kind.OK)
-HUMAN = frozenset(o.value for o in Outcome if o.kind is Kind.HUMAN)
-"""Outcomes that wait for a person: exit 3 in the CLI (and a stop the person asked for)."""
+from phaser.outcomes import Action, Hint, kind
 
 
 def outcome_kind(outcome: str) -> str:
-    """ok, human or error: the kind in the one outcome table (phaser.outcomes)."""
-    return kind(outcome).value
+    """ok, human or error: the one table of phaser.outcomes (an unknown word is an error)."""
+    return str(kind(outcome))
 
 
 def outcome_style(outcome: str) -> str:
@@ -50,3 +46,21 @@ def tui_words(text: str) -> str:
     for pattern, keys in _CLI_TO_KEYS:
         text = pattern.sub(keys, text)
     return text
+
+
+def hint_words(hint: Hint) -> str:
+    """A next step (workflow data) worded with this screen's keys."""
+    phase = f" {hint.phase}" if hint.phase is not None else ""
+    return {
+        Action.RUN_PHASE: f"R on phase{phase} in the plan runs it",
+        Action.RESUME: "> runs it again",
+        Action.REDO: f"phaser redo{phase} (in a shell) runs it again from scratch",
+        Action.APPROVE: "a reviews it",
+        Action.TICK: "x ticks a task by hand",
+        Action.PLAN: "p plans it",
+        Action.REVISE: "r revises the plan, p replaces it",
+        Action.NEW_SPEC: "n writes a spec",
+        Action.ALLOW_DIRTY: "C commits the spec folder (when it is the only change)",
+        Action.VALIDATE: "every problem is listed above the plan",
+        Action.CONFIGURE_GATES: "[gates] commands in phaser.toml make phaser verify",
+    }.get(hint.action, str(hint.action))

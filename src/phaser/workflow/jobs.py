@@ -14,6 +14,7 @@ from typing import Any
 
 from phaser import events as ev
 from phaser.errors import BudgetExceeded, PhaserError, RunStopped
+from phaser.outcomes import Outcome
 from phaser.workflow.project import Project
 from phaser.workflow.providers import RunOptions
 
@@ -91,7 +92,7 @@ def run_job(
                 force=job.force,
             )
             return JobResult(
-                "planned",
+                Outcome.PLANNED,
                 f"{project.rel(result.path)}: {result.phases} phases, {result.tasks} tasks, "  # type: ignore[arg-type]
                 f"${result.cost_usd:.4f}",
             )
@@ -107,14 +108,14 @@ def run_job(
         ran = f"{len(run.outcomes)} phase(s) run, ${run.cost_usd:.4f}"
         return JobResult(run.reason, f"{data['detail']} ({ran})" if data["detail"] else ran, data)
     except BudgetExceeded as exc:
-        return JobResult("budget", str(exc))
+        return JobResult(Outcome.BUDGET, str(exc))
     except RunStopped as exc:
-        return JobResult("stopped", str(exc))
+        return JobResult(Outcome.STOPPED, str(exc))
     except PhaserError as exc:
         # exit 3 (another run holds the plan, a dirty tree, an edit conflict): a person has to act, nothing broke
-        return JobResult("refused" if exc.exit_code == 3 else "error", str(exc))
+        return JobResult(Outcome.REFUSED if exc.exit_code == 3 else Outcome.ERROR, str(exc))
     except Exception as exc:  # noqa: BLE001 - a job never raises: the shell says what happened
-        return JobResult("error", f"{type(exc).__name__}: {exc}")
+        return JobResult(Outcome.ERROR, f"{type(exc).__name__}: {exc}")
 
 
 def spec_dirt(project: Project, slug: str) -> list[str]:
