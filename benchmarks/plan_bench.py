@@ -86,7 +86,8 @@ def bench_plan(root: Path, phases: int, tasks: int) -> Path:
 
     print(f"  parse                        {median_ms(parse_cold, repeat):8.2f} ms")
     print(
-        f"  render (text round trip)     {median_ms(lambda: ''.join(split_lines(text)) == text, repeat):8.2f} ms"
+        "  render (text round trip)     "
+        f"{median_ms(lambda: ''.join(split_lines(text)) == text, repeat):8.2f} ms"
     )
 
     plan = read_plan(path)
@@ -147,7 +148,8 @@ def backlog_project(root: Path, tasks: int, criteria: int) -> Path:
         ]
         (folder / f"task-{n} - Step-number-{n}.md").write_text(
             f"---\nid: TASK-{n}\ntitle: Step number {n}\nstatus: To Do\nassignee: []\n"
-            f"created_date: '2026-01-01 10:00'\nlabels: []\ndependencies: {deps}\nordinal: {n * 1000}\n---\n\n"
+            f"created_date: '2026-01-01 10:00'\nlabels: []\ndependencies: {deps}\nordinal: "
+            f"{n * 1000}\n---\n\n"
             f"## Description\n\nWhy phase {n} exists, in a sentence or two of prose.\n\n"
             "## Acceptance Criteria\n<!-- AC:BEGIN -->\n" + "\n".join(ac) + "\n<!-- AC:END -->\n"
         )

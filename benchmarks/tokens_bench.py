@@ -900,7 +900,8 @@ def floor(run: Run) -> Row:
 
 def show(rows: list[Row], out=print) -> None:
     out(
-        f"  {'scenario':<36}{'uncached in':>12}{'cache write':>12}{'cache read':>12}{'output':>9}{'cost $':>10}"
+        "  "
+        f"{'scenario':<36}{'uncached in':>12}{'cache write':>12}{'cache read':>12}{'output':>9}{'cost $':>10}"
     )
     for r in rows:
         out(f"  {r.name:<36}{r.uncached:>12,}{r.write:>12,}{r.read:>12,}{r.output:>9,}{r.cost:>10.4f}")
@@ -941,14 +942,16 @@ def main() -> int:
     )
     print()
     print(
-        "Columns (tokens: the fake server's estimate, ~4 bytes of canonical JSON per block, plus the real API's tool-use overheads):"
+        "Columns (tokens: the fake server's estimate, ~4 bytes of canonical JSON per block, plus the real "
+        "API's tool-use overheads):"
     )
     print("  uncached in  input tokens billed at the base input price (no cache involved)")
     print("  cache write  input tokens written to the prompt cache (5-minute write price)")
     print("  cache read   input tokens read from the prompt cache (cache read price)")
     print("  output       output tokens (the same scripted replies in every scenario)")
     print(
-        "  cost $       DEFAULT_PRICES of each request's own model; for (c) its one model, (c1), (c0), (d) each phase's"
+        "  cost $       DEFAULT_PRICES of each request's own model; for (c) its one model, (c1), (c0), (d) "
+        "each phase's"
     )
     print("Scenarios:")
     print("  (a)  the real workflow on the fake server; its cache accounting (checked against `phaser cost`)")
@@ -1019,13 +1022,16 @@ def main() -> int:
     read_share = a.read / a.total_in
     print("Targets:")
     print(
-        f"  {verdict(ratio_ab <= 1.15)}  cost (a) within 1.15x of ideal (b): ${a.cost:.4f} / ${b.cost:.4f} = {ratio_ab:.3f}x"
+        f"  {verdict(ratio_ab <= 1.15)}  cost (a) within 1.15x of ideal (b): ${a.cost:.4f} / ${b.cost:.4f} "
+        f"= {ratio_ab:.3f}x"
     )
     print(
-        f"  {verdict(ratio_ca >= 3)}  one long conversation (c) costs >= 3x (a): ${c.cost:.4f} / ${a.cost:.4f} = {ratio_ca:.2f}x"
+        f"  {verdict(ratio_ca >= 3)}  one long conversation (c) costs >= 3x (a): ${c.cost:.4f} / "
+        f"${a.cost:.4f} = {ratio_ca:.2f}x"
     )
     print(
-        f"        of which the context strategy alone, both all on {TOP_MODEL}: (c) / (a') ${a_top.cost:.4f} = "
+        f"        of which the context strategy alone, both all on {TOP_MODEL}: (c) / (a') "
+        f"${a_top.cost:.4f} = "
         f"{c.cost / a_top.cost:.2f}x; the rest is routing, which one conversation cannot do"
     )
     print(
@@ -1034,11 +1040,13 @@ def main() -> int:
         f"+${c1.split[2] - a.split[2]:.4f} of cache reads"
     )
     print(
-        f"        (c0) (c1) with a cache crossing models (impossible): ${c0.cost:.4f} = {c0.cost / a.cost:.2f}x (a)"
+        f"        (c0) (c1) with a cache crossing models (impossible): ${c0.cost:.4f} = "
+        f"{c0.cost / a.cost:.2f}x (a)"
     )
     print(f"        the one conversation's last request carries {c.peak:,} input tokens")
     print(
-        f"  {verdict(read_share >= 0.70)}  >= 70% of (a)'s input read from cache: {a.read:,} / {a.total_in:,} = {read_share:.1%}"
+        f"  {verdict(read_share >= 0.70)}  >= 70% of (a)'s input read from cache: {a.read:,} / "
+        f"{a.total_in:,} = {read_share:.1%}"
     )
     print(f"  (a) vs floor (d): {a.cost / d.cost:.2f}x; (c) vs floor: {c.cost / d.cost:.2f}x")
     print(
@@ -1051,7 +1059,8 @@ def main() -> int:
     print(
         f"  easy tier on {CHEAP_MODEL} (OpenAI-compatible, {easy_reqs} requests), the rest as routed: "
         f"${cheap_usd:.4f} vs every phase on {TOP_MODEL} ${top_usd:.4f} = {cheap_usd / top_usd:.2f}x "
-        f"(saves {1 - cheap_usd / top_usd:.0%}; Anthropic-only routing: ${routed_usd:.4f}, phaser cost figures)"
+        f"(saves {1 - cheap_usd / top_usd:.0%}; Anthropic-only routing: ${routed_usd:.4f}, phaser cost "
+        "figures)"
     )
     shutil.rmtree(cheap_project.root, ignore_errors=True)
     print()
@@ -1059,12 +1068,14 @@ def main() -> int:
     print("(c)/(a) grows with the requests per phase: every request of a long conversation rereads all")
     print("earlier phases, while phaser's fresh contexts reread only their own phase.")
     print(
-        f"  {'agent style':<10}{'requests':>9}{'per phase':>10}{'(a) $':>9}{'(c) $':>9}{'(c)/(a)':>9}{'(c1)/(a)':>10}  habits"
+        "  "
+        f"{'agent style':<10}{'requests':>9}{'per phase':>10}{'(a) $':>9}{'(c) $':>9}{'(c)/(a)':>9}{'(c1)/(a)':>10}  habits"
     )
     for style, run in [*others.items(), ("typical", routed)]:
         ra, rc, rc1 = actual(run)[0], one_conversation(run), one_conversation(run, model=None)
         print(
-            f"  {style:<10}{len(run.reqs):>9}{len(run.reqs) / len(PHASES):>10.1f}{ra.cost:>9.4f}{rc.cost:>9.4f}"
+            "  "
+            f"{style:<10}{len(run.reqs):>9}{len(run.reqs) / len(PHASES):>10.1f}{ra.cost:>9.4f}{rc.cost:>9.4f}"
             f"{rc.cost / ra.cost:>8.2f}x{rc1.cost / ra.cost:>9.2f}x  {STYLES[style]}"
         )
     roots = [routed.project.root, top.project.root, *(r.project.root for r in others.values())]

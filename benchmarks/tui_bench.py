@@ -63,14 +63,14 @@ async def measure(phases: int, tasks: int, repeat: int) -> dict[str, float]:
 
             def shown() -> bool:
                 try:
-                    return len(app.home.plan_view.tree.root.children) == phases
+                    return len(app.home.plan_view.plan_tree.root.children) == phases
                 except Exception:  # noqa: BLE001 - the screen is not mounted yet
                     return False
 
             await until(pilot, shown)
             first = time.perf_counter() - start
             screen = app.home
-            tree = screen.plan_view.tree
+            tree = screen.plan_view.plan_tree
             tree.focus()
             await until(pilot, lambda: screen.watcher is not None)
             redraw, written, external = [], [], []

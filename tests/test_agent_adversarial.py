@@ -183,7 +183,8 @@ def test_hostile_agent_changes_nothing_it_may_not(
     assert sum(1 for a in added if note.fullmatch(a)) == 1
     assert session.toolbox.claims == []
 
-    # Outside the root nothing appeared (only bubblewrap can promise this for bash; the editor never writes there).
+    # Outside the root nothing appeared (only bubblewrap can promise this for bash; the editor never
+    # writes there).
     assert list(outside.iterdir()) == [] or mode == "none"
     assert not any(p.name.startswith("abs-") or p.name.startswith("through-") for p in outside.iterdir())
     assert not (tmp_path / "escape.txt").exists()

@@ -14,8 +14,10 @@ from phaser.plan.parse import _CACHE
 
 PLAN = (
     "\ufeff---\ntitle: Cached\nspec: spec.md\n---\r\n# Cached\r\n\r\n- [ ] loose\r\n\r\n"
-    "## Phase 1 ✅ — Setup\r\n\r\n- [X] one\r\n\r\n## Phase 2: Build\r\n\r\ndifficulty: hard\r\ndepends: 1\r\n\r\n"
-    "- [ ] a\r\n  - [~] nested blocked\r\n- [-] b\r\n- [ ]* optional\r\n- [?] odd\r\n\r\n### Notes\r\n\r\n- a note\r\n\r\n"
+    "## Phase 1 ✅ — Setup\r\n\r\n- [X] one\r\n\r\n## Phase 2: Build\r\n\r\ndifficulty: hard\r\ndepends: "
+    "1\r\n\r\n"
+    "- [ ] a\r\n  - [~] nested blocked\r\n- [-] b\r\n- [ ]* optional\r\n- [?] odd\r\n\r\n### "
+    "Notes\r\n\r\n- a note\r\n\r\n"
     "## Phase 2.5: Inserted\r\n\r\ndepends: 2\r\n\r\n- [ ] fix\r\n"
 )
 

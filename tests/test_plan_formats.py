@@ -32,7 +32,8 @@ def cli(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 DOTTED = (
-    "## Phase 3: Base\n\n- [x] base\n\n## Phase 3.5: Bug fixes\n\ndepends: 3\n\n- [ ] fix one\n- [ ] fix two\n\n"
+    "## Phase 3: Base\n\n- [x] base\n\n## Phase 3.5: Bug fixes\n\ndepends: 3\n\n- [ ] fix one\n- [ ] fix "
+    "two\n\n"
     "## Phase 12.3.1: Deep\n\ndepends: 3.5\n\n- [ ] deep\n"
 )
 
@@ -101,8 +102,10 @@ def test_other_checkbox_states_are_tasks_or_reported():
     ]
     assert not phase.done
     assert problems(text) == [
-        "plan.md:8: checkbox [?] is not a task state phaser knows (use [ ], [x], [-] in progress, [~] blocked)",
-        "plan.md:9: checkbox [] is not a task state phaser knows (use [ ], [x], [-] in progress, [~] blocked)",
+        "plan.md:8: checkbox [?] is not a task state phaser knows (use [ ], [x], [-] in progress, [~] "
+        "blocked)",
+        "plan.md:9: checkbox [] is not a task state phaser knows (use [ ], [x], [-] in progress, [~] "
+        "blocked)",
     ]
 
 

@@ -111,7 +111,8 @@ def test_validate_tree(tmp_path):
     assert [str(p) for p in validate_path(root)] == [
         f"{billing / 'extra.md'}:3: phase 1: unknown difficulty 'weird' (use easy, medium, hard)",
         f"{billing / 'plan.md'}:3: not valid UTF-8 (byte 0xe9)",
-        f"{billing / 'spec.md'}:3: invalid YAML frontmatter: expected the node content, but found '<stream end>'",
+        f"{billing / 'spec.md'}:3: invalid YAML frontmatter: expected the node content, but found '<stream "
+        "end>'",
     ]
     assert validate_path(root / "specs") == validate_path(root)
 

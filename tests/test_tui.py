@@ -168,7 +168,7 @@ def phase_state(app: PhaserApp, number: int) -> str:
 
 
 def task_labels(app: PhaserApp) -> list[str]:
-    tree = home(app).plan_view.tree
+    tree = home(app).plan_view.plan_tree
     return [
         str(child.label)
         for phase in tree.root.children
@@ -237,7 +237,7 @@ async def test_opens_project_lists_specs_and_shows_bad_plans_as_errors(tmp_path)
         # the markdown toggle renders the file
         await pilot.press("up")
         await wait_for(pilot, lambda: screen.plan_view.info.slug == "hello", what="hello again")
-        screen.plan_view.tree.focus()
+        screen.plan_view.plan_tree.focus()
         await pilot.press("m")
         assert screen.plan_view.showing_markdown
         await pilot.pause()
@@ -280,7 +280,7 @@ async def test_toggling_a_task_changes_exactly_that_checkbox(tmp_path):
     app = PhaserApp(project, watch_files=False)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = home(app)
-        tree = screen.plan_view.tree
+        tree = screen.plan_view.plan_tree
         tree.focus()
         assert tree.cursor_to("task:1:1.1:0")
         await pilot.press("x")
@@ -291,7 +291,7 @@ async def test_toggling_a_task_changes_exactly_that_checkbox(tmp_path):
         assert tree.cursor_node.data.ref == "1.1"  # the cursor stayed on the task
 
         # a click on task 1.2 only selects it (its details show); x ticks it
-        line = screen.plan_view.tree.task_node("1.2").line
+        line = screen.plan_view.plan_tree.task_node("1.2").line
         await pilot.click("#plan-tree", offset=(10, line - tree.scroll_offset.y))
         await wait_for(pilot, lambda: "Say hello in it" in screen.detail.text, what="the detail pane")
         assert tree.cursor_node.data.ref == "1.2"
@@ -333,7 +333,7 @@ async def test_an_external_edit_appears_on_screen_keeping_the_selection(tmp_path
         screen = home(app)
         await wait_for(pilot, lambda: screen.watcher is not None, what="the watcher")
         assert screen.spec_list.selected == "hello"
-        tree = screen.plan_view.tree
+        tree = screen.plan_view.plan_tree
         assert tree.cursor_to("task:1:1.2:0")
         text = plan_path.read_text(encoding="utf-8")
         atomic_write(
@@ -547,7 +547,9 @@ async def test_new_spec_opens_the_editor_then_plans_it_and_revises(tmp_path):
         await pilot.press(*"twice", "enter")
         await wait_for(
             pilot,
-            lambda: screen.job is None and "Wave twice" in str(screen.plan_view.tree.root.children[1].label),
+            lambda: (
+                screen.job is None and "Wave twice" in str(screen.plan_view.plan_tree.root.children[1].label)
+            ),
             what="the revised plan",
             timeout=20,
         )
@@ -686,7 +688,7 @@ async def test_every_plan_problem_is_reachable_and_the_plan_is_flagged_refused(t
         )
         # the run keys are dimmed, R too, and g starts nothing
         assert binding_state(app, "greater_than_sign") is False and binding_state(app, "A") is False
-        view.tree.focus()
+        view.plan_tree.focus()
         await pilot.pause()
         assert binding_state(app, "R") is False
         before = plan_path.read_bytes()
@@ -792,10 +794,10 @@ async def test_done_phases_show_the_model_they_passed_on_and_their_commit(tmp_pa
         await pilot.press("ctrl+r")
         await pilot.pause()
         commit = _git(tmp_path, "log", "-1", "--format=%H", "--grep", "Phaser-Phase: hello/1").strip()
-        label = str(screen.plan_view.tree.root.children[0].label)
+        label = str(screen.plan_view.plan_tree.root.children[0].label)
         assert "claude-haiku-5-5" in label and routed not in label, label
         assert commit[:7] in label, label
-        assert routed in str(screen.plan_view.tree.root.children[1].label)  # not done: where it will run
+        assert routed in str(screen.plan_view.plan_tree.root.children[1].label)  # not done: where it will run
 
 
 async def test_run_keys_are_dimmed_when_nothing_can_run(tmp_path):
@@ -852,7 +854,7 @@ async def test_R_runs_a_blocked_phase_and_a_stuck_plan_needs_a_human(tmp_path):
         await wait_for(pilot, lambda: wrapped() <= status.content_region.height, what="the status to fit")
         assert wrapped() > 1 and wrapped() <= status.content_region.height
         # R on the blocked phase runs it, as `phaser next --phase 1`
-        tree = screen.plan_view.tree
+        tree = screen.plan_view.plan_tree
         tree.focus()
         assert tree.cursor_to("task:1:1.2:0")
         await pilot.pause()
@@ -973,7 +975,7 @@ async def test_the_footer_fits_80_columns_in_every_state(tmp_path):
         screen = home(app)
         await pilot.pause()
         assert "q" in footer_fits(app)  # the specs list focused
-        screen.plan_view.tree.focus()
+        screen.plan_view.plan_tree.focus()
         await pilot.pause()
         shown = footer_fits(app)  # the tree focused, a phase waiting for approval
         assert {"x", "R", "a", "greater_than_sign", "q"} <= set(shown), shown
@@ -1003,7 +1005,7 @@ async def test_ticking_in_an_invalid_plan_is_refused_and_repeated_phases_show_th
     async with app.run_test(size=(120, 40)) as pilot:
         screen = home(app)
         assert "duplicate phase number 2" in screen.plan_view.problems[0]
-        tree = screen.plan_view.tree
+        tree = screen.plan_view.plan_tree
         second = tree.root.children[2]
         assert "Wave again" in str(second.label) and project.config.model_for("hard") in str(second.label)
         tree.focus()

@@ -145,7 +145,7 @@ async def test_done_tasks_are_muted_and_readable_in_both_themes(tmp_path, size):
     plan = PLAN.replace("- [ ] Write `hello.txt`", "- [x] Write `hello.txt`")
     app = PhaserApp(make_project(tmp_path, plan=plan), watch_files=False)
     async with app.run_test(size=size) as pilot:
-        tree = app.home.plan_view.tree
+        tree = app.home.plan_view.plan_tree
         for theme in THEMES:
             app.theme = theme
             tree.focus()
@@ -185,7 +185,7 @@ async def test_a_click_selects_x_toggles_u_undoes_and_each_toggle_is_logged(tmp_
     app = PhaserApp(project, watch_files=False)
     async with app.run_test(size=size) as pilot:
         screen = app.home
-        tree = screen.plan_view.tree
+        tree = screen.plan_view.plan_tree
         tree.focus()
         await pilot.pause()
         node = tree.task_node("1.1")
@@ -213,7 +213,7 @@ async def test_unticking_a_verified_task_asks_first(tmp_path):
     before = plan_path.read_bytes()
     app = PhaserApp(project, watch_files=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        tree = app.home.plan_view.tree
+        tree = app.home.plan_view.plan_tree
         tree.focus()
         assert tree.cursor_to("task:1:1.1:0")
         await pilot.press("x")
@@ -239,7 +239,7 @@ async def test_the_cursor_stays_on_its_task_through_a_broken_save_and_the_fix(tm
     async with app.run_test(size=size) as pilot:
         screen = app.home
         await wait_for(pilot, lambda: screen.watcher is not None, what="the watcher")
-        tree = screen.plan_view.tree
+        tree = screen.plan_view.plan_tree
         tree.focus()
         assert tree.cursor_to("task:2:2.1:0")
         good = plan_path.read_text()
@@ -383,7 +383,7 @@ async def test_vim_keys_help_overlay_search_and_log_zoom(tmp_path, size):
     app = PhaserApp(make_project(tmp_path), watch_files=False)
     async with app.run_test(size=size) as pilot:
         screen = app.home
-        tree = screen.plan_view.tree
+        tree = screen.plan_view.plan_tree
         tree.focus()
         await pilot.press("G")
         assert tree.cursor_line == tree.last_line and screen.job is None  # G moves, never runs
@@ -423,7 +423,7 @@ async def test_60x20_keeps_q_quit_and_glyphs_are_distinct(tmp_path):
     app = PhaserApp(make_project(tmp_path), watch_files=False)
     async with app.run_test(size=(60, 20)) as pilot:
         await wait_for(pilot, lambda: "q" in footer_keys(app.screen), what="q in the footer")
-        app.home.plan_view.tree.focus()
+        app.home.plan_view.plan_tree.focus()
         await wait_for(pilot, lambda: "x" in footer_keys(app.screen), what="the tree's keys")
         assert "q" in footer_keys(app.screen)
 
@@ -444,7 +444,7 @@ async def test_past_runs_show_in_the_log_after_a_restart_and_a_phase_detail_has_
         screen = again.home
         await wait_for(pilot, lambda: "past runs of hello" in screen.log_pane.text, what="the history")
         assert "== phase 1" in screen.log_pane.text
-        tree = screen.plan_view.tree
+        tree = screen.plan_view.plan_tree
         tree.focus()
         assert tree.cursor_to("phase:1::0")
         await pilot.press("d")
@@ -458,7 +458,7 @@ async def test_a_long_task_shows_whole_in_the_detail_pane(tmp_path):
     long = "a task whose text goes on " + "and on " * 30 + "to the end"
     app = PhaserApp(make_project(tmp_path, plan=PLAN.replace("Say hello in it", long)), watch_files=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        tree = app.home.plan_view.tree
+        tree = app.home.plan_view.plan_tree
         tree.focus()
         assert tree.cursor_to("task:1:1.2:0")
         await pilot.press("enter")

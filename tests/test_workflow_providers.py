@@ -25,7 +25,8 @@ LOCAL_PRICE = (
 def providers_toml(chat_url: str, messages_url: str) -> str:
     return (
         f'\n[providers.local]\nkind = "openai"\nbase_url = "{chat_url}"\n'
-        f'\n[providers.claude]\nkind = "anthropic"\nbase_url = "{messages_url}"\napi_key_env = "CLAUDE_TEST_KEY"\n'
+        f'\n[providers.claude]\nkind = "anthropic"\nbase_url = "{messages_url}"\napi_key_env = '
+        '"CLAUDE_TEST_KEY"\n'
     )
 
 

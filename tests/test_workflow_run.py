@@ -303,7 +303,8 @@ def test_human_edit_during_a_phase_survives(tmp_path, api):
             text = text.replace("## Overview\n", "## Overview\nHuman: keep the API tiny.\n")
             text = text.replace(
                 "- [ ] Add `tests/test_cli.py` running it on a temporary file",
-                "- [ ] Add `tests/test_cli.py` running it on a temporary file\n- [ ] Human-added: document the CLI",
+                "- [ ] Add `tests/test_cli.py` running it on a temporary file\n- [ ] Human-added: document "
+                "the CLI",
             )
             plan_path.write_text(text)
         return turn
@@ -402,7 +403,8 @@ def test_tests_hidden_by_a_new_conftest_are_red(tmp_path, api, capsys):
     assert outcome["outcome"] == "blocked" and not gate["ok"] and "tests" not in gate
     assert gate["summary"].startswith("3 passed: ")  # the counts alone look fine
     why = (
-        "3 tests that passed before the phase no longer run: tests/test_count.py::test_apostrophes_stay_inside_words, "
+        "3 tests that passed before the phase no longer run: "
+        "tests/test_count.py::test_apostrophes_stay_inside_words, "
         "tests/test_count.py::test_counts_words, tests/test_count.py::test_empty_text_has_no_words"
     )
     assert why in gate["summary"]
@@ -483,7 +485,8 @@ def test_gate_results_come_from_pytests_junit_report(tmp_path, monkeypatch):
     (project / "tests").mkdir()
     (project / "tests" / "test_x.py").write_text(
         "import pytest\n\n\ndef test_ok():\n    pass\n\n\n@pytest.mark.skip\ndef test_skip():\n    pass\n\n\n"
-        "class TestK:\n    @pytest.mark.parametrize('n', [1, 2])\n    def test_n(self, n):\n        assert n == 1\n"
+        "class TestK:\n    @pytest.mark.parametrize('n', [1, 2])\n    def test_n(self, n):\n        assert "
+        "n == 1\n"
     )
     command = f"{sys.executable} -m pytest -p no:cacheprovider tests && echo done"
     result = run_gate(command, project, 120, {"PYTEST_ADDOPTS": "-q"})

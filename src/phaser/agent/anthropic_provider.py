@@ -91,7 +91,8 @@ class AnthropicProvider:
     ) -> None:
         if client is None and not (api_key or os.environ.get("ANTHROPIC_API_KEY")):
             raise ProviderError(
-                "ANTHROPIC_API_KEY is not set: export it (or use --provider scripted / phaser demo for the offline demo)"
+                "ANTHROPIC_API_KEY is not set: export it (or use --provider scripted / phaser demo for the "
+                "offline demo)"
             )
         import anthropic
 
@@ -159,7 +160,8 @@ class AnthropicProvider:
                 )
                 if attempt > self.stream_retries:
                     raise ProviderError(
-                        f"Anthropic API stream failed {attempt} times; last error: {failure.kind}: {_one_line(cause, 200)}"
+                        f"Anthropic API stream failed {attempt} times; last error: {failure.kind}: "
+                        f"{_one_line(cause, 200)}"
                     ) from None
                 if forwarded[0] and on_chunk is not None:
                     on_chunk(StreamChunk("retry", ""))

@@ -292,7 +292,8 @@ class OpenAIProvider:
             )
             if reminder == self.tool_reminders:
                 raise ProviderError(
-                    f"{params['model']} on {self.name} answered {reminder + 1} times without a tool call in the "
+                    f"{params['model']} on {self.name} answered {reminder + 1} times without a tool call "
+                    "in the "
                     f"{request.metadata.get('step')} step, after {reminder} reminder(s); {NO_TOOLS_HINT}"
                 )
             if turn.text:

@@ -52,8 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         if args.command in ("next", "run", "redo", "demo"):
             print(
-                "phaser: interrupted; a phase that was running is left unfinished with its changes in the tree: "
-                "phaser status shows it, and the next phaser next puts the tree back as it was before that phase "
+                "phaser: interrupted; a phase that was running is left unfinished with its changes in the "
+                "tree: "
+                "phaser status shows it, and the next phaser next puts the tree back as it was before that "
+                "phase "
                 "(the changes kept as a patch) and runs it again",
                 file=sys.stderr,
             )

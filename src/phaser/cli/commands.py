@@ -113,7 +113,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     for line in result.unmapped:
         print(f"  not mapped: {line}")
     print(
-        f"imported {result.kind} plan: {result.phases} phases, {result.tasks} tasks -> {project.rel(result.path)}"
+        f"imported {result.kind} plan: {result.phases} phases, {result.tasks} tasks -> "
+        f"{project.rel(result.path)}"
     )
     return 0
 

@@ -52,7 +52,7 @@ def autocomplete(parser: argparse.ArgumentParser) -> None:
     for name, sp in sub.choices.items():
         for action in sp._actions:
             if action.dest == "slug" and name != "new":  # new's --slug names a folder yet to exist
-                action.completer = slugs  # type: ignore[attr-defined]
+                action.completer = slugs
             elif action.dest == "args":
-                action.completer = slugs_and_refs  # type: ignore[attr-defined]
+                action.completer = slugs_and_refs
     argcomplete.autocomplete(parser)

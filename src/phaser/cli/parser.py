@@ -46,7 +46,7 @@ class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors name the subcommand: an unknown option after
     ``phaser next`` prints next's usage, not the top level's."""
 
-    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+    def parse_args(self, args=None, namespace=None):
         parsed, extras = self.parse_known_args(args, namespace)
         if extras:
             sub = getattr(self, "subparsers", {}).get(getattr(parsed, "command", None), self)

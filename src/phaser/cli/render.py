@@ -127,7 +127,8 @@ def print_status(statuses: list, stream: TextIO | None = None, console: Any = No
                 lines.line(f"  ▶ phase {a['phase']} is running (started {a['started']})", "cyan")
             else:
                 lines.line(
-                    f"  ! phase {a['phase']} did not finish (started {a['started']}): its changes are still in the "
+                    f"  ! phase {a['phase']} did not finish (started {a['started']}): its changes are "
+                    "still in the "
                     "tree; phaser next undoes them first (kept as a patch) and runs it again",
                     "yellow",
                 )
@@ -378,13 +379,15 @@ def print_dry_run(info: dict[str, Any], stream: TextIO | None = None) -> None:
     print(f"  gates: {', '.join(info['gates']) or '(none configured)'}", file=out)
     b = info["budget"]
     print(
-        f"  budget: {money(b['phase_usd'])} / {b['phase_tokens']:,} tokens / {b['phase_turns']} turns per phase",
+        f"  budget: {money(b['phase_usd'])} / {b['phase_tokens']:,} tokens / {b['phase_turns']} turns per "
+        "phase",
         file=out,
     )
     est = info.get("estimate") or {}
     if not info.get("priced", True):
         print(
-            f"  no price configured for {info['model']}: dollars are not tracked and dollar caps do not apply",
+            f"  no price configured for {info['model']}: dollars are not tracked and dollar caps do not "
+            "apply",
             file=out,
         )
     if est.get("input_tokens") is not None:
@@ -400,7 +403,8 @@ def print_dry_run(info: dict[str, Any], stream: TextIO | None = None) -> None:
     if undo:
         print(
             f"  first: phase {undo['phase']} did not finish (started {undo['started']}); its changes "
-            f"({len(undo['paths'])} file{'s' if len(undo['paths']) != 1 else ''}) are undone, kept as a patch",
+            f"({len(undo['paths'])} file{'s' if len(undo['paths']) != 1 else ''}) are undone, kept as a "
+            "patch",
             file=out,
         )
     for expected in info.get("expected") or []:
@@ -429,8 +433,10 @@ def print_outcome(outcome: Any, stream: TextIO | None = None, shown: set | None 
         print(f"  commit {outcome.commit[:10]}", file=out)
     u = outcome.usage
     print(
-        f"  {outcome.model}: {u.get('input_tokens', 0):,} in (+{u.get('cache_creation_input_tokens', 0):,} cache write,"
-        f" {u.get('cache_read_input_tokens', 0):,} cache read), {u.get('output_tokens', 0):,} out, {money(outcome.cost_usd)}",
+        f"  {outcome.model}: {u.get('input_tokens', 0):,} in (+{u.get('cache_creation_input_tokens', 0):,} "
+        "cache write,"
+        f" {u.get('cache_read_input_tokens', 0):,} cache read), {u.get('output_tokens', 0):,} out, "
+        f"{money(outcome.cost_usd)}",
         file=out,
     )
     if hint:

@@ -159,7 +159,8 @@ def validate(body: Any, *, count_only: bool = False) -> None:
         blocks = _blocks(msg.get("content"))
         if not blocks and not (role == "assistant" and pos == len(convo) - 1):
             raise InvalidRequest(
-                f"messages.{i}: all messages must have non-empty content except for the optional final assistant message"
+                f"messages.{i}: all messages must have non-empty content except for the optional final "
+                "assistant message"
             )
         for block in blocks:
             if block.get("type") == "text" and not block.get("text"):
@@ -169,8 +170,10 @@ def validate(body: Any, *, count_only: bool = False) -> None:
             missing = [t for t in pending if t not in results]
             if missing:
                 raise InvalidRequest(
-                    f"messages.{i}: `tool_use` ids were found without `tool_result` blocks immediately after: "
-                    f"{', '.join(missing)}. Each `tool_use` block must have a corresponding `tool_result` block "
+                    f"messages.{i}: `tool_use` ids were found without `tool_result` blocks immediately "
+                    "after: "
+                    f"{', '.join(missing)}. Each `tool_use` block must have a corresponding `tool_result` "
+                    "block "
                     "in the next message."
                 )
             extra = [t for t in results if t not in pending]
@@ -184,7 +187,8 @@ def validate(body: Any, *, count_only: bool = False) -> None:
         else:
             if pending:
                 raise InvalidRequest(
-                    f"messages.{i}: `tool_use` ids were found without `tool_result` blocks immediately after: "
+                    f"messages.{i}: `tool_use` ids were found without `tool_result` blocks immediately "
+                    "after: "
                     f"{', '.join(pending)}."
                 )
             pending = [b["id"] for b in blocks if b.get("type") == "tool_use"]

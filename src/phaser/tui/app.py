@@ -113,7 +113,7 @@ class PhaserApp(App[int]):
         yield from super().get_system_commands(screen)
         if isinstance(screen, HomeScreen):
             # every action of the screen and of the plan tree, with its key
-            tree = screen.plan_view.tree
+            tree = screen.plan_view.plan_tree
             seen: set[str] = set()
             for binding in [*screen.BINDINGS, *PlanTree.BINDINGS]:
                 if (

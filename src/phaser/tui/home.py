@@ -198,7 +198,7 @@ class HomeScreen(SearchAndDetail, TaskToggling, Screen[None]):
 
     @property
     def project(self) -> Project:
-        return self.app.project  # type: ignore[attr-defined]
+        return self.app.project
 
     @property
     def spec_list(self) -> SpecList:
@@ -230,7 +230,7 @@ class HomeScreen(SearchAndDetail, TaskToggling, Screen[None]):
         self.spec_list.focus()
         self.show_history()
         self.start_watcher()
-        self.set_interval(self.app.poll_s, self._poll_active, name="poll-active")  # type: ignore[attr-defined]
+        self.set_interval(self.app.poll_s, self._poll_active, name="poll-active")
 
     def on_unmount(self) -> None:
         self.stop_watcher()
@@ -333,7 +333,7 @@ class HomeScreen(SearchAndDetail, TaskToggling, Screen[None]):
         """Enter or a click on a spec: go to its plan."""
         self.show_plan()
         if self.plan_view.plan is not None:
-            self.plan_view.tree.focus()
+            self.plan_view.plan_tree.focus()
 
     @on(SpecList.Chosen)
     def _chosen(self, event: SpecList.Chosen) -> None:
@@ -346,14 +346,14 @@ class HomeScreen(SearchAndDetail, TaskToggling, Screen[None]):
 
     def start_watcher(self) -> None:
         app = self.app
-        if self.watcher is not None or not app.watch_files or not self.project.specs_dir.is_dir():  # type: ignore[attr-defined]
+        if self.watcher is not None or not app.watch_files or not self.project.specs_dir.is_dir():
             return
         from phaser.plan.watch import SpecWatcher
 
         self.watcher = SpecWatcher(
             self.project.specs_dir,
             self._files_changed,
-            debounce_s=app.debounce_s,  # type: ignore[attr-defined]
+            debounce_s=app.debounce_s,
         ).start()
 
     def stop_watcher(self) -> None:
@@ -381,14 +381,15 @@ class HomeScreen(SearchAndDetail, TaskToggling, Screen[None]):
         if action == "stop":
             return self.busy
         if action in ("run_next", "run_all"):
-            # dimmed when nothing can run: complete, stuck (blocked, unmet dependencies), refused, running elsewhere
+            # dimmed when nothing can run: complete, stuck (blocked, unmet dependencies), refused,
+            # running elsewhere
             return False if view.plan is None else None if self.busy or not view.runnable() else True
         if action == "run_phase":
             return (
                 False
                 if view.plan is None
                 else None
-                if self.busy or not view.runnable(view.tree.cursor_phase)
+                if self.busy or not view.runnable(view.plan_tree.cursor_phase)
                 else True
             )
         if action == "revise":
@@ -431,7 +432,7 @@ class HomeScreen(SearchAndDetail, TaskToggling, Screen[None]):
     def action_detail(self) -> None:
         pane = self.detail
         pane.display = not pane.display
-        node = self.plan_view.tree.cursor_node
+        node = self.plan_view.plan_tree.cursor_node
         if pane.display and node is not None and node.data is not None:
             self.show_detail(node.data)
 
@@ -452,7 +453,7 @@ class HomeScreen(SearchAndDetail, TaskToggling, Screen[None]):
             return
         self.start_watcher()
         await self.reload(select=info.slug)
-        self.app.open_editor(info.spec_path)  # type: ignore[attr-defined]
+        self.app.open_editor(info.spec_path)
         await self.reload(select=info.slug)
 
         def plan_now(yes: bool | None) -> None:
@@ -472,7 +473,7 @@ class HomeScreen(SearchAndDetail, TaskToggling, Screen[None]):
         info = self.selected_info()
         if info is None:
             return
-        self.app.open_editor(info.spec_path)  # type: ignore[attr-defined]
+        self.app.open_editor(info.spec_path)
         await self.reload()
 
     def action_plan(self) -> None:
@@ -489,7 +490,8 @@ class HomeScreen(SearchAndDetail, TaskToggling, Screen[None]):
 
         self.app.push_screen(
             ConfirmScreen(
-                f"{self.project.rel(info.plan_path)} exists. Replace it with a new plan? (r revises it instead)",
+                f"{self.project.rel(info.plan_path)} exists. Replace it with a new plan? (r revises it "
+                "instead)",
                 yes="Replace",
                 no="Keep",
             ),
@@ -525,9 +527,10 @@ class HomeScreen(SearchAndDetail, TaskToggling, Screen[None]):
             self.start_job(Job(JobKind.ALL, info.slug))
 
     def action_run_phase(self) -> None:
-        """R on the plan tree: run the phase under the cursor (a blocked one too), as `phaser next --phase N`."""
+        """R on the plan tree: run the phase under the cursor (a blocked one too), as `phaser next --phase "
+        "N`."""
         info = self.selected_info()
-        number = self.plan_view.tree.cursor_phase
+        number = self.plan_view.plan_tree.cursor_phase
         if info is not None and info.has_plan and number is not None:
             self.start_job(Job(JobKind.PHASE, info.slug, phase=number))
 
@@ -584,7 +587,7 @@ class HomeScreen(SearchAndDetail, TaskToggling, Screen[None]):
             self.notify("no phase of this plan waits for approval")
             return
         number = waiting[0]
-        cursor = self.plan_view.tree.cursor_node
+        cursor = self.plan_view.plan_tree.cursor_node
         if cursor is not None and cursor.data is not None and cursor.data.phase in waiting:
             number = cursor.data.phase
         slug = info.slug
@@ -655,7 +658,7 @@ class HomeScreen(SearchAndDetail, TaskToggling, Screen[None]):
             self.post_message(self.RunEvent(job.slug, event))
 
         try:
-            options = RunOptions(stop_event=job.stop, provider_obj=self.app.session_provider())  # type: ignore[attr-defined]
+            options = RunOptions(stop_event=job.stop, provider_obj=self.app.session_provider())
             result = run_job(self.project, job, options, sink)
         except Exception as exc:  # noqa: BLE001 - the worker never raises: the screen says what happened
             result = JobResult("error", f"{type(exc).__name__}: {exc}")

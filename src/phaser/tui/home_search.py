@@ -53,7 +53,7 @@ class SearchAndDetail:
             self.notify(f"no match for {self._search!r}", severity="warning", timeout=3)
 
     def _find_in_tree(self) -> bool:
-        tree = self.plan_view.tree
+        tree = self.plan_view.plan_tree
         needle = self._search.lower()
         nodes = [n for p in tree.root.children for n in (p, *p.children)]
         start = tree.cursor_node
@@ -78,7 +78,7 @@ class SearchAndDetail:
         box = self.query_one("#search", Input)
         if box.display:
             box.display = False
-            (self.log_pane if self._search_target == "log" else self.plan_view.tree).focus()
+            (self.log_pane if self._search_target == "log" else self.plan_view.plan_tree).focus()
         elif self.has_class("-zoom-log"):
             self.remove_class("-zoom-log")
 

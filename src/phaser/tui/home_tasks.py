@@ -44,7 +44,7 @@ class TaskToggling:
     def _verified(self, ref: str) -> bool:
         """The task sits in a phase phaser checked off and committed (its gates passed)."""
         status = self.plan_view.status
-        tree = self.plan_view.tree
+        tree = self.plan_view.plan_tree
         node = tree.task_node(ref)
         if status is None or node is None or node.data is None:
             return False
@@ -55,10 +55,12 @@ class TaskToggling:
         if info is None:
             return
         if self.plan_view.refused:
-            # phases may repeat a number or tasks be misnumbered: a ref could name another task than the one shown
+            # phases may repeat a number or tasks be misnumbered: a ref could name another task than the
+            # one shown
             count = len(self.plan_view.problems)
             self.notify(
-                f"{self.project.rel(info.plan_path)} has {count} problem{'s' if count != 1 else ''} (listed above the "
+                f"{self.project.rel(info.plan_path)} has {count} problem{'s' if count != 1 else ''} "
+                "(listed above the "
                 f"plan): fix the plan before ticking tasks; nothing was written",
                 title=f"Task {event.ref}",
                 severity="warning",
@@ -67,7 +69,8 @@ class TaskToggling:
             return
         if self.plan_view.plan is None:
             self.notify(
-                f"{self.project.rel(info.plan_path)} does not parse (see above): fix it first; nothing was written",
+                f"{self.project.rel(info.plan_path)} does not parse (see above): fix it first; nothing was "
+                "written",
                 title=f"Task {event.ref}",
                 severity="warning",
                 timeout=6,
@@ -93,7 +96,7 @@ class TaskToggling:
 
     def _toggle(self, toggle: Toggle, undo: bool = False) -> None:
         """Show the new state at once, write it on a worker thread."""
-        self.plan_view.tree.set_task_state(toggle.ref, toggle.checked)
+        self.plan_view.plan_tree.set_task_state(toggle.ref, toggle.checked)
         self._write_tick(toggle, undo)
 
     @work(thread=True, group="tick", exit_on_error=False)

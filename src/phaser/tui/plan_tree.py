@@ -153,7 +153,7 @@ class PlanTree(Tree[Row]):
         node = self.cursor_node
         return node.data.phase if node is not None and node.data is not None else None
 
-    def clear(self) -> PlanTree:  # type: ignore[override]
+    def clear(self) -> PlanTree:
         self._shape = []
         super().clear()
         return self

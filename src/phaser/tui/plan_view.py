@@ -111,7 +111,7 @@ class PlanView(Vertical):
                 yield Markdown(id="plan-md")
 
     @property
-    def tree(self) -> PlanTree:
+    def plan_tree(self) -> PlanTree:
         return self.query_one(PlanTree)
 
     @property
@@ -137,7 +137,7 @@ class PlanView(Vertical):
         switcher = self.query_one(ContentSwitcher)
         switcher.current = "plan-tree" if self.showing_markdown else "plan-markdown"
         self._sync_markdown()
-        (self.tree if not self.showing_markdown else self.query_one("#plan-markdown")).focus()
+        (self.plan_tree if not self.showing_markdown else self.query_one("#plan-markdown")).focus()
 
     def _sync_markdown(self) -> None:
         if self.showing_markdown and self._shown_markdown != self.markdown_text:
@@ -174,7 +174,8 @@ class PlanView(Vertical):
             text = f"● phase {active.get('phase')} is running in another phaser (started {active.get('started')}): >, A and R wait until it ends"
         elif active:
             text = (
-                f"! phase {active.get('phase')} did not finish (started {active.get('started')}): its changes are still "
+                f"! phase {active.get('phase')} did not finish (started {active.get('started')}): its "
+                "changes are still "
                 "in the tree; the next run undoes them (kept as a patch)"
             )
         else:
@@ -198,7 +199,7 @@ class PlanView(Vertical):
         same_spec = self.info is not None and info is not None and info.slug == self.info.slug
         self.info, self.plan, self.states, self.status = info, None, {}, None
         title = self.query_one("#plan-title", Static)
-        tree = self.tree
+        tree = self.plan_tree
         if not same_spec:
             tree.clear()
         self._set_active(None)
@@ -221,7 +222,8 @@ class PlanView(Vertical):
         if data.plan is None or data.status is None:
             title.update(f"{info.slug}: {project.rel(info.plan_path)}")
             self._set_error(relative(project, data.error or "cannot read the plan"))
-            # keep the tree as it was, dimmed: the fix that follows lands on the same lines and the cursor stays
+            # keep the tree as it was, dimmed: the fix that follows lands on the same lines and the
+            # cursor stays
             tree.add_class("-stale")
             self.markdown_text = data.text
             self._sync_markdown()

@@ -209,7 +209,8 @@ def demo_script() -> list[dict]:
                 {
                     "name": "add_note",
                     "input": {
-                        "text": "Tokenizer is `words()` in core.py: lower-case runs of [a-z0-9']; reuse it for frequency."
+                        "text": "Tokenizer is `words()` in core.py: lower-case runs of [a-z0-9']; reuse it "
+                        "for frequency."
                     },
                 },
             ]
@@ -286,7 +287,8 @@ def demo_script() -> list[dict]:
                 {
                     "name": "add_note",
                     "input": {
-                        "text": "Follow-up for a human to decide: a `--top N` option to choose how many words to show."
+                        "text": "Follow-up for a human to decide: a `--top N` option to choose how many "
+                        "words to show."
                     },
                 },
             ]

@@ -37,7 +37,8 @@ def tick(
         )
     if expect_text is not None and task.text != expect_text:
         raise EditConflict(
-            f"{project.rel(info.plan_path)} changed on disk: task {ref} is not what was shown; nothing was written"
+            f"{project.rel(info.plan_path)} changed on disk: task {ref} is not what was shown; nothing was "
+            "written"
         )
     if task.checked == checked:
         return task

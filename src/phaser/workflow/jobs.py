@@ -63,7 +63,8 @@ class Job:
 @dataclass
 class JobResult:
     outcome: str
-    """passed, incomplete, blocked, budget, stopped, refused, error, nothing, complete, approval, planned, ..."""
+    """passed, incomplete, blocked, budget, stopped, refused, error, nothing, complete, approval, planned, "
+    "..."""
     detail: str = ""
     data: dict[str, Any] = field(default_factory=dict)
     """The outcome's as_dict() (a run of one phase), or the run's (``phases``: one per phase run)."""
@@ -93,7 +94,7 @@ def run_job(
             )
             return JobResult(
                 Outcome.PLANNED,
-                f"{project.rel(result.path)}: {result.phases} phases, {result.tasks} tasks, "  # type: ignore[arg-type]
+                f"{project.rel(result.path)}: {result.phases} phases, {result.tasks} tasks, "
                 f"${result.cost_usd:.4f}",
             )
         if job.kind in (JobKind.NEXT, JobKind.PHASE):
@@ -112,7 +113,8 @@ def run_job(
     except RunStopped as exc:
         return JobResult(Outcome.STOPPED, str(exc))
     except PhaserError as exc:
-        # exit 3 (another run holds the plan, a dirty tree, an edit conflict): a person has to act, nothing broke
+        # exit 3 (another run holds the plan, a dirty tree, an edit conflict): a person has to act,
+        # nothing broke
         return JobResult(Outcome.REFUSED if exc.exit_code == 3 else Outcome.ERROR, str(exc))
     except Exception as exc:  # noqa: BLE001 - a job never raises: the shell says what happened
         return JobResult(Outcome.ERROR, f"{type(exc).__name__}: {exc}")

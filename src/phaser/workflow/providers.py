@@ -120,7 +120,8 @@ def build_provider(config: Config, spec: ProviderSpec, key: str | None) -> Provi
     cfg = config.provider
     if spec.kind == "claude-code":
         raise UsageError(
-            f"provider {spec.name!r} is Claude Code, which runs whole steps as its own agent, not single model calls"
+            f"provider {spec.name!r} is Claude Code, which runs whole steps as its own agent, not single "
+            "model calls"
         )
     if spec.kind == "openai":
         from phaser.agent.openai_provider import OpenAIProvider

@@ -72,7 +72,8 @@ def convert(text: str) -> Draft:
                     task.text = m.group(2).strip()
                 elif ident and "." in ident:
                     draft.mapped.append(
-                        f"line {ln.number}: task {ident} is {phase.number}.{index} in phaser; its id stays in the text"
+                        f"line {ln.number}: task {ident} is {phase.number}.{index} in phaser; its id stays "
+                        "in the text"
                     )
             phase.tasks.append(task)
             last = task
@@ -101,6 +102,7 @@ def _close(draft: Draft, phase: DraftPhase | None, head: DraftTask | None) -> No
         phase.tasks = [head]
     elif head.state == "done" and any(t.state != "done" for t in phase.tasks if not t.optional):
         draft.unmapped.append(
-            f"phase {phase.number}: the item is ticked but some of its sub-tasks are not; the sub-tasks decide"
+            f"phase {phase.number}: the item is ticked but some of its sub-tasks are not; the sub-tasks "
+            "decide"
         )
     draft.phases.append(phase)

@@ -1,4 +1,5 @@
-"""Spec Kit ``tasks.md``: ``## Phase N: Title`` sections (``3.5`` for inserted ones) of ``- [ ] T001 [P] ...``.
+"""Spec Kit ``tasks.md``: ``## Phase N: Title`` sections (``3.5`` for inserted ones)
+of ``- [ ] T001 [P] ...``.
 
 Phases, tasks (ids such as T001 and markers such as [P] [US1] stay in the text), ``[X]`` case,
 subheadings (``### Tests for User Story 1``) and the ``**Purpose**``/``**Checkpoint**`` lines are
