@@ -349,7 +349,7 @@ async def test_the_spec_list_follows_the_run_and_a_waiting_phase_is_not_complete
 # -- 8. a new spec can be committed from the TUI ------------------------------------------------
 
 
-async def test_a_new_specs_dirt_is_offered_as_a_commit_and_the_run_goes_on(tmp_path):
+async def test_a_new_specs_dirt_never_blocks_a_run_and_C_offers_to_commit_it(tmp_path):
     project = make_project(tmp_path)
     new = tmp_path / "specs" / "greet"  # written with n and planned: neither file committed
     new.mkdir()
@@ -360,14 +360,32 @@ async def test_a_new_specs_dirt_is_offered_as_a_commit_and_the_run_goes_on(tmp_p
         screen = app.home
         assert screen.spec_list.selected == "greet"
         await pilot.press(">")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), timeout=30, what="the offer")
-        assert "specs/greet/spec.md" in app.screen.question
-        await pilot.click("#confirm-yes")
+        # specs/ is the person's folder: its dirt never blocks a run (nor goes into the agent's commit)
         await wait_for(
             pilot,
             lambda: screen.job is None and "passed" in screen.run_status.message,
             timeout=30,
-            what="the run after the commit",
+            what="the run",
+        )
+        status = subprocess.run(
+            ["git", "status", "--porcelain"], cwd=tmp_path, capture_output=True, text=True
+        )
+        assert "specs/greet/spec.md" in status.stdout  # the person's spec, left to them
+        await pilot.press("C")  # offered as a commit of its own, at any time
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), timeout=30, what="the offer")
+        assert "specs/greet/spec.md" in app.screen.question
+        await pilot.click("#confirm-yes")
+        await wait_for(pilot, lambda: isinstance(app.screen, type(screen)), timeout=30, what="the commit")
+        await wait_for(
+            pilot,
+            lambda: (
+                "spec: greet"
+                in subprocess.run(
+                    ["git", "log", "--format=%s"], cwd=tmp_path, capture_output=True, text=True
+                ).stdout
+            ),
+            timeout=30,
+            what="the spec's commit",
         )
         log = subprocess.run(
             ["git", "log", "--format=%s"], cwd=tmp_path, capture_output=True, text=True
