@@ -14,6 +14,7 @@ was overridden), only the counts are compared.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 import shutil
@@ -25,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from phaser.agent.confine.policy import Policy
 from phaser.agent.policy import matches_any
 from phaser.agent.sandbox import run_command
 from phaser.errors import RunStopped
@@ -106,10 +108,13 @@ def run_gate(
     timeout_s: float,
     env: dict[str, str] | None = None,
     cancel: threading.Event | None = None,
+    policy: Policy | None = None,
 ) -> GateResult:
-    """Run one gate through the harness's command runner (process group, timeout, no secrets), unsandboxed:
-    gates are the project's own checks, run by phaser, not by the model. A pytest gate also writes
-    a JUnit report to a temporary directory outside the project, read for per-test results."""
+    """Run one gate through the harness's command runner (process group, timeout, no secrets),
+    confined by ``policy``: a gate is phaser's check, but what it executes is the agent's work
+    (its new tests, a conftest). None runs it unconfined (only for callers outside a phase). A
+    pytest gate also writes a JUnit report to a temporary directory outside the project, read
+    for per-test results; the policy lets it write there."""
     started = time.monotonic()
     report_dir = Path(tempfile.mkdtemp(prefix="phaser-gate-")) if "pytest" in command else None
     run_env = dict(env or {})
@@ -127,6 +132,7 @@ def run_gate(
             env=run_env,
             sandbox="none",
             cancel=cancel,
+            policy=_with_report(policy, report_dir),
         )
         tests = junit_results(report) if report_dir is not None else None
     finally:
@@ -159,6 +165,12 @@ def run_gate(
     return result
 
 
+def _with_report(policy: Policy | None, report_dir: Path | None) -> Policy | None:
+    if policy is None or report_dir is None:
+        return policy
+    return dataclasses.replace(policy, extra_writable=(*policy.extra_writable, report_dir))
+
+
 def _summary(result: GateResult) -> str:
     if result.counts:
         order = ["passed", "failed", "errors", "skipped", "xfailed", "xpassed"]
@@ -173,9 +185,10 @@ def run_gates(
     timeout_s: float,
     env: dict[str, str] | None = None,
     cancel: threading.Event | None = None,
+    policy: Policy | None = None,
 ) -> list[GateResult]:
     """Each gate in turn; a set ``cancel`` kills the running one and raises RunStopped."""
-    return [run_gate(cmd, root, timeout_s, env, cancel) for cmd in commands]
+    return [run_gate(cmd, root, timeout_s, env, cancel, policy) for cmd in commands]
 
 
 def _under(test_id: str, globs: list[str]) -> bool:
