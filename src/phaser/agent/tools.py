@@ -356,7 +356,7 @@ class ToolBox:
             text = result.output if result.output.strip() else "(no output)"
             if result.exit_code != 0 and not result.timed_out:
                 text += f"\n[exit code {result.exit_code}]"
-                text += explain(result.output, policy)
+                text += explain(result.output, policy, command)
             return text, result.exit_code != 0 or result.timed_out
 
         return self._guarded(call, "bash")

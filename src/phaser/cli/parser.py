@@ -117,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     _model_args(sp)
     _run_output_args(sp)
 
+    sp = cmd("doctor", c.cmd_doctor, "which confinement phaser's commands run under here, and why")
+    sp.add_argument("--json", action="store_true")
+
     sp = cmd("cost", c.cmd_cost, "tokens and dollars per phase, per model, and total, from the journal")
     sp.add_argument("slug", nargs="?")
     sp.add_argument("--json", action="store_true")

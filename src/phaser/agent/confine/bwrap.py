@@ -27,8 +27,8 @@ def argv(policy: Policy, bwrap: str) -> list[str]:
     for p in policy.readonly:
         if os.path.lexists(p) and not os.path.islink(p):
             out += ["--ro-bind", str(p), str(p)]
-    for p in _hidden(policy.hidden):
-        out += ["--tmpfs", p] if os.path.isdir(p) else ["--ro-bind", "/dev/null", p]
+    for h in _hidden(policy.hidden):
+        out += ["--tmpfs", h] if os.path.isdir(h) else ["--ro-bind", "/dev/null", h]
     out += ["--unshare-all"] + (["--share-net"] if policy.network else [])
     out += ["--die-with-parent", "--new-session", "--chdir", root]
     return out

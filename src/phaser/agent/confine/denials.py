@@ -25,11 +25,14 @@ _HARNESS_WHY = {
 }
 
 
-def explain(output: str, policy: Policy) -> str:
-    """The rule each denial in ``output`` hit, one line each; empty when there is none."""
+def explain(output: str, policy: Policy, command: str = "") -> str:
+    """The rule each denial in ``output`` hit, one line each; empty when there is none. A denial
+    that names only a temp file (``sed -i`` renaming over a protected file) is matched to the
+    paths the command names."""
     if not policy.confined:
         return ""
     lines: list[str] = []
+    denied = False
     for raw in output.splitlines():
         if _NET.search(raw) and not policy.network:
             lines.append(
@@ -39,10 +42,13 @@ def explain(output: str, policy: Policy) -> str:
             continue
         if not _DENIED.search(raw):
             continue
+        denied = True
         why = _rule_for(raw, policy)
         if why and why not in lines:
             lines.append(why)
-    return "".join("\n" + line for line in dict.fromkeys(lines))
+    if denied and not lines and command:
+        lines.append(_rule_for(command, policy))
+    return "".join("\n" + line for line in dict.fromkeys(lines) if line)
 
 
 def _rule_for(line: str, policy: Policy) -> str:

@@ -43,9 +43,30 @@ ADD_ONLY = WRITE_FILE | MAKE_DIR | MAKE_REG | MAKE_SYM | MAKE_FIFO | MAKE_SOCK
 FILE_ONLY = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV
 """The rights a rule on a file (not a directory) may carry."""
 
-SYSTEM_READ = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt")
-SYSTEM_READ += ("/proc", "/sys", "/dev", "/run", "/var/lib", "/nix", "/snap")
-DEVICES_RW = ("/dev/null", "/dev/zero", "/dev/full", "/dev/tty", "/dev/pts", "/dev/shm")
+SYSTEM_READ: tuple[str, ...] = (
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/etc",
+    "/opt",
+)
+SYSTEM_READ += ("/sys", "/dev", "/run", "/var/lib", "/nix", "/snap")
+SYSTEM_READ += (
+    "/proc/cpuinfo",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/proc/loadavg",
+    "/proc/sys",
+    "/proc/filesystems",
+)
+SYSTEM_READ += ("/proc/version", "/proc/uptime")
+"""Not /proc as a whole: /proc/<phaser's pid>/environ would be readable (as root, Landlock's
+ptrace scoping did not stop it here), so only these system-wide files."""
+DEVICES_RW: tuple[str, ...] = ("/dev/null", "/dev/zero", "/dev/full", "/dev/tty", "/dev/pts", "/dev/shm")
 
 
 class _RulesetAttr(ctypes.Structure):
@@ -135,8 +156,8 @@ def grants(policy: Policy, environ: dict[str, str] | None = None) -> list[tuple[
     add(root, READ, required=True)
     if policy.temp_dir is not None:
         add(policy.temp_dir, READ | WRITE, required=True)
-    for p in policy.extra_writable:
-        add(p, READ | WRITE, required=True)
+    for extra in policy.extra_writable:
+        add(extra, READ | WRITE, required=True)
     if not policy.read_only:
         readonly = [Path(os.path.abspath(r)) for r in policy.readonly]
         for tree in policy.writable:

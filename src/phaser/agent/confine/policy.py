@@ -193,7 +193,7 @@ def resolve_backend(setting: str) -> Choice:
         if not probe.works:
             raise ConfigError(f'agent.sandbox = "{setting}" but {probe.detail}')
         return Choice(setting, f'agent.sandbox = "{setting}": {probe.detail}')
-    tried = []
+    tried: list[str] = []
     for probe in probes():
         if probe.works:
             skipped = "; ".join(tried)
