@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from phaser.agent.confine.policy import resolve_backend
 from phaser import events as ev
+from phaser.agent.confine.policy import resolve_backend
 from phaser.errors import UsageError
 from phaser.plan.edit import AppendNote, Op, SetMeta, SetTask
 from phaser.plan.model import Phase
