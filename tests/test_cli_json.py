@@ -23,6 +23,7 @@ JSON_COMMANDS = {
     "run": ["run"],
     "redo": ["redo", "1"],
     "cost": ["cost"],
+    "doctor": ["doctor"],
 }
 
 

@@ -296,3 +296,22 @@ def test_seatbelt_profile_denies_writes_credentials_and_network(tmp_path):
     ro = seatbelt.profile(build(tmp_path, Choice("seatbelt", "t"), read_only=True, network=True))
     assert f'(subpath "{tmp_path}")' not in ro.split("(allow file-write*", 1)[1].split(")\n")[0]
     assert "(allow network*)\n" in ro
+
+
+def test_doctor_says_which_confinement_is_in_force_and_why(tmp_path, monkeypatch, capsys):
+    root = project_with_plan(tmp_path / "p")
+    reset_probes()
+    assert main(["doctor", "-C", str(root)]) == 0
+    out = capsys.readouterr().out
+    expected = "bwrap" if sandbox_available() else "landlock"
+    assert f"confinement: {expected} (sandbox = 'auto')" in out and "network: agent off, gates off" in out
+    monkeypatch.setenv("PATH", failing_bwrap(tmp_path))
+    reset_probes()
+    assert main(["doctor", "-C", str(root), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (
+        data["backend"] == "landlock"
+        and "not /" in data["reason"]
+        and "cannot create its namespaces" in data["reason"]
+    )
+    reset_probes()
