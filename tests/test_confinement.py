@@ -22,7 +22,7 @@ from phaser.agent.confine.policy import CREDENTIAL_PATHS, Choice, build, probe_l
 from phaser.agent.sandbox import run_command, sandbox_available
 from phaser.cli import main
 from phaser.workflow.git_guard import GitGuard
-from workflow_helpers import git, phase_turns, project_with_plan, read, tree_bytes
+from workflow_helpers import git, no_fix_attempts, phase_turns, project_with_plan, read, tree_bytes
 
 ATTACK = """\
 import os, socket, sys
@@ -315,3 +315,37 @@ def test_doctor_says_which_confinement_is_in_force_and_why(tmp_path, monkeypatch
         and "cannot create its namespaces" in data["reason"]
     )
     reset_probes()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_gate_appending_to_a_protected_test_is_red_and_put_back(tmp_path, api, monkeypatch, capsys, mode):
+    if mode == "landlock":
+        monkeypatch.setenv("PATH", failing_bwrap(tmp_path))
+    reset_probes()
+    root = project_with_plan(tmp_path / "p")
+    no_fix_attempts(root)
+    original = read(root, "tests/test_count.py")
+    sneak = (
+        "def test_sneak():\n"
+        "    try:\n"
+        "        open('tests/test_count.py', 'a').write('\\ndef test_weakened():\\n    pass\\n')\n"
+        "    except OSError:\n"
+        "        pass\n"
+    )
+    turns = phase_turns(1)
+    turns[2]["tool_calls"].append(
+        {
+            "name": "str_replace_based_edit_tool",
+            "input": {"command": "create", "path": "tests/test_sneak.py", "file_text": sneak},
+        }
+    )
+    api.set_script(turns)
+    code = main(["next", "-C", str(root)])
+    capsys.readouterr()
+    assert read(root, "tests/test_count.py") == original
+    if mode == "bwrap":  # the append itself was refused (read-only bind); the phase passes
+        assert code == 0
+    else:  # Landlock let the append land in place: the gate is red, the file put back
+        assert code == 1 and "changed protected files (restored): tests/test_count.py" in read(
+            root, "specs/word-stats/plan.md"
+        )

@@ -345,6 +345,7 @@ class PhaseRun:
         policy = self._gate_policy()
         for command in self.cfg.gates.commands:
             a.journal.write("confinement", command=command, **policy.describe())
+        kept = {p: p.read_bytes() for p in policy.protected if p.is_file()}
         results = audit(
             run_gates(
                 self.cfg.gates.commands,
@@ -358,10 +359,28 @@ class PhaseRun:
             damage,
             phase.unprotect if phase is not None else (),
         )
+        self._protected_kept(kept, results)
         for g in results:
             self.on_event(ev.GateFinished(g.command, g.ok, g.summary, g.output_tail if not g.ok else ""))
         a.journal.write("gates", results=[g.as_dict() for g in results])
         return results
+
+    def _protected_kept(self, kept: dict[Path, bytes], results: list[GateResult]) -> None:
+        """A gate that changed a protected file (Landlock lets a file be appended to in place)
+        is red, and the file is put back."""
+        changed = []
+        for path, data in kept.items():
+            try:
+                same = path.read_bytes() == data
+            except OSError:
+                same = False
+            if not same:
+                path.write_bytes(data)
+                changed.append(self.project.rel(path))
+        if changed:
+            for r in results:
+                r.ok = False
+                r.summary = f"{r.summary}: the gate changed protected files (restored): {', '.join(changed)}"
 
     # -- budget -------------------------------------------------------------------------------
 
