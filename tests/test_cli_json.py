@@ -32,6 +32,7 @@ JSON_COMMANDS = {
     "show": ["show", "1"],
     "config": ["config"],
     "import": ["import", "tasks.md"],
+    "doctor": ["doctor"],
 }
 # --json commands that never stop at a config error: validate lists it among its problems, init
 # scaffolds without reading the config (tests/test_cli_output.py covers their JSON)

@@ -260,7 +260,8 @@ def test_stop_during_a_gate_kills_it_at_once(tmp_path, api, during):
     root = project_with_plan(tmp_path / "p")
     toml = read(root, "phaser.toml")
     gate_line = next(line for line in toml.splitlines() if line.startswith("commands"))
-    marker = tmp_path / "gate-running"  # outside the project: the gate says it has started
+    # the gate says it has started; inside the tree, since a confined gate can't write outside it
+    marker = root / "wordstats" / "gate-running"
     slow = f"touch {marker} && sleep 60"
     if during == "gates":  # green at once in the baseline, slow once the phase has written code
         slow = f"if test -f wordstats/core.py; then {slow}; fi"

@@ -75,6 +75,8 @@ class GatesConfig:
     fix_attempts: int = 2
     """How many times red gates go back to the coding step before the line stops."""
     timeout_s: float = 900.0
+    network: bool = False
+    """Whether the gates may reach the network (a test that needs a local service)."""
 
 
 @dataclass
@@ -109,7 +111,12 @@ class AgentConfig:
     output_cap: int = 16000
     """Characters of tool output the model sees (head and tail kept)."""
     sandbox: str = "auto"
-    """auto (bubblewrap when it works), bwrap, or none. The snapshot check runs in every case."""
+    """auto (the strongest that works: bwrap, landlock, seatbelt; refuse when none does), one of
+    those by name, or none (opted out). The snapshot check runs in every case."""
+    network: bool = False
+    """Whether the agent's commands may reach the network."""
+    credential_paths: list[str] = field(default_factory=list)
+    """Paths hidden from confined commands besides the built-in credential list."""
     step_turns: int = 40
     """Turns one step may take before it is ended."""
 
@@ -244,7 +251,7 @@ _CHOICES = {
     ("models", "profile"): PROFILES,
     ("approval", "policy"): APPROVAL_POLICIES,
     ("provider", "name"): ("anthropic", "scripted"),
-    ("agent", "sandbox"): ("auto", "bwrap", "none"),
+    ("agent", "sandbox"): ("auto", "bwrap", "landlock", "seatbelt", "none"),
 }
 
 
@@ -590,6 +597,7 @@ DEFAULT_TOML = """\
 # commands = ["python3 -m pytest -q"]   # run by phaser after the coding step, never by the model
 # fix_attempts = 2                # times red gates go back to the coding step (0: none)
 # timeout_s = 900                 # per gate command
+# network = false                 # let the gates reach the network (tests needing a service)
 
 [protect]
 # paths = ["tests/**", "**/test_*.py", "**/*_test.py", "**/conftest.py"]
@@ -609,7 +617,9 @@ DEFAULT_TOML = """\
 [agent]
 # bash_timeout_s = 120            # per bash command
 # output_cap = 16000              # characters of tool output the model sees
-# sandbox = "auto"                # auto | bwrap | none
+# sandbox = "auto"                # auto | bwrap | landlock | seatbelt | none (opt out)
+# network = false                 # let the agent's commands reach the network
+# credential_paths = []           # hidden from commands besides ~/.ssh, ~/.aws, ...
 # step_turns = 40                 # turns one step may take
 
 # Named providers (built in: anthropic, claude-code, openai, openrouter, ollama, vllm, lmstudio).

@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -42,6 +44,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from phaser.agent.confine import bwrap, landlock, seatbelt
+from phaser.agent.confine.policy import Policy, build, probe_bwrap, resolve_backend
 from phaser.errors import ConfigError
 
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|COOKIE|^ANTHROPIC_", re.I)
@@ -64,9 +68,11 @@ class CommandResult:
     truncated: bool
     timed_out: bool
     sandboxed: bool
-    """True when bubblewrap confined the command."""
+    """True when a confinement backend (any) confined the command."""
     cancelled: bool = False
     """True when ``cancel`` was set while it ran (it was killed)."""
+    backend: str = "none"
+    """The confinement it ran under: bwrap, landlock, seatbelt or none."""
 
 
 def is_secret_name(name: str) -> bool:
@@ -139,37 +145,18 @@ def _blank_initial_environ() -> None:
         offset += len(item) + 1
 
 
-@lru_cache(maxsize=1)
 def sandbox_available() -> bool:
     """Whether bubblewrap is installed and can create its namespaces here (checked once)."""
-    bwrap = shutil.which("bwrap")
-    if bwrap is None:
-        return False
-    probe = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-    probe += ["--unshare-all", "--die-with-parent", "--new-session", "--chdir", "/", "true"]
-    try:
-        done = subprocess.run(probe, capture_output=True, timeout=15, env=safe_env())
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return done.returncode == 0
+    return probe_bwrap().works
 
 
-def bwrap_argv(
-    cwd: Path, read_only: bool, writable_paths: Iterable[Path], readonly_paths: Iterable[Path]
-) -> list[str]:
-    """bwrap options: / read-only, private /tmp and /proc, writable paths bound back, then the
-    read-only paths bound over them (later mounts win)."""
-    argv = [shutil.which("bwrap") or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    argv += ["--tmpfs", "/tmp"]
-    argv += ["--ro-bind", str(cwd), str(cwd)]  # visible even when it lives under /tmp
-    if not read_only:
-        for p in writable_paths:
-            argv += ["--bind", str(p), str(p)]
-    for p in readonly_paths:
-        if os.path.lexists(p) and not os.path.islink(p):
-            argv += ["--ro-bind", str(p), str(p)]
-    argv += ["--unshare-all", "--die-with-parent", "--new-session", "--chdir", str(cwd)]
-    return argv
+def legacy_policy(
+    cwd: Path, sandbox: str, read_only: bool, readonly_paths: Iterable[Path], network: bool = False
+) -> Policy:
+    """The policy of a caller that names only a backend setting (tests, old call sites)."""
+    return build(
+        cwd, resolve_backend(sandbox), read_only=read_only, readonly=list(readonly_paths), network=network
+    )
 
 
 def run_command(
@@ -184,27 +171,72 @@ def run_command(
     env: Mapping[str, str] | None = None,
     sandbox: str = "auto",
     cancel: threading.Event | None = None,
+    policy: Policy | None = None,
 ) -> CommandResult:
-    """Run ``bash -c command``; never raises for what the command does, only for a bad ``sandbox``.
+    """Run ``bash -c command`` under ``policy``; never raises for what the command does, only for
+    a confinement that cannot hold (ConfigError: fail closed).
 
-    sandbox: auto (bwrap when it works), bwrap (required), none. ``readonly_paths`` are bound
-    read-only over writable ones (the harness's state and the protected files). ``cancel``: when
-    set while the command runs (a person pressed stop), the command's group is killed at once.
+    Without ``policy``, one is built from ``sandbox`` (auto, bwrap, landlock, seatbelt, none),
+    ``read_only`` and ``readonly_paths``. ``cancel``: when set while the command runs (a person
+    pressed stop), the command's group is killed at once.
     """
     cwd = Path(cwd)
-    if sandbox not in ("auto", "bwrap", "none"):
-        raise ConfigError(f"sandbox must be auto, bwrap or none, not {sandbox!r}")
-    use_bwrap = sandbox == "bwrap" or (sandbox == "auto" and sandbox_available())
-    if use_bwrap and not sandbox_available():
-        raise ConfigError("agent.sandbox is bwrap but bubblewrap is not installed or cannot run here")
+    if policy is None:
+        policy = legacy_policy(cwd, sandbox, read_only, readonly_paths)
     run_env = safe_env(env)
-    if read_only:
+    if policy.read_only:
         run_env["PYTHONDONTWRITEBYTECODE"] = "1"
     argv = ["bash", "-c", command]
-    if use_bwrap:
+    preexec = _die_with_parent()
+    prepared = None
+    temp = None
+    backend = policy.backend
+    if backend == "bwrap":
         run_env["TMPDIR"] = "/tmp"
-        writable = list(writable_paths) or [cwd]
-        argv = bwrap_argv(cwd, read_only, writable, readonly_paths) + argv
+        argv = bwrap.argv(policy, shutil.which("bwrap") or "bwrap") + argv
+    elif backend in ("landlock", "seatbelt"):
+        temp = Path(tempfile.mkdtemp(prefix="phaser-cmd-"))
+        policy = dataclasses.replace(policy, temp_dir=temp)
+        run_env["TMPDIR"] = str(temp)
+        if backend == "seatbelt":
+            argv = seatbelt.argv(policy) + argv
+        else:
+            try:
+                prepared = landlock.Prepared(policy, run_env)
+            except OSError as exc:
+                shutil.rmtree(temp, ignore_errors=True)
+                raise ConfigError(
+                    f"Landlock could not confine the command, so it did not run: {exc}"
+                ) from exc
+            preexec = _chain(preexec, prepared.enforce)
+    try:
+        return _run(argv, cwd, run_env, preexec, backend, timeout_s, output_cap, cancel)
+    finally:
+        if prepared is not None:
+            prepared.close()
+        if temp is not None:
+            shutil.rmtree(temp, ignore_errors=True)
+
+
+def _chain(*fns: Callable[[], None] | None) -> Callable[[], None]:
+    def preexec() -> None:
+        for fn in fns:
+            if fn is not None:
+                fn()
+
+    return preexec
+
+
+def _run(
+    argv: list[str],
+    cwd: Path,
+    run_env: dict[str, str],
+    preexec: Callable[[], None] | None,
+    backend: str,
+    timeout_s: float,
+    output_cap: int,
+    cancel: threading.Event | None,
+) -> CommandResult:
     proc = subprocess.Popen(
         argv,
         cwd=cwd,
@@ -213,8 +245,9 @@ def run_command(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        preexec_fn=_die_with_parent(),
+        preexec_fn=preexec,
     )
+    use_bwrap = backend == "bwrap"
     watchdog = None if use_bwrap else _start_watchdog(proc.pid)
     reader = _CappedReader(proc.stdout, output_cap)
     timed_out = cancelled = False
@@ -243,7 +276,7 @@ def run_command(
     if cancelled:
         output += "\n[stopped: the command and its children were killed]"
     code = -9 if timed_out or cancelled else proc.returncode
-    return CommandResult(code, output, truncated, timed_out, use_bwrap, cancelled)
+    return CommandResult(code, output, truncated, timed_out, backend != "none", cancelled, backend)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

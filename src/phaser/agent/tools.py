@@ -20,14 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from phaser import layout
+from phaser.agent.confine.denials import explain
+from phaser.agent.confine.policy import build, resolve_backend
 from phaser.agent.editor import TextEditor, ToolError
 from phaser.agent.journal import Journal
 from phaser.agent.policy import PathPolicy, PolicyRefusal, Step
 from phaser.agent.provider import ToolCall
-from phaser.agent.sandbox import cap_text, redact, run_command, sandbox_available
+from phaser.agent.sandbox import cap_text, redact, run_command
 from phaser.agent.snapshot import RestoreError, Snapshot, diff, restore, take_snapshot
 from phaser.config import AgentConfig
-from phaser.errors import ConfigError, PhaserError
+from phaser.errors import PhaserError
 from phaser.events import EventSink, Notice, PolicyViolation, ignore
 from phaser.plan import refs
 from phaser.plan.edit import AddTask, AppendNote
@@ -120,9 +122,8 @@ class ToolBox:
         self.person_saves: list[dict[str, Any]] = []
         """Changes under specs/ that landed during a call and were a person's: kept, never blamed."""
         self._command: str | None = None
-        if agent_cfg.sandbox == "bwrap" and not sandbox_available():
-            raise ConfigError("agent.sandbox is bwrap but bubblewrap is not installed or cannot run here")
-        self.sandbox = "bwrap" if agent_cfg.sandbox != "none" and sandbox_available() else "none"
+        self.confinement = resolve_backend(agent_cfg.sandbox)  # ConfigError: fail closed
+        self.sandbox = self.confinement.backend
         self.editor = TextEditor(self.root, policy)
         self.blob_dir = layout.blobs_dir(layout.state_dir(self.root))
         self._last: Snapshot | None = None
@@ -365,6 +366,12 @@ class ToolBox:
         ]
         return fixed + protected
 
+    def _rel(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
     def _bash(self, args: dict[str, Any]) -> tuple[str, bool]:
         if args.get("restart"):
             return "tool has been restarted.", False
@@ -373,19 +380,30 @@ class ToolBox:
             raise ToolError("Parameter `command` is required (or `restart: true`).")
 
         def call(before: Snapshot) -> tuple[str, bool]:
+            readonly = self._readonly_paths(before)
+            policy = build(
+                self.root,
+                self.confinement,
+                read_only=self.step is not Step.CODE,
+                readonly=readonly,
+                protected=[p for p in readonly if self.policy.protecting_glob(self._rel(p)) is not None],
+                network=self.cfg.network,
+                credential_extra=self.cfg.credential_paths,
+            )
             result = run_command(
                 command,
                 cwd=self.root,
                 timeout_s=self.cfg.bash_timeout_s,
                 output_cap=self.cfg.output_cap,
-                read_only=self.step is not Step.CODE,
-                writable_paths=[self.root],
-                readonly_paths=self._readonly_paths(before),
-                sandbox=self.sandbox,
+                read_only=policy.read_only,
+                policy=policy,
             )
+            if self.journal is not None:
+                self.journal.write("confinement", command=command[:200], **policy.describe())
             text = result.output if result.output.strip() else "(no output)"
             if result.exit_code != 0 and not result.timed_out:
                 text += f"\n[exit code {result.exit_code}]"
+                text += explain(result.output, policy, command)
             return text, result.exit_code != 0 or result.timed_out
 
         self._command = command

@@ -332,6 +332,43 @@ def cmd_redo(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Which confinement is in force here and why; exit 1 when phaser would refuse to run."""
+    from phaser.agent.confine.policy import probes, resolve_backend
+
+    project = _project(args)
+    setting = project.config.agent.sandbox
+    found = probes()
+    try:
+        choice = resolve_backend(setting)
+        backend, reason, code = choice.backend, choice.reason, 0
+    except PhaserError as exc:
+        backend, reason, code = None, str(exc), 1
+    if args.json:
+        data = {
+            "sandbox": setting,
+            "backend": backend,
+            "reason": reason,
+            "probes": [{"backend": p.backend, "works": p.works, "detail": p.detail} for p in found],
+            "network": {"agent": project.config.agent.network, "gates": project.config.gates.network},
+        }
+        print(json.dumps(data, indent=2))
+        return code
+    for p in found:
+        print(f"  {'ok ' if p.works else 'no '} {p.backend:9} {p.detail}")
+    net = project.config
+    print(
+        f"network: agent {'on' if net.agent.network else 'off'}, gates {'on' if net.gates.network else 'off'}"
+    )
+    if backend is None:
+        print(f"confinement: NONE WORKS, phaser refuses to run phases: {reason}")
+    elif backend == "none":
+        print(f"confinement: none (UNCONFINED): {reason}")
+    else:
+        print(f"confinement: {backend} (sandbox = {setting!r}): {reason}")
+    return code
+
+
 def cmd_cost(args: argparse.Namespace) -> int:
     from phaser.cli.render import print_cost
     from phaser.workflow.cost import cost_report

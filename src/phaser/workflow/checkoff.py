@@ -16,6 +16,7 @@ from phaser.plan.refs import is_ref, parse_ref
 from phaser.stamps import utc_stamp
 from phaser.workflow import git
 from phaser.workflow.gates import GateResult
+from phaser.workflow.git_guard import GitGuard, GitPlanted
 
 
 @dataclass
@@ -61,6 +62,8 @@ class Evidence:
     title: str
     base: str | None
     """The commit the phase's commit goes on top of (None: no git repository)."""
+    confinement: str = ""
+    """The backend the phase's commands ran under ("none": opted out)."""
 
     @property
     def verified(self) -> bool:
@@ -81,8 +84,9 @@ def evidence_stamp(e: Evidence, *, unverified: bool, why: str | None = None) -> 
         if unverified
         else f"verified {now}: {gate_text}"
     )
+    unconfined = '; UNCONFINED (agent.sandbox = "none")' if e.confinement == "none" else ""
     return (
-        f"{verdict}; model {e.model}{escalated}; "
+        f"{verdict}{unconfined}; model {e.model}{escalated}; "
         f"{e.usage.total_input:,} in / {e.usage.output_tokens:,} out tokens, ${e.cost_usd:.4f}"
         + (f'; commit "phase {e.number}: {e.title}" on top of {e.base[:10]}' if e.base else "")
     )
@@ -109,9 +113,19 @@ def commit_message(slug: str, number: int, title: str, stamp: str) -> str:
     return f"phase {number}: {title}\n\n{stamp}\n\nPhaser-Phase: {slug}/{number}\n"
 
 
-def commit_phase(root: Path, message: str, paths: list[str], plan_rel: str) -> Committed:
+def commit_phase(
+    root: Path, message: str, paths: list[str], plan_rel: str, guard: GitGuard | None = None
+) -> Committed:
     """The commit point: commit exactly ``paths`` (what changed during the phase, and the plan), so
-    a person's other uncommitted work (--allow-dirty, or files saved meanwhile) stays out of it."""
+    a person's other uncommitted work (--allow-dirty, or files saved meanwhile) stays out of it.
+    With ``guard``, .git/hooks and .git/config are first put back as they were when the phase
+    began, so the commit never runs a hook planted during it (the user's own hooks still run)."""
+    if guard is not None:
+        planted = guard.restore()
+        if planted:
+            raise GitPlanted(
+                "planted in .git during the phase (restored, nothing committed): " + "; ".join(planted)
+            )
     commit = git.commit_paths(root, message, paths)
     stat = git.diff_stat(root, git.parent(root, commit) or git.empty_tree(root), commit, exclude=[plan_rel])
     return Committed(commit, stat)

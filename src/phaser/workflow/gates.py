@@ -14,6 +14,7 @@ was overridden), only the counts are compared.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 import shutil
@@ -25,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from phaser.agent.confine.policy import Policy
 from phaser.agent.policy import matches_any
 from phaser.agent.sandbox import run_command
 from phaser.errors import ConfigError, RunStopped
@@ -136,10 +138,13 @@ def run_gate(
     timeout_s: float,
     env: dict[str, str] | None = None,
     cancel: threading.Event | None = None,
+    policy: Policy | None = None,
 ) -> GateResult:
-    """Run one gate through the harness's command runner (process group, timeout, no secrets), unsandboxed:
-    gates are the project's own checks, run by phaser, not by the model. A pytest gate also writes
-    a JUnit report to a temporary directory outside the project, read for per-test results."""
+    """Run one gate through the harness's command runner (process group, timeout, no secrets),
+    confined by ``policy``: a gate is phaser's check, but what it executes is the agent's work
+    (its new tests, a conftest). None runs it unconfined (only for callers outside a phase). A
+    pytest gate also writes a JUnit report to a temporary directory outside the project, read
+    for per-test results; the policy lets it write there."""
     started = time.monotonic()
     report_dir = Path(tempfile.mkdtemp(prefix="phaser-gate-")) if runs_pytest(command) else None
     run_env = dict(env or {})
@@ -157,6 +162,7 @@ def run_gate(
             env=run_env,
             sandbox="none",
             cancel=cancel,
+            policy=_with_report(policy, report_dir),
         )
         tests = junit_results(report, root) if report_dir is not None else None
     finally:
@@ -189,6 +195,12 @@ def run_gate(
     return result
 
 
+def _with_report(policy: Policy | None, report_dir: Path | None) -> Policy | None:
+    if policy is None or report_dir is None:
+        return policy
+    return dataclasses.replace(policy, extra_writable=(*policy.extra_writable, report_dir))
+
+
 def _summary(result: GateResult) -> str:
     if result.counts:
         order = ["passed", "failed", "errors", "skipped", "xfailed", "xpassed"]
@@ -203,9 +215,10 @@ def run_gates(
     timeout_s: float,
     env: dict[str, str] | None = None,
     cancel: threading.Event | None = None,
+    policy: Policy | None = None,
 ) -> list[GateResult]:
     """Each gate in turn; a set ``cancel`` kills the running one and raises RunStopped."""
-    return [run_gate(cmd, root, timeout_s, env, cancel) for cmd in commands]
+    return [run_gate(cmd, root, timeout_s, env, cancel, policy) for cmd in commands]
 
 
 _NO_MODULE = re.compile(r"No module named '?([\w.]+)'?")
@@ -242,10 +255,11 @@ def baseline_gates(
     timeout_s: float,
     env: dict[str, str] | None = None,
     cancel: threading.Event | None = None,
+    policy: Policy | None = None,
 ) -> list[GateResult]:
     """The gates before a phase. Raises ConfigError (exit 2) when one of them can judge nothing,
     so no model is paid for a phase whose checks could never pass or fail."""
-    results = run_gates(commands, root, timeout_s, env, cancel)
+    results = run_gates(commands, root, timeout_s, env, cancel, policy)
     problems = [p for p in map(cannot_judge, results) if p]
     if problems:
         raise ConfigError("; ".join(problems) + " (nothing ran: no model was called)")

@@ -9,6 +9,14 @@ from pathlib import Path
 
 from phaser import events as ev
 from phaser.agent.base import StepAgent
+from phaser.agent.confine.policy import (
+    Choice,
+    Policy,
+    build,
+    harness_readonly,
+    protected_files,
+    resolve_backend,
+)
 from phaser.agent.journal import Journal
 from phaser.agent.policy import PathPolicy, Step
 from phaser.agent.provider import Provider, Usage
@@ -32,6 +40,7 @@ from phaser.workflow.checkoff import (
     uncommitted_stat,
 )
 from phaser.workflow.gates import GateResult, audit, baseline_gates, describe, run_gates, test_damage
+from phaser.workflow.git_guard import GitGuard
 from phaser.workflow.plan_file import PlanFile
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.resume import ActiveRun, changed_paths, clear_active, save_active, save_patch
@@ -143,12 +152,16 @@ class PhaseRun:
         self.turns = 0
         self.red_before: list[str] = []
         """Gate commands that were red in the baseline run, before the phase."""
+        self.confinement: Choice = Choice("none", "")
+        self.guard: GitGuard | None = None
 
     # -- the phase --------------------------------------------------------------------------
 
     def run(self) -> PhaseOutcome:
+        self.confinement = resolve_backend(self.cfg.agent.sandbox)  # fail closed, before anything runs
         phase = self.plan.phase(self.number)
         out = PhaseOutcome(self.info.slug, phase.number, phase.title, Outcome.ERROR, model=self.model)
+        self.guard = GitGuard.take(self.root) if self.repo else None
         base = git.head(self.root) if self.repo else None
         self.dirty_before = set(git.dirty_paths(self.root)) if self.repo else set()
         before = take_snapshot(self.root)
@@ -242,8 +255,17 @@ class PhaseRun:
                     "warning",
                 )
             )
+        if not self.confinement.backend or self.confinement.backend == "none":
+            self.on_event(ev.Notice(f"UNCONFINED: {self.confinement.reason}", "warning"))
         a.journal.write(
-            "phase_start", slug=self.info.slug, phase=self.number, title=title, model=a.model, attempt=number
+            "phase_start",
+            slug=self.info.slug,
+            phase=self.number,
+            title=title,
+            model=a.model,
+            attempt=number,
+            confinement=self.confinement.backend,
+            confinement_reason=self.confinement.reason,
         )
         brief = prompts.phase_brief(plan, phase, self.project.rel(self.info.plan_path))
         self._step(a, Step.EXPLORE, brief + "\n" + prompts.EXPLORE)
@@ -274,12 +296,35 @@ class PhaseRun:
     def _gate_env(self) -> dict[str, str]:
         return safe_env()
 
+    def _gate_policy(self) -> Policy:
+        """The gates' confinement: the code step's, with the gates' own network setting."""
+        phase = self.plan.read().phase(self.number)
+        unprotect = phase.unprotect if phase is not None else []
+        protected = protected_files(self.root, unprotect, self.cfg.protect.paths)
+        return build(
+            self.root,
+            self.confinement,
+            read_only=False,
+            readonly=harness_readonly(self.root, self.info.plan_path, protected),
+            protected=protected,
+            network=self.cfg.gates.network,
+            credential_extra=self.cfg.agent.credential_paths,
+            kind="gate",
+        )
+
     def _baseline(self) -> list[GateResult]:
         """Gate figures and per-test results before the phase, so a phase cannot 'pass' by skipping,
         deleting or hiding tests."""
         commands = self.cfg.gates.commands  # all of them: a red lint before the phase is worth knowing
         results = (
-            baseline_gates(commands, self.root, self.cfg.gates.timeout_s, self._gate_env(), self.stop_event)
+            baseline_gates(
+                commands,
+                self.root,
+                self.cfg.gates.timeout_s,
+                self._gate_env(),
+                self.stop_event,
+                self._gate_policy(),
+            )
             if commands
             else []
         )
@@ -297,6 +342,10 @@ class PhaseRun:
         changes = diff(before, take_snapshot(self.root))
         damage = test_damage(self.root, changes.deleted, changes.modified)
         phase = self.plan.read().phase(self.number)
+        policy = self._gate_policy()
+        for command in self.cfg.gates.commands:
+            a.journal.write("confinement", command=command, **policy.describe())
+        kept = {p: p.read_bytes() for p in policy.protected if p.is_file()}
         results = audit(
             run_gates(
                 self.cfg.gates.commands,
@@ -304,16 +353,35 @@ class PhaseRun:
                 self.cfg.gates.timeout_s,
                 self._gate_env(),
                 self.stop_event,
+                policy,
             ),
             baseline,
             damage,
             phase.unprotect if phase is not None else (),
         )
+        self._protected_kept(kept, results)
         for g in results:
             self.on_event(ev.GateFinished(g.command, g.ok, g.summary, g.output_tail if not g.ok else ""))
         # per-test results (node id -> passed/failed/skipped) go to the journal for `phaser show`
         a.journal.write("gates", results=[{**g.as_dict(), "tests": g.tests} for g in results])
         return results
+
+    def _protected_kept(self, kept: dict[Path, bytes], results: list[GateResult]) -> None:
+        """A gate that changed a protected file (Landlock lets a file be appended to in place)
+        is red, and the file is put back."""
+        changed = []
+        for path, data in kept.items():
+            try:
+                same = path.read_bytes() == data
+            except OSError:
+                same = False
+            if not same:
+                path.write_bytes(data)
+                changed.append(self.project.rel(path))
+        if changed:
+            for r in results:
+                r.ok = False
+                r.summary = f"{r.summary}: the gate changed protected files (restored): {', '.join(changed)}"
 
     # -- budget -------------------------------------------------------------------------------
 
@@ -385,9 +453,25 @@ class PhaseRun:
         out.hints = [Hint(Action.RUN_PHASE, self.number, self.info.slug)]
         return self._finish(out, a)
 
+    def _planted(self, out: PhaseOutcome, a: _Attempt, before: Snapshot, planted: list[str]) -> PhaseOutcome:
+        """Something in the phase changed .git/hooks or .git/config: restored, the line stops."""
+        self._discard(a, before, "git hooks or config changed during the phase")
+        what = "; ".join(planted)
+        why = f"blocked {utc_stamp()}: planted in .git during the phase (restored, nothing committed): {what}"
+        self.plan.edit(SetMeta(self.number, "status", "blocked"), AppendNote(self.number, why[:600]))
+        clear_active(self.cfg.state_dir, self.info.slug)
+        a.journal.write("git_planted", planted=planted)
+        out.outcome = Outcome.BLOCKED
+        out.detail = f"planted in .git during the phase, restored, nothing committed: {what}"
+        out.hints = [Hint(Action.RUN_PHASE, self.number, self.info.slug)]
+        return self._finish(out, a)
+
     def _complete(self, out: PhaseOutcome, a: _Attempt, base: str | None, before: Snapshot) -> PhaseOutcome:
         """Green gates: tick what was claimed, stamp the evidence, commit the phase's change."""
         assert a.session is not None
+        planted = self.guard.restore() if self.guard is not None else []
+        if planted:
+            return self._planted(out, a, before, planted)
         toolbox = a.session.toolbox
         phase = self.plan.phase(self.number)
         claims = claims_to_ops(phase, toolbox.claims, toolbox.claimed_text)
@@ -425,6 +509,7 @@ class PhaseRun:
             number=self.number,
             title=out.title,
             base=base,
+            confinement=self.confinement.backend,
         )
         why = None if no_gates or not unchanged else "the code step changed no file outside the plan"
         stamp = evidence_stamp(evidence, unverified=unverified, why=why)
@@ -434,7 +519,11 @@ class PhaseRun:
         work = [p for p in paths if p != plan_rel]
         if self.repo:
             committed = commit_phase(
-                self.root, commit_message(self.info.slug, self.number, out.title, stamp), paths, plan_rel
+                self.root,
+                commit_message(self.info.slug, self.number, out.title, stamp),
+                paths,
+                plan_rel,
+                guard=self.guard,
             )
             out.commit, out.diff = committed.commit, committed.diff
             mixed = sorted(set(work) & self.dirty_before)

@@ -9,6 +9,7 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 
 from phaser import events as ev
+from phaser.agent.confine.policy import resolve_backend
 from phaser.agent.journal import Journal
 from phaser.agent.loop import AgentSession
 from phaser.agent.policy import PathPolicy, Step
@@ -102,6 +103,7 @@ def plan_spec(
 
     cfg = project.config
     model = options.model or cfg.models.plan
+    resolve_backend(cfg.agent.sandbox)  # fail closed before any model request
     provider = make_provider(project, options, [model])
     with plan_run_lock(project, info.slug):  # never rewrite a plan under a running phase
         return _plan_locked(project, info, spec, original, revise, options, on_event, model, provider)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from phaser import events as ev
+from phaser.agent.confine.policy import resolve_backend
 from phaser.errors import UsageError
 from phaser.plan.edit import AppendNote, Op, SetMeta, SetTask
 from phaser.plan.model import Phase
@@ -59,6 +60,7 @@ def redo(
             f"phase {number}'s commit {first[:10]} is the repository's first commit: "
             "there is nothing before it to reset to"
         )
+    resolve_backend(project.config.agent.sandbox)  # fail closed before the reset and any request
     provider = make_provider(project, options)  # a bad script or a missing key: refused here
     check_tree(project, info, options)
     with plan_run_lock(project, info.slug):

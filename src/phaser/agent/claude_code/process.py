@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from phaser.agent.sandbox import _die_with_parent, bwrap_argv, sandbox_available
+from phaser.agent.confine import bwrap
+from phaser.agent.confine.policy import Policy, credential_paths, resolve_backend
+from phaser.agent.sandbox import _die_with_parent
 from phaser.errors import ConfigError
 
 
@@ -26,24 +29,40 @@ class Confinement:
     """What the claude process may write; everything else is read-only (under bubblewrap)."""
 
     sandbox: str
-    """auto, bwrap or none (``[agent] sandbox``)."""
+    """``[agent] sandbox``: auto, bwrap, landlock, seatbelt or none."""
     writable: list[Path] = field(default_factory=list)
     readonly: list[Path] = field(default_factory=list)
     """Bound read-only over the writable ones: .git, .phaser, specs, the plan, protected files."""
 
     def active(self) -> bool:
-        if self.sandbox not in ("auto", "bwrap", "none"):
-            raise ConfigError(f"sandbox must be auto, bwrap or none, not {self.sandbox!r}")
-        if self.sandbox == "bwrap" and not sandbox_available():
-            raise ConfigError("agent.sandbox is bwrap but bubblewrap is not installed or cannot run here")
-        return self.sandbox != "none" and sandbox_available()
+        """Whether claude runs confined; ConfigError (fail closed) where the setting cannot hold.
+        The whole claude process runs under bubblewrap only: Landlock and Seatbelt would need its
+        own config folders and API traffic worked out, so they refuse rather than run it unconfined."""
+        choice = resolve_backend(self.sandbox)
+        if choice.backend in ("none", "bwrap"):
+            return choice.backend == "bwrap"
+        raise ConfigError(
+            f"Claude Code runs confined under bubblewrap only, and confinement here is {choice.backend}: "
+            'install bubblewrap, or opt out on purpose with sandbox = "none" in [agent]'
+        )
 
 
 def confined_argv(argv: list[str], cwd: Path, confinement: Confinement) -> list[str]:
-    """``argv`` wrapped in bubblewrap with the network shared (the API is reached over it)."""
-    outer = bwrap_argv(cwd, False, confinement.writable, confinement.readonly)
-    outer.insert(outer.index("--unshare-all") + 1, "--share-net")
-    return outer + argv
+    """``argv`` under the bubblewrap policy, network kept (the API is reached over it)."""
+    root = Path(os.path.abspath(cwd))
+    writable = [Path(os.path.abspath(p)) for p in confinement.writable]
+    policy = Policy(
+        root=root,
+        backend="bwrap",
+        read_only=root not in writable,
+        writable=(root,) if root in writable else (),
+        readonly=tuple(confinement.readonly),
+        hidden=tuple(credential_paths()),
+        network=True,
+        extra_writable=tuple(p for p in writable if p != root),
+        reason="the claude process, network kept for its API",
+    )
+    return bwrap.argv(policy, shutil.which("bwrap") or "bwrap") + argv
 
 
 def spawn(
