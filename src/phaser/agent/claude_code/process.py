@@ -62,7 +62,17 @@ def confined_argv(argv: list[str], cwd: Path, confinement: Confinement) -> list[
         extra_writable=tuple(p for p in writable if p != root),
         reason="the claude process, network kept for its API",
     )
-    return bwrap.argv(policy, shutil.which("bwrap") or "bwrap") + argv
+    outer = bwrap.argv(policy, shutil.which("bwrap") or "bwrap")
+    # bubblewrap gives the process a private /tmp: a CLI installed under /tmp (a CI checkout, say)
+    # is bound back read-only, or it could not even be started
+    exe = Path(shutil.which(argv[0]) or argv[0]).resolve()
+    tmp = Path("/tmp").resolve()
+    if exe.is_relative_to(tmp):
+        home = exe.parent.parent
+        for link in (Path(shutil.which(argv[0]) or argv[0]).parent.parent, home):
+            at = outer.index("--unshare-all")
+            outer[at:at] = ["--ro-bind", str(link), str(link)]
+    return outer + argv
 
 
 def spawn(
