@@ -177,3 +177,30 @@ def test_local_models_through_the_anthropic_kind(tmp_path, fake_api, monkeypatch
     assert main(["next", "-C", str(root), "-q"]) == 0, capsys.readouterr()
     assert {r["body"]["model"] for r in fake_api.requests} == {"qwen3-coder:30b"}
     assert read(root, "specs/word-stats/plan.md").count("- [x]") == 2
+
+
+def test_config_shows_what_each_tier_resolves_to(tmp_path, capsys):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "phaser.toml").write_text(
+        '[providers.local]\nkind = "openai"\nbase_url = "http://127.0.0.1:9/v1"\n'
+        '[models]\neasy = "local:qwen3-coder:30b"\nhard = "claude-code:opus"\n',
+        encoding="utf-8",
+    )
+    from phaser.cli import main
+
+    assert main(["-C", str(tmp_path), "config", "--json"]) == 0
+    tiers = {t["tier"]: t for t in json.loads(capsys.readouterr().out)["tiers"]}
+    assert tiers["easy"] == {
+        "tier": "easy",
+        "ref": "local:qwen3-coder:30b",
+        "provider": "local",
+        "kind": "openai",
+        "base_url": "http://127.0.0.1:9/v1",
+        "model": "qwen3-coder:30b",
+        "priced": True,  # a local model costs 0 unless priced
+    }
+    assert tiers["hard"]["kind"] == "claude-code" and tiers["hard"]["model"] == "opus"
+    assert tiers["medium"]["ref"] == "anthropic:claude-sonnet-5-5"
+    assert main(["-C", str(tmp_path), "config"]) == 0
+    out = capsys.readouterr().out
+    assert "easy    local:qwen3-coder:30b  (openai at http://127.0.0.1:9/v1; priced)" in out

@@ -396,15 +396,20 @@ def cmd_log(args: argparse.Namespace) -> int:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from phaser.workflow.providers import tier_routes
     from phaser.workflow.settings import effective_config
 
     project = _project(args)
     settings = effective_config(project, _overrides(args))
+    routes = tier_routes(project)
     if args.json:
         _emit(
             {
                 "source": project.rel(project.config.source) if project.config.source else None,
                 "settings": [s.as_dict() for s in settings],
+                "tiers": [{k: v for k, v in asdict(r).items() if k != "allowance"} for r in routes],
             }
         )
         return 0
@@ -414,6 +419,10 @@ def cmd_config(args: argparse.Namespace) -> int:
             json.dumps(s.value, ensure_ascii=False) if not isinstance(s.value, str) else json.dumps(s.value)
         )
         print(f"{s.key:<{width}}  {value}  ({s.source})")
+    print("\ntiers:")
+    for r in routes:
+        price = "priced" if r.priced else "no price configured"
+        print(f"  {r.tier:<6}  {r.ref}  ({r.kind} at {r.base_url}; {price})")
     return 0
 
 
