@@ -19,6 +19,8 @@ def argv(policy: Policy, bwrap: str) -> list[str]:
     root = str(policy.root)
     out = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
     out += ["--ro-bind", root, root]  # visible even when it lives under /tmp
+    for tool in _tools_under_tmp():  # the interpreter, its venv and PATH's tools, when they live in /tmp
+        out += ["--ro-bind", tool, tool]
     if not policy.read_only:
         for p in policy.writable:
             out += ["--bind", str(p), str(p)]
@@ -32,6 +34,22 @@ def argv(policy: Policy, bwrap: str) -> list[str]:
     out += ["--unshare-all"] + (["--share-net"] if policy.network else [])
     out += ["--die-with-parent", "--new-session", "--chdir", root]
     return out
+
+
+def _tools_under_tmp() -> list[str]:
+    """Folders the command needs to start that the private /tmp would hide: the interpreter's
+    prefixes (a venv in a checkout under /tmp, as in CI) and the PATH entries there."""
+    import sys
+
+    tmp = os.path.realpath("/tmp")
+    seen: list[str] = []
+    for p in (sys.prefix, sys.exec_prefix, sys.base_prefix, *os.environ.get("PATH", "").split(os.pathsep)):
+        if not p:
+            continue
+        real = os.path.realpath(p)
+        if real.startswith(tmp + os.sep) and os.path.isdir(real) and real not in seen:
+            seen.append(real)
+    return seen
 
 
 def _hidden(paths: tuple[Path, ...]) -> list[str]:
