@@ -292,7 +292,7 @@ def test_json_schemas_of_the_file_commands(tmp_path, capsys):
     assert js("approve") == {"approved": [1], "reopened": None}  # its only task is ticked
     assert js("log") == {"runs": []}
     config = js("config")
-    assert set(config) == {"source", "settings"}
+    assert set(config) == {"source", "settings", "tiers"}
     assert all(set(s) == {"key", "value", "source"} for s in config["settings"])
 
 

@@ -472,9 +472,14 @@ async def test_approve_at_the_checkpoint_after_a_run(tmp_path):
         assert "hello.txt" in str(dialog.query_one("#checkpoint-diff").render())
         assert "✓" in str(dialog.query_one("#checkpoint-gates").render())
         assert "verified" in str(dialog.query_one("#checkpoint-notes").render())
+        button = dialog.query_one("#checkpoint-approve", Button)
+        # a busy machine may not have laid the dialog out yet: click the button once it is on screen
+        await wait_for(pilot, lambda: button.region.area > 0, what="the approve button", timeout=30)
         await pilot.click("#checkpoint-approve")
-        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen), what="the dialog to close")
-        await wait_for(pilot, lambda: phase_state(app, 1) == "done", what="approved on screen")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, HomeScreen), what="the dialog to close", timeout=30
+        )
+        await wait_for(pilot, lambda: phase_state(app, 1) == "done", what="approved on screen", timeout=30)
         assert "approved:" in plan_path.read_text(encoding="utf-8").split("## Phase 2")[0]
 
 

@@ -190,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.usage = "phaser redo [options] [SLUG] N"
 
     sp = cmd("doctor", c.cmd_doctor, "which confinement phaser's commands run under here, and why")
-    sp.add_argument("--json", action="store_true")
+    _json_arg(sp)
 
     sp = cmd("cost", c.cmd_cost, "tokens and dollars per phase, per model, and total, from the journal")
     _slug_arg(sp, "a spec's folder name under specs/ (default: every plan with runs)")

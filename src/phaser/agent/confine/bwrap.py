@@ -43,7 +43,16 @@ def _tools_under_tmp() -> list[str]:
 
     tmp = os.path.realpath("/tmp")
     seen: list[str] = []
-    for p in (sys.prefix, sys.exec_prefix, sys.base_prefix, *os.environ.get("PATH", "").split(os.pathsep)):
+    import phaser
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(phaser.__file__)))  # an editable install's src/
+    for p in (
+        sys.prefix,
+        sys.exec_prefix,
+        sys.base_prefix,
+        package,
+        *os.environ.get("PATH", "").split(os.pathsep),
+    ):
         if not p:
             continue
         real = os.path.realpath(p)
