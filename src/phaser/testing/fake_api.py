@@ -11,25 +11,20 @@ tokens come from ``estimate_tokens``; cache entries never expire (TTL ignored, a
 cache looks back over every block boundary up to the last breakpoint instead of 20 blocks;
 ``count_tokens`` never consumes the script nor triggers faults.
 
-Fault keys (each consumed instead of a reply; the next request gets the next turn):
-``status`` (+ ``type``, ``message``, ``retry_after`` seconds -> ``retry-after``/``retry-after-ms``
-headers, where zero goes out as 1 ms because SDK 2.14 treats a zero wait as absent; a 429 defaults to
-``retry_after: 0``), ``drop`` (close the connection mid-stream),
-``truncate`` (end the body cleanly before message_stop), ``stream_error`` (an ``event: error`` after
-HTTP 200), ``malformed`` (a data line that is not JSON).
+The server, the script and the faults are ``phaser.testing.fake_http.FakeServer``'s (fault keys:
+``status``, ``drop``, ``truncate``, ``stream_error``, ``malformed``); this module is the wire format:
+its checks, errors, events and usage. A ``truncate`` ends the body before message_stop; a
+``stream_error`` is an ``event: error`` after HTTP 200.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
 
-from phaser.agent.script import Script, ScriptCursor, TurnSpec, estimate_tokens, stop_reason, turn_content
+from phaser.agent.script import Script, TurnSpec, estimate_tokens, stop_reason, turn_content
+from phaser.testing.fake_http import FakeServer, Handler, pieces
 
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -41,7 +36,6 @@ ERROR_TYPES = {
     500: "api_error",
     529: "overloaded_error",
 }
-_SECRET_HEADERS = {"x-api-key", "authorization"}
 
 
 class InvalidRequest(Exception):
@@ -56,12 +50,6 @@ def _blocks(content: Any) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}]
     return list(content or [])
-
-
-def _pieces(text: str, n: int = 3) -> list[str]:
-    """Split text into up to n non-empty pieces, as the API splits deltas anywhere."""
-    size = max(1, -(-len(text) // n))
-    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
 
 def prompt_blocks(body: dict[str, Any]) -> list[tuple[Any, bool]]:
@@ -204,17 +192,17 @@ def block_events(index: int, block: dict[str, Any]) -> list[bytes]:
     if kind == "text":
         start, deltas = (
             {**block, "text": ""},
-            [{"type": "text_delta", "text": p} for p in _pieces(block["text"])],
+            [{"type": "text_delta", "text": p} for p in pieces(block["text"])],
         )
     elif kind == "tool_use":
-        pieces = ["", *_pieces(json.dumps(block.get("input", {})))]
+        parts = ["", *pieces(json.dumps(block.get("input", {})))]
         start, deltas = (
             {**block, "input": {}},
-            [{"type": "input_json_delta", "partial_json": p} for p in pieces],
+            [{"type": "input_json_delta", "partial_json": p} for p in parts],
         )
     elif kind == "thinking":
         start = {**block, "thinking": "", "signature": ""}
-        deltas = [{"type": "thinking_delta", "thinking": p} for p in _pieces(block.get("thinking", ""))]
+        deltas = [{"type": "thinking_delta", "thinking": p} for p in pieces(block.get("thinking", ""))]
         deltas.append({"type": "signature_delta", "signature": block.get("signature", "")})
     else:  # redacted_thinking and friends arrive whole in the start event
         start, deltas = block, []
@@ -229,127 +217,22 @@ def block_events(index: int, block: dict[str, Any]) -> list[bytes]:
     return out
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False  # idle keep-alive connections must not block stop()
-    api: FakeMessagesAPI
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):  # clients hang up; that's fine
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive and chunked streams, like the real API
-    timeout = 30
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
-        pass
-
-    def do_POST(self) -> None:
-        self.server.api._handle(self)
-
-    def send_json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
-        payload = json.dumps(data).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(payload)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def start_stream(self, request_id: str) -> None:
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
-        self.send_header("cache-control", "no-cache")
-        self.send_header("transfer-encoding", "chunked")
-        self.send_header("request-id", request_id)
-        self.end_headers()
-
-    def chunk(self, data: bytes) -> None:
-        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-        self.wfile.flush()
-
-    def end_stream(self) -> None:
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
-
-
-class FakeMessagesAPI:
+class FakeMessagesAPI(FakeServer):
     """A local Messages API: ``with FakeMessagesAPI(script) as api: Anthropic(base_url=api.base_url)``."""
+
+    thread_name = "fake-messages-api"
+    error_types = ERROR_TYPES
 
     def __init__(
         self, script: Script = (), *, min_cache_tokens: int = 1024, api_key: str | None = None
     ) -> None:
-        self.min_cache_tokens = min_cache_tokens
-        self.api_key = api_key  # when set, any other key gets a 401 like the real API
-        self.requests: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
         self._cache: set[str] = set()
-        self._n = 0
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self.set_script(script)
+        super().__init__(script, api_key=api_key, min_cache_tokens=min_cache_tokens)
 
-    # -- lifecycle -------------------------------------------------------------------------
-    def start(self) -> FakeMessagesAPI:
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.api = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            args=(0.02,),  # poll interval: stop() waits up to one of these
-            name="fake-messages-api",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeMessagesAPI:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FakeMessagesAPI is not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    # -- script and cache ------------------------------------------------------------------
-    def set_script(self, script: Script) -> None:
-        with self._lock:
-            self._turns: list[TurnSpec] | None = None
-            if callable(script):
-                self._cursor = ScriptCursor(script)
-            else:
-                self._turns = list(script)  # the cursor shares the list: add_turns appends to it
-                self._cursor = ScriptCursor(self._turns)
-
-    def add_turns(self, *turns: TurnSpec) -> None:
-        with self._lock:
-            if self._turns is None:
-                raise TypeError("cannot add turns to a callable script; use set_script")
-            self._turns.extend(turns)
-
+    # -- cache ---------------------------------------------------------------------------
     def reset_cache(self) -> None:
         with self._lock:
             self._cache.clear()
-
-    @property
-    def remaining(self) -> int:
-        return self._cursor.remaining
 
     def cache_usage(self, body: dict[str, Any]) -> dict[str, Any]:
         """Usage for a request, and store its breakpoint prefixes in the cache."""
@@ -379,63 +262,33 @@ class FakeMessagesAPI:
         }
 
     # -- HTTP ------------------------------------------------------------------------------
-    def _handle(self, h: _Handler) -> None:
-        url = urlsplit(h.path)
-        raw = h.rfile.read(int(h.headers.get("content-length") or 0))
-        headers = {
-            k.lower(): ("<redacted>" if k.lower() in _SECRET_HEADERS else v) for k, v in h.headers.items()
-        }
+    def _handle(self, h: Handler) -> None:
+        req = self._receive(h)
+        if req.key is None:
+            return self._error(h, 401, "x-api-key header is required")
+        if self.api_key is not None and req.key != self.api_key:
+            return self._error(h, 401, "invalid x-api-key")
+        if "anthropic-version" not in req.headers:
+            return self._error(h, 400, "anthropic-version: header is required")
+        if req.path not in ("/v1/messages", "/v1/messages/count_tokens"):
+            return self._error(h, 404, f"Not found: {req.path}")
+        count_only = req.path.endswith("/count_tokens")
         try:
-            body: Any = json.loads(raw or b"null")
-        except ValueError:
-            body = None
-        # the SDK sends its key as `x-api-key` or (2.14) `Authorization: Bearer`; both count
-        bearer = h.headers.get("authorization", "")
-        key = h.headers.get("x-api-key") or (bearer[7:] if bearer.lower().startswith("bearer ") else None)
-        record = {
-            "path": url.path,
-            "query": url.query,
-            "headers": headers,
-            "api_key": key is not None,
-            "body": body,
-        }
-        with self._lock:
-            self.requests.append(record)
-            self._n += 1
-            n = self._n
-        rid = f"req_fake_{n:04d}"
-        if key is None:
-            return self._error(h, 401, "x-api-key header is required", rid)
-        if self.api_key is not None and key != self.api_key:
-            return self._error(h, 401, "invalid x-api-key", rid)
-        if "anthropic-version" not in headers:
-            return self._error(h, 400, "anthropic-version: header is required", rid)
-        if url.path not in ("/v1/messages", "/v1/messages/count_tokens"):
-            return self._error(h, 404, f"Not found: {url.path}", rid)
-        count_only = url.path.endswith("/count_tokens")
-        try:
-            validate(body, count_only=count_only)
+            validate(req.body, count_only=count_only)
         except InvalidRequest as e:
-            return self._error(h, 400, str(e), rid)
+            return self._error(h, 400, str(e))
         if count_only:
-            return h.send_json(200, {"input_tokens": count_input_tokens(body)}, {"request-id": rid})
-        with self._lock:
-            turn = self._cursor.next_turn(body)
-        if "fault" in turn:
-            return self._fault(h, turn["fault"], body, n, rid)
-        self._reply(h, turn, body, n, rid)
+            return h.send_json(200, {"input_tokens": count_input_tokens(req.body)})
+        self._serve_turn(h, req.body, req.n)
 
-    def _error(
-        self, h: _Handler, status: int, message: str, rid: str, etype: str = "", **headers: str
-    ) -> None:
+    def _error(self, h: Handler, status: int, message: str, etype: str = "", **headers: str) -> None:
         etype = etype or ERROR_TYPES.get(status, "api_error")
-        error = {"type": "error", "error": {"type": etype, "message": message}, "request_id": rid}
-        h.send_json(status, error, {"request-id": rid, **headers})
+        error = {"type": "error", "error": {"type": etype, "message": message}, "request_id": h.request_id}
+        h.send_json(status, error, headers)
 
     def _message(self, body: dict[str, Any], content: list[dict[str, Any]], n: int) -> dict[str, Any]:
         usage = self.cache_usage(body)
-        with self._lock:
-            self.requests[n - 1]["usage"] = dict(usage)  # what this request was billed, for tests
+        self._bill(n, usage)
         return {
             "id": f"msg_fake_{n:04d}",
             "type": "message",
@@ -447,7 +300,7 @@ class FakeMessagesAPI:
             "usage": {**usage, "output_tokens": 1, "service_tier": "standard"},
         }
 
-    def _reply(self, h: _Handler, turn: TurnSpec, body: dict[str, Any], n: int, rid: str) -> None:
+    def _reply(self, h: Handler, turn: TurnSpec, body: dict[str, Any], n: int) -> None:
         content = [
             b
             for b in turn_content(turn, id_prefix=f"toolu_f{n:04d}_")
@@ -459,13 +312,12 @@ class FakeMessagesAPI:
         if not body.get("stream"):
             message.update(content=content, stop_reason=reason)
             message["usage"]["output_tokens"] = output_tokens
-            return h.send_json(200, message, {"request-id": rid})
-        h.start_stream(rid)
+            return h.send_json(200, message)
+        h.start_stream()
         h.chunk(_sse("message_start", {"type": "message_start", "message": message}))
         h.chunk(_sse("ping", {"type": "ping"}))
         for i, block in enumerate(content):
-            for event in block_events(i, block):
-                h.chunk(event)
+            h.chunks(block_events(i, block))
         delta = {"stop_reason": reason, "stop_sequence": None}
         h.chunk(
             _sse(
@@ -476,32 +328,18 @@ class FakeMessagesAPI:
         h.chunk(_sse("message_stop", {"type": "message_stop"}))
         h.end_stream()
 
-    def _fault(self, h: _Handler, fault: dict[str, Any], body: dict[str, Any], n: int, rid: str) -> None:
-        if "status" in fault:
-            status = int(fault["status"])
-            retry_after = fault.get("retry_after", 0 if status == 429 else None)
-            headers = {}
-            if retry_after is not None:  # the SDK ignores a zero wait and backs off: send at least 1 ms
-                ms = max(1, round(retry_after * 1000))
-                headers = {"retry-after": str(round(retry_after)), "retry-after-ms": str(ms)}
-            message = fault.get("message", f"fake {ERROR_TYPES.get(status, 'error')}")
-            return self._error(h, status, message, rid, fault.get("type", ""), **headers)
-        if not body.get("stream"):  # stream faults on a plain request: the closest plain failure
-            return self._error(h, 529, "Overloaded", rid)
-        h.start_stream(rid)
-        h.chunk(_sse("message_start", {"type": "message_start", "message": self._message(body, [], n)}))
-        if fault.get("malformed"):
-            h.chunk(b"event: content_block_start\ndata: {not json\n\n")
-            return h.end_stream()
-        partial = {"type": "text", "text": fault.get("text", "partial reply that will be")}
-        for event in block_events(0, partial)[:-1]:
-            h.chunk(event)
-        if fault.get("drop"):
-            h.close_connection = True  # no terminating chunk: the client sees a truncated body
-            return None
-        if fault.get("truncate"):  # a clean end of body, but no message_delta / message_stop
-            return h.end_stream()
+    # -- a broken stream: message_start, part of a text block, then the fault ------------------------
+    malformed_line = b"event: content_block_start\ndata: {not json\n\n"
+
+    def _stream_open(self, body: dict[str, Any], n: int) -> list[bytes]:
+        return [_sse("message_start", {"type": "message_start", "message": self._message(body, [], n)})]
+
+    def _stream_partial(self, body: dict[str, Any], n: int, text: str) -> list[bytes]:
+        return block_events(0, {"type": "text", "text": text})[:-1]
+
+    def _stream_error(self, fault: dict[str, Any]) -> bytes:
         etype = fault.get("stream_error", "overloaded_error")
-        error = {"type": "error", "error": {"type": etype, "message": fault.get("message", "Overloaded")}}
-        h.chunk(_sse("error", error))
-        h.end_stream()
+        return _sse(
+            "error",
+            {"type": "error", "error": {"type": etype, "message": fault.get("message", "Overloaded")}},
+        )

@@ -16,11 +16,10 @@ Prompt caching is automatic, as on OpenAI: the longest run of whole leading mess
 system included) already sent on the same model is read from the cache once it reaches
 ``min_cache_tokens``. Tokens come from ``estimate_tokens``.
 
-Fault keys (see ``phaser.agent.script``), each consumed instead of a reply: ``status`` (+ ``message``,
-``type``, ``retry_after`` -> ``retry-after``/``retry-after-ms``; a 429 defaults to 0 s, sent as 1 ms),
-``drop`` (close the connection mid-stream), ``truncate`` (end the body cleanly with no finish_reason
-and no [DONE]), ``stream_error`` (an ``{"error": ...}`` object after HTTP 200), ``malformed`` (a data
-line that is not JSON).
+The server, the script and the faults are ``phaser.testing.fake_http.FakeServer``'s (fault keys:
+``status``, ``drop``, ``truncate``, ``stream_error``, ``malformed``); here a ``truncate`` ends the
+body with no finish_reason and no [DONE], and a ``stream_error`` is an ``{"error": ...}`` object
+after HTTP 200.
 
 A tool call whose ``input`` is a string (not allowed in script files) sends that string verbatim as
 its ``arguments``, to test how phaser meets arguments that are not a JSON object.
@@ -29,14 +28,11 @@ its ``arguments``, to test how phaser meets arguments that are not a JSON object
 from __future__ import annotations
 
 import json
-import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
 
-from phaser.agent.script import Script, ScriptCursor, TurnSpec, estimate_tokens
+from phaser.agent.script import Script, TurnSpec, estimate_tokens
+from phaser.testing.fake_http import FakeServer, Handler, pieces
 
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -50,11 +46,6 @@ ERROR_TYPES = {
 
 class InvalidRequest(Exception):
     """A request the real API would answer with 400."""
-
-
-def _pieces(text: str, n: int = 3) -> list[str]:
-    size = max(1, -(-len(text) // n))
-    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
 
 def validate(body: Any) -> None:
@@ -115,63 +106,24 @@ def validate(body: Any) -> None:
         raise InvalidRequest(f"tool_call_ids did not have response messages: {', '.join(sorted(pending))}")
 
 
+def _data(obj: Any) -> bytes:
+    """One SSE data line: a JSON object, or raw bytes such as ``[DONE]``."""
+    return b"data: " + (obj if isinstance(obj, bytes) else json.dumps(obj).encode()) + b"\n\n"
+
+
 def _arguments(value: Any) -> str:
     """A tool call's arguments as sent: a string input goes out verbatim (broken JSON, for tests)."""
     return value if isinstance(value, str) else json.dumps(value)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    api: FakeChatAPI
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 30
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        self.server.api._handle(self)
-
-    def send_json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
-        payload = json.dumps(data).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(payload)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def start_stream(self) -> None:
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
-        self.send_header("cache-control", "no-cache")
-        self.send_header("transfer-encoding", "chunked")
-        self.end_headers()
-
-    def chunk(self, data: bytes) -> None:
-        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-        self.wfile.flush()
-
-    def data(self, obj: Any) -> None:
-        self.chunk(b"data: " + (obj if isinstance(obj, bytes) else json.dumps(obj).encode()) + b"\n\n")
-
-    def end_stream(self) -> None:
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
-
-
-class FakeChatAPI:
+class FakeChatAPI(FakeServer):
     """A local chat-completions API: ``with FakeChatAPI(script) as api: OpenAI(base_url=api.base_url)``."""
+
+    thread_name = "fake-chat-api"
+    url_path = "/v1"
+    request_id_header = "x-request-id"
+    error_types = ERROR_TYPES
+    overloaded = (503, "The server is overloaded")
 
     def __init__(
         self,
@@ -184,62 +136,8 @@ class FakeChatAPI:
     ) -> None:
         self.cached = cached
         self.cost_per_mtok = cost_per_mtok
-        self.api_key = api_key
-        self.min_cache_tokens = min_cache_tokens
-        self.requests: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
         self._seen: set[tuple[str, str]] = set()
-        self._n = 0
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self.set_script(script)
-
-    # -- lifecycle -------------------------------------------------------------------------
-    def start(self) -> FakeChatAPI:
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.api = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.02,), name="fake-chat-api", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeChatAPI:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FakeChatAPI is not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def set_script(self, script: Script) -> None:
-        with self._lock:
-            turns = None if callable(script) else list(script)
-            self._turns: list[TurnSpec] | None = turns
-            self._cursor = ScriptCursor(script if turns is None else turns)
-
-    def add_turns(self, *turns: TurnSpec) -> None:
-        with self._lock:
-            if self._turns is None:
-                raise TypeError("cannot add turns to a callable script; use set_script")
-            self._turns.extend(turns)
-
-    @property
-    def remaining(self) -> int:
-        return self._cursor.remaining
+        super().__init__(script, api_key=api_key, min_cache_tokens=min_cache_tokens)
 
     # -- usage -----------------------------------------------------------------------------
     def usage(self, body: dict[str, Any], completion_tokens: int) -> dict[str, Any]:
@@ -268,35 +166,19 @@ class FakeChatAPI:
         return usage
 
     # -- HTTP ------------------------------------------------------------------------------
-    def _handle(self, h: _Handler) -> None:
-        url = urlsplit(h.path)
-        raw = h.rfile.read(int(h.headers.get("content-length") or 0))
-        try:
-            body: Any = json.loads(raw or b"null")
-        except ValueError:
-            body = None
-        bearer = h.headers.get("authorization", "")
-        key = bearer[7:] if bearer.lower().startswith("bearer ") else None
-        record = {"path": url.path, "api_key": key is not None, "body": body}
-        with self._lock:
-            self.requests.append(record)
-            self._n += 1
-            n = self._n
-        if self.api_key is not None and key != self.api_key:
+    def _handle(self, h: Handler) -> None:
+        req = self._receive(h)
+        if self.api_key is not None and req.key != self.api_key:
             return self._error(h, 401, "Incorrect API key provided.")
-        if url.path != "/v1/chat/completions":
-            return self._error(h, 404, f"Not found: {url.path}")
+        if req.path != "/v1/chat/completions":
+            return self._error(h, 404, f"Not found: {req.path}")
         try:
-            validate(body)
+            validate(req.body)
         except InvalidRequest as e:
             return self._error(h, 400, str(e))
-        with self._lock:
-            turn = self._cursor.next_turn(body)
-        if "fault" in turn:
-            return self._fault(h, turn["fault"], body, n)
-        self._reply(h, turn, body, n)
+        self._serve_turn(h, req.body, req.n)
 
-    def _error(self, h: _Handler, status: int, message: str, etype: str = "", **headers: str) -> None:
+    def _error(self, h: Handler, status: int, message: str, etype: str = "", **headers: str) -> None:
         error = {"message": message, "type": etype or ERROR_TYPES.get(status, "server_error"), "param": None}
         h.send_json(status, {"error": {**error, "code": None}}, headers)
 
@@ -313,7 +195,7 @@ class FakeChatAPI:
             out["usage"] = None
         return out
 
-    def _reply(self, h: _Handler, turn: TurnSpec, body: dict[str, Any], n: int) -> None:
+    def _reply(self, h: Handler, turn: TurnSpec, body: dict[str, Any], n: int) -> None:
         text = turn.get("text", "")
         calls: list[dict[str, Any]] = [
             {
@@ -326,8 +208,7 @@ class FakeChatAPI:
         finish = "tool_calls" if calls else {"max_tokens": "length"}.get(turn.get("stop_reason", ""), "stop")
         out_tokens = estimate_tokens({"text": text, "calls": calls}) if (text or calls) else 1
         usage = self.usage(body, out_tokens)
-        with self._lock:
-            self.requests[n - 1]["usage"] = usage
+        self._bill(n, usage)
         if not body.get("stream"):
             message: dict[str, Any] = {"role": "assistant", "content": text or None}
             if calls:
@@ -342,48 +223,34 @@ class FakeChatAPI:
             }
             return h.send_json(200, reply)
         h.start_stream()
-        h.data(self._chunk(body, n, {"role": "assistant", "content": ""}))
+        h.chunks(self._stream_open(body, n))
         if text:
-            for piece in _pieces(text):
-                h.data(self._chunk(body, n, {"content": piece}))
+            h.chunks(self._stream_partial(body, n, text))
         for i, call in enumerate(calls):
             first = {**call, "index": i, "function": {"name": call["function"]["name"], "arguments": ""}}
-            h.data(self._chunk(body, n, {"tool_calls": [first]}))
-            for piece in _pieces(call["function"]["arguments"]):
-                h.data(self._chunk(body, n, {"tool_calls": [{"index": i, "function": {"arguments": piece}}]}))
-        h.data(self._chunk(body, n, {}, finish))
+            h.chunk(_data(self._chunk(body, n, {"tool_calls": [first]})))
+            for piece in pieces(call["function"]["arguments"]):
+                h.chunk(
+                    _data(
+                        self._chunk(body, n, {"tool_calls": [{"index": i, "function": {"arguments": piece}}]})
+                    )
+                )
+        h.chunk(_data(self._chunk(body, n, {}, finish)))
         if (body.get("stream_options") or {}).get("include_usage"):
             last = self._chunk(body, n, {})
             last["choices"], last["usage"] = [], usage
-            h.data(last)
-        h.data(b"[DONE]")
+            h.chunk(_data(last))
+        h.chunk(_data(b"[DONE]"))
         h.end_stream()
 
-    def _fault(self, h: _Handler, fault: dict[str, Any], body: dict[str, Any], n: int) -> None:
-        if "status" in fault:
-            status = int(fault["status"])
-            retry_after = fault.get("retry_after", 0 if status == 429 else None)
-            headers = {}
-            if retry_after is not None:
-                ms = max(1, round(retry_after * 1000))
-                headers = {"retry-after": str(round(retry_after)), "retry-after-ms": str(ms)}
-            message = fault.get("message", f"fake {ERROR_TYPES.get(status, 'error')}")
-            return self._error(h, status, message, fault.get("type", ""), **headers)
-        if not body.get("stream"):
-            return self._error(h, 503, "The server is overloaded")
-        h.start_stream()
-        h.data(self._chunk(body, n, {"role": "assistant", "content": ""}))
-        if fault.get("malformed"):
-            h.chunk(b"data: {not json\n\n")
-            return h.end_stream()
-        for piece in _pieces(fault.get("text", "partial reply that will be")):
-            h.data(self._chunk(body, n, {"content": piece}))
-        if fault.get("drop"):
-            h.close_connection = True  # no terminating chunk: the client sees a truncated body
-            return None
-        if fault.get("truncate"):
-            return h.end_stream()
+    # -- a broken stream: the role chunk, part of the text, then the fault -----------------------
+    def _stream_open(self, body: dict[str, Any], n: int) -> list[bytes]:
+        return [_data(self._chunk(body, n, {"role": "assistant", "content": ""}))]
+
+    def _stream_partial(self, body: dict[str, Any], n: int, text: str) -> list[bytes]:
+        return [_data(self._chunk(body, n, {"content": piece})) for piece in pieces(text)]
+
+    def _stream_error(self, fault: dict[str, Any]) -> bytes:
         message = fault.get("message", "The server had an error while processing your request.")
         etype = fault.get("stream_error", "server_error")
-        h.data({"error": {"message": message, "type": etype, "param": None, "code": None}})
-        h.end_stream()
+        return _data({"error": {"message": message, "type": etype, "param": None, "code": None}})
