@@ -14,11 +14,11 @@ from __future__ import annotations
 import copy
 import importlib
 import os
-import time
 from collections.abc import Iterator
 from typing import Any
 
 from phaser.agent.provider import ModelTurn, Request, StreamCallback, StreamChunk, Usage, api_model
+from phaser.agent.stream_retry import RetryableStreamFailure, error_fields, one_line, stream_with_retries
 from phaser.errors import ProviderError
 
 EPHEMERAL = {"type": "ephemeral"}
@@ -26,21 +26,6 @@ MAX_BREAKPOINTS = 4
 # error types an `event: error` mid-stream may carry that are worth another try
 _RETRYABLE_STREAM_ERRORS = {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
 _UNCACHEABLE = {"thinking", "redacted_thinking"}  # the API refuses cache_control on these
-
-
-def _one_line(text: object, limit: int = 300) -> str:
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 3] + "..."
-
-
-def _error_fields(err: Any) -> tuple[str, str]:
-    """(error type, message) from an APIStatusError's body, whatever shape it came in."""
-    body = getattr(err, "body", None)
-    if isinstance(body, dict):
-        error = body.get("error")
-        inner: dict = error if isinstance(error, dict) else body
-        return str(inner.get("type") or "error"), str(inner.get("message") or "")
-    return "error", str(getattr(err, "message", "") or err)
 
 
 def _with_breakpoints(messages: list[dict[str, Any]], reserved: int, cache: bool) -> list[dict[str, Any]]:
@@ -147,26 +132,14 @@ class AnthropicProvider:
 
     def complete(self, request: Request, on_chunk: StreamCallback | None = None) -> ModelTurn:
         params = {**self._params(request), "max_tokens": request.max_tokens}
-        attempt = 0
-        while True:
-            forwarded = [False]
-            try:
-                return self._stream_once(params, on_chunk, forwarded)
-            except _RetryableStreamFailure as failure:
-                attempt += 1
-                cause = failure.cause
-                self.retries.append(
-                    {"attempt": attempt, "error": failure.kind, "message": _one_line(cause, 200)}
-                )
-                if attempt > self.stream_retries:
-                    raise ProviderError(
-                        f"Anthropic API stream failed {attempt} times; last error: {failure.kind}: "
-                        f"{_one_line(cause, 200)}"
-                    ) from None
-                if forwarded[0] and on_chunk is not None:
-                    on_chunk(StreamChunk("retry", ""))
-                if self.retry_backoff_s > 0:
-                    time.sleep(self.retry_backoff_s * 2 ** (attempt - 1))
+        return stream_with_retries(
+            lambda forwarded: self._stream_once(params, on_chunk, forwarded),
+            on_chunk,
+            where="Anthropic API",
+            stream_retries=self.stream_retries,
+            backoff_s=self.retry_backoff_s,
+            log=self.retries,
+        )
 
     def _stream_once(
         self, params: dict[str, Any], on_chunk: StreamCallback | None, forwarded: list[bool]
@@ -194,7 +167,7 @@ class AnthropicProvider:
         finally:
             manager.__exit__(None, None, None)
         if not complete:
-            raise _RetryableStreamFailure("incomplete_stream", "the stream ended before message_stop")
+            raise RetryableStreamFailure("incomplete_stream", "the stream ended before message_stop")
         return self._turn(stream.get_final_message())
 
     def _events(self, stream: Any) -> Iterator[Any]:
@@ -206,12 +179,12 @@ class AnthropicProvider:
             except StopIteration:
                 return
             except self._anthropic.APIStatusError as e:
-                kind, _ = _error_fields(e)
+                kind, _ = error_fields(e)
                 if e.status_code == 200 and kind in _RETRYABLE_STREAM_ERRORS:
-                    raise _RetryableStreamFailure(kind, e) from None
+                    raise RetryableStreamFailure(kind, e) from None
                 raise ProviderError(self._describe(e)) from None
             except self._stream_errors as e:  # dropped connection; unparsable event
-                raise _RetryableStreamFailure(type(e).__name__, e) from None
+                raise RetryableStreamFailure(type(e).__name__, e) from None
             yield event
 
     def _turn(self, final: Any) -> ModelTurn:
@@ -233,21 +206,12 @@ class AnthropicProvider:
         """One line for a person: status, error type, message; no traceback."""
         anthropic = self._anthropic
         if isinstance(err, anthropic.APIStatusError):
-            kind, message = _error_fields(err)
+            kind, message = error_fields(err)
             status = err.status_code
             if status == 401:
-                return f"Anthropic API rejected the API key (401 {kind}: {_one_line(message)}); check ANTHROPIC_API_KEY"
-            return f"Anthropic API error {status} {kind}: {_one_line(message)}"
+                return f"Anthropic API rejected the API key (401 {kind}: {one_line(message)}); check ANTHROPIC_API_KEY"
+            return f"Anthropic API error {status} {kind}: {one_line(message)}"
         if isinstance(err, anthropic.APIConnectionError):
             cause = err.__cause__ or err
-            return f"cannot reach the Anthropic API at {self.client.base_url}: {_one_line(cause)}"
-        return f"Anthropic API call failed: {type(err).__name__}: {_one_line(err)}"
-
-
-class _RetryableStreamFailure(Exception):
-    """A failure after HTTP 200 that the SDK will not retry; phaser restarts the turn."""
-
-    def __init__(self, kind: str, cause: object) -> None:
-        super().__init__(kind)
-        self.kind = kind
-        self.cause = cause
+            return f"cannot reach the Anthropic API at {self.client.base_url}: {one_line(cause)}"
+        return f"Anthropic API call failed: {type(err).__name__}: {one_line(err)}"

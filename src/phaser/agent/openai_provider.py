@@ -25,12 +25,12 @@ at most ``tool_reminders`` times, then the step fails with one line naming the u
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from typing import Any
 
 from phaser.agent.provider import ModelTurn, Request, StreamCallback, StreamChunk, Usage, api_model
 from phaser.agent.script import estimate_tokens
+from phaser.agent.stream_retry import RetryableStreamFailure, error_fields, one_line, stream_with_retries
 from phaser.errors import ProviderError
 
 EDITOR = "str_replace_based_edit_tool"
@@ -85,11 +85,6 @@ _BASH_DESCRIPTION = (
     "Run a bash command in the repository root and get its output (capped) and exit code. Each call is a "
     "fresh shell; in read-only steps the tree cannot be changed."
 )
-
-
-def _one_line(text: object, limit: int = 300) -> str:
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def function_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -209,7 +204,7 @@ class _Calls:
             else:
                 block["raw_arguments"] = call["arguments"]
                 block["input_error"] = (
-                    f"The arguments of {call['name']} must be one JSON object; got {_one_line(raw, 200)!r}."
+                    f"The arguments of {call['name']} must be one JSON object; got {one_line(raw, 200)!r}."
                 )
             out.append(block)
         return out
@@ -288,7 +283,7 @@ class OpenAIProvider:
             if turn.tool_calls or not needs_tool:
                 break
             self.retries.append(
-                {"attempt": reminder + 1, "error": "no_tool_call", "message": _one_line(turn.text, 200)}
+                {"attempt": reminder + 1, "error": "no_tool_call", "message": one_line(turn.text, 200)}
             )
             if reminder == self.tool_reminders:
                 raise ProviderError(
@@ -304,25 +299,14 @@ class OpenAIProvider:
 
     # -- one turn ----------------------------------------------------------------------------
     def _with_retries(self, params: dict[str, Any], on_chunk: StreamCallback | None) -> ModelTurn:
-        attempt = 0
-        while True:
-            forwarded = [False]
-            try:
-                return self._stream_once(params, on_chunk, forwarded)
-            except _RetryableStreamFailure as failure:
-                attempt += 1
-                self.retries.append(
-                    {"attempt": attempt, "error": failure.kind, "message": _one_line(failure.cause, 200)}
-                )
-                if attempt > self.stream_retries:
-                    raise ProviderError(
-                        f"{self._where()} stream failed {attempt} times; last error: {failure.kind}: "
-                        f"{_one_line(failure.cause, 200)}"
-                    ) from None
-                if forwarded[0] and on_chunk is not None:
-                    on_chunk(StreamChunk("retry", ""))
-                if self.retry_backoff_s > 0:
-                    time.sleep(self.retry_backoff_s * 2 ** (attempt - 1))
+        return stream_with_retries(
+            lambda forwarded: self._stream_once(params, on_chunk, forwarded),
+            on_chunk,
+            where=self._where(),
+            stream_retries=self.stream_retries,
+            backoff_s=self.retry_backoff_s,
+            log=self.retries,
+        )
 
     def _stream_once(
         self, params: dict[str, Any], on_chunk: StreamCallback | None, forwarded: list[bool]
@@ -362,7 +346,7 @@ class OpenAIProvider:
         finally:
             stream.close()
         if finish is None:
-            raise _RetryableStreamFailure("incomplete_stream", "the stream ended without a finish_reason")
+            raise RetryableStreamFailure("incomplete_stream", "the stream ended without a finish_reason")
         content: list[dict[str, Any]] = []
         if text and "".join(text):
             content.append({"type": "text", "text": "".join(text)})
@@ -385,11 +369,11 @@ class OpenAIProvider:
             except openai.APIStatusError as e:
                 raise ProviderError(self._describe(e, "")) from None
             except openai.APIConnectionError as e:  # dropped connection, read timeout
-                raise _RetryableStreamFailure(type(e.__cause__ or e).__name__, e.__cause__ or e) from None
+                raise RetryableStreamFailure(type(e.__cause__ or e).__name__, e.__cause__ or e) from None
             except openai.APIError as e:  # an error object mid-stream
-                raise _RetryableStreamFailure("stream_error", e.message) from None
+                raise RetryableStreamFailure("stream_error", e.message) from None
             except ValueError as e:  # a data line that is not JSON
-                raise _RetryableStreamFailure("malformed_chunk", e) from None
+                raise RetryableStreamFailure("malformed_chunk", e) from None
             yield chunk
 
     def _usage(
@@ -425,9 +409,7 @@ class OpenAIProvider:
         """One line for a person, with the known fix when a server's message names one."""
         openai = self._openai
         if isinstance(err, openai.APIStatusError):
-            body = err.body if isinstance(err.body, dict) else {}
-            inner = body.get("error") if isinstance(body.get("error"), dict) else body
-            message = str(inner.get("message") or err.message) if isinstance(inner, dict) else err.message
+            _, message = error_fields(err)
             status = err.status_code
             low = message.lower()
             hint = ""
@@ -441,17 +423,8 @@ class OpenAIProvider:
                 hint = f"; check {self.api_key_env}" if self.api_key_env else "; the server wants an API key"
             elif status == 404 and model:
                 hint = f"; is {model!r} served there (Ollama: ollama pull {model})?"
-            return f"{self._where()} error {status}: {_one_line(message)}{hint}"
+            return f"{self._where()} error {status}: {one_line(message)}{hint}"
         if isinstance(err, openai.APIConnectionError):
             cause = err.__cause__ or err
-            return f"cannot reach {self._where()}: {_one_line(cause)} (is the server running?)"
-        return f"{self._where()} call failed: {type(err).__name__}: {_one_line(err)}"
-
-
-class _RetryableStreamFailure(Exception):
-    """A failure after HTTP 200 that the SDK will not retry; phaser restarts the turn."""
-
-    def __init__(self, kind: str, cause: object) -> None:
-        super().__init__(kind)
-        self.kind = kind
-        self.cause = cause
+            return f"cannot reach {self._where()}: {one_line(cause)} (is the server running?)"
+        return f"{self._where()} call failed: {type(err).__name__}: {one_line(err)}"
