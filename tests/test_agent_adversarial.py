@@ -1,6 +1,8 @@
 """A hostile agent tries everything it should not, in every step; nothing may stick.
 
-Runs with sandbox="none" (snapshot guards only) and, where bubblewrap works, with "bwrap".
+Each case runs on both model paths, through the real SDKs against phaser's fakes on 127.0.0.1: the
+anthropic SDK against FakeMessagesAPI (tool_use blocks) and the openai SDK against FakeChatAPI
+(function calls), with sandbox="none" (snapshot guards only) and, where bubblewrap works, "bwrap".
 """
 
 from __future__ import annotations
@@ -10,14 +12,26 @@ import json
 import os
 import re
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anthropic
+import openai
 import pytest
 
-from phaser.agent.policy import Step
+from phaser.agent.anthropic_provider import AnthropicProvider
+from phaser.agent.journal import Journal
+from phaser.agent.loop import AgentSession
+from phaser.agent.openai_provider import OpenAIProvider
+from phaser.agent.policy import PathPolicy, Step
 from phaser.agent.sandbox import is_secret_name, sandbox_available, scrub_process_env
-from test_agent_loop import CALC, EDITOR, PLAN, TEST_X, make_project, make_session, tool, tool_results
+from phaser.agent.tools import ToolBox
+from phaser.config import DEFAULT_PRICES, DEFAULT_PROTECTED, AgentConfig, BudgetConfig, Price
+from phaser.testing.fake_api import FakeMessagesAPI
+from phaser.testing.fake_http import FakeServer
+from phaser.testing.fake_openai import FakeChatAPI
+from test_agent_loop import CALC, EDITOR, MODEL, PLAN, TEST_X, make_project, tool
 
 SECRET = "sk-ant-api03-ADVERSARIAL-" + uuid.uuid4().hex
 MODES = ["none", *(["bwrap"] if sandbox_available() else [])]
@@ -90,14 +104,94 @@ PROBES = [
 ]
 
 
+@dataclass
+class ModelPath:
+    """One model path: its fake, its provider on the real SDK, and how a tool result reads on its wire."""
+
+    fake: type[FakeServer]
+    model: str
+    price: Price
+    extra: list[dict[str, Any]]  # a turn of attacks only this wire format can carry
+    last: dict[str, Any]  # the reply to "anything else?"
+
+    def provider(self, fake: FakeServer) -> Any:
+        if self.fake is FakeChatAPI:
+            client = openai.OpenAI(api_key="sk-local", base_url=fake.base_url, max_retries=0, timeout=30)
+            return OpenAIProvider(client, name="local", retry_backoff_s=0)
+        client = anthropic.Anthropic(
+            api_key="sk-ant-local", base_url=fake.base_url, max_retries=0, timeout=30
+        )
+        return AnthropicProvider(client, retry_backoff_s=0)
+
+    def results(self, body: dict[str, Any]) -> list[tuple[bool, str]]:
+        """(is_error, content) of every tool result in the last request, in order."""
+        if self.fake is FakeChatAPI:
+            return [
+                (m["content"].startswith("[error]"), m["content"])
+                for m in body["messages"]
+                if m["role"] == "tool"
+            ]
+        return [
+            (bool(b.get("is_error")), json.dumps(b.get("content")))
+            for m in body["messages"]
+            if m["role"] == "user" and isinstance(m["content"], list)
+            for b in m["content"]
+            if b.get("type") == "tool_result"
+        ]
+
+
+PATHS = {
+    "anthropic": ModelPath(
+        FakeMessagesAPI,
+        MODEL,
+        DEFAULT_PRICES[MODEL],
+        [tool("write_file", path="x")],
+        {"text": "done", "stop_reason": "end_turn"},
+    ),
+    "openai": ModelPath(
+        FakeChatAPI,
+        "local:qwen3-coder",
+        Price(0.0, 0.0, 0.0, 0.0),
+        # arguments that are not an object, and a tool that does not exist
+        [{"name": "bash", "input": '{"command": "rm -rf tests"'}, tool("write_file", path="x")],
+        # a text-only reply here would be a missing tool call, reminded
+        {"tool_calls": [tool("finish_step", summary="nothing else")]},
+    ),
+}
+
+
+def _session(root: Path, path: ModelPath, fake: FakeServer, sandbox: str) -> AgentSession:
+    plan = root / "specs" / "demo" / "plan.md"
+    journal = Journal.new(root / ".phaser", "demo", 1)
+    policy = PathPolicy(root, DEFAULT_PROTECTED, plan_path=plan)
+    cfg = AgentConfig(sandbox=sandbox, bash_timeout_s=30, output_cap=8000)
+    return AgentSession(
+        path.provider(fake),
+        ToolBox(root, policy, plan, 1, cfg, journal=journal),
+        journal,
+        model=path.model,
+        system="You are a careful engineer.",
+        max_tokens=4000,
+        budget=BudgetConfig(),
+        price=path.price,
+    )
+
+
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("wire", sorted(PATHS))
 def test_hostile_agent_changes_nothing_it_may_not(
-    tmp_path: Path, mode: str, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+    tmp_path: Path,
+    wire: str,
+    mode: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
+    path = PATHS[wire]
     outside = tmp_path_factory.mktemp("outside")
     root = make_project(tmp_path / "proj")
     os.symlink(outside, root / "outlink")  # a link inside the root that leads out of it
     monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     for name, value in list(os.environ.items()):
         if is_secret_name(name):
             monkeypatch.setenv(name, value)  # so the teardown puts back what the scrub removes
@@ -108,6 +202,7 @@ def test_hostile_agent_changes_nothing_it_may_not(
         turns = [
             {"tool_calls": attacks(step, outside, step.value)},
             {"tool_calls": [tool("bash", command=c) for c in PROBES]},
+            {"tool_calls": path.extra},
         ]
         if step is Step.CODE:  # the one legitimate change, plus a new test (allowed)
             turns.append(
@@ -134,24 +229,31 @@ def test_hostile_agent_changes_nothing_it_may_not(
         return [*turns, {"tool_calls": [tool("finish_step", summary="tried")]}]
 
     script = step_turns(Step.EXPLORE) + step_turns(Step.CODE) + step_turns(Step.UPDATE)
-    script.append({"text": "done", "stop_reason": "end_turn"})
-    session, provider, _events = make_session(root, script, sandbox=mode)
-    for step in (Step.EXPLORE, Step.CODE, Step.UPDATE):
-        session.run_step(step, f"{step.value} now")
-    session.run_step(Step.UPDATE, "anything else?")  # sends the last tool results to the model
-    session.journal.close()
+    script.append(path.last)
+    with path.fake(script) as fake:
+        session = _session(root, path, fake, mode)
+        for step in (Step.EXPLORE, Step.CODE, Step.UPDATE):
+            session.run_step(step, f"{step.value} now")
+        session.run_step(Step.UPDATE, "anything else?")  # sends the last tool results to the model
+        session.journal.close()
+        sent = [r["body"] for r in fake.requests if r["path"].endswith(("/messages", "/chat/completions"))]
 
-    # Every attack was refused or reverted, and said so.
-    results = tool_results(provider.requests[-1].messages)
-    n_attacks = {s: len(attacks(s, outside, s.value)) for s in (Step.EXPLORE, Step.CODE, Step.UPDATE)}
+    # Every attack was refused or reverted, and said so, over the wire.
+    results = path.results(sent[-1])
     offset = 0
     for step in (Step.EXPLORE, Step.CODE, Step.UPDATE):
-        chunk = results[offset : offset + n_attacks[step]]
-        bad = [r["content"] for r in chunk if not r.get("is_error")]
+        n = len(attacks(step, outside, step.value))
+        bad = [content for is_error, content in results[offset : offset + n] if not is_error]
         assert not bad, (step, bad)
+        extra = results[offset + n + len(PROBES) : offset + n + len(PROBES) + len(path.extra)]
+        assert [is_error for is_error, _ in extra] == [True] * len(path.extra)
+        assert "Unknown tool" in extra[-1][1]
+        if wire == "openai":
+            assert "must be one JSON object" in extra[0][1]
         offset += (
-            n_attacks[step]
+            n
             + len(PROBES)
+            + len(path.extra)
             + (2 if step is Step.CODE else 0)
             + (1 if step is Step.UPDATE else 0)
             + 1
@@ -170,8 +272,9 @@ def test_hostile_agent_changes_nothing_it_may_not(
     assert (root / "tests" / "test_x.py").read_text() == TEST_X
     assert (root / "pkg" / "calc.py").read_text() == SUB and CALC in SUB
 
-    # The plan only gained the note: no line of it was removed or changed.
+    # The plan only gained the note: no line of it was removed or changed, no box ticked.
     plan_after = (root / plan_rel).read_text()
+    assert plan_after.count(NOTE) == 1 and "- [x]" not in plan_after
     added, removed = [], []
     for line in difflib.ndiff(PLAN.splitlines(), plan_after.splitlines()):
         if line.startswith("+ "):
@@ -186,16 +289,15 @@ def test_hostile_agent_changes_nothing_it_may_not(
     # Outside the root nothing appeared (only bubblewrap can promise this for bash; the editor never
     # writes there).
     assert list(outside.iterdir()) == [] or mode == "none"
-    assert not any(p.name.startswith("abs-") or p.name.startswith("through-") for p in outside.iterdir())
+    assert not any(p.name.startswith(("abs-", "through-")) for p in outside.iterdir())
     assert not (tmp_path / "escape.txt").exists()
     if mode == "bwrap":
         assert not (tmp_path / "outside-bash.txt").exists()
 
-    # The key never reached the model, the journal, or the saved copies of reverted files.
-    sent = json.dumps([r.messages for r in provider.requests])
-    assert SECRET not in sent
+    # The key never reached the server, the session, the journal, or the saved copies of reverted files.
+    assert SECRET not in json.dumps(sent)
     assert SECRET not in json.dumps(session.messages)
-    for path in (root / ".phaser").rglob("*"):
-        if path.is_file():
-            assert SECRET.encode() not in path.read_bytes(), path
+    for p in (root / ".phaser").rglob("*"):
+        if p.is_file():
+            assert SECRET.encode() not in p.read_bytes(), p
     assert session.toolbox.violations or mode == "bwrap"
