@@ -141,12 +141,21 @@ def task_from(line: Line, depth: int) -> DraftTask:
     )
 
 
-def strip_id(text: str, want: str) -> tuple[str, bool]:
-    """``"2.1 Create models"`` -> ``("Create models", True)`` when its id equals phaser's ref ``want``."""
-    m = re.match(r"(\d+(?:\.\d+)*)\.?[ \t]+(.*)", text)
-    if m is not None and m.group(1) == want:
-        return m.group(2).strip(), True
-    return text, False
+_ID_RE = re.compile(r"(\d{1,9}(?:\.\d{1,9})*)\.?[ \t]+(.*)")
+
+
+def split_id(text: str) -> tuple[str, str] | None:
+    """``"2.1 Create models"`` -> ``("2.1", "Create models")``; None when the text starts with no id."""
+    m = _ID_RE.fullmatch(text)
+    return (m.group(1), m.group(2).strip()) if m else None
+
+
+def free_number(used: set[str], number: str) -> str:
+    """``number`` (its whole part), or the next whole number after it that no phase has taken yet."""
+    n = int(number.split(".")[0]) if number.split(".")[0].isdigit() else 1
+    while str(n) in used:
+        n += 1
+    return str(n)
 
 
 # --- writing the plan ------------------------------------------------------------------------------

@@ -9,20 +9,19 @@ text). A top-level item without sub-items becomes a phase with that one task. De
 
 from __future__ import annotations
 
-import re
-
 from phaser.workflow.importers.draft import (
     Draft,
     DraftPhase,
     DraftTask,
+    free_number,
     heading_text,
     source_lines,
+    split_id,
     task_from,
 )
 from phaser.workflow.importers.sections import chain
 
 KIND = "kiro"
-_ID_RE = re.compile(r"(\d{1,9}(?:\.\d{1,9})*)\.?[ \t]+(.*)")
 
 
 def convert(text: str) -> Draft:
@@ -42,8 +41,8 @@ def convert(text: str) -> Draft:
         if ln.heading == 1 and not draft.phases and phase is None:
             continue
         if ln.box is not None:
-            m = _ID_RE.fullmatch(ln.item_text)
-            ident = m.group(1) if m else None
+            m = split_id(ln.item_text)
+            ident = m[0] if m else None
             flat_sub = (
                 ident is not None
                 and "." in ident
@@ -52,11 +51,10 @@ def convert(text: str) -> Draft:
             )
             if ln.indent == top and not flat_sub:
                 _close(draft, phase, head)
-                number = ident if ident and "." not in ident and ident not in used else str(len(used) + 1)
-                while number in used:
-                    number = str(int(number) + 1)
+                fresh = ident is not None and "." not in ident and ident not in used
+                number = ident if ident is not None and fresh else free_number(used, str(len(used) + 1))
                 used.add(number)
-                phase = DraftPhase(number, m.group(2).strip() if m and ident == number else ln.item_text)
+                phase = DraftPhase(number, m[1] if m and ident == number else ln.item_text)
                 head = task_from(ln, 0)
                 head.text = phase.title
                 last, sub_indent = head, None
@@ -69,7 +67,7 @@ def convert(text: str) -> Draft:
             if m:
                 index = len(phase.tasks) + 1
                 if ident == f"{phase.number}.{index}":
-                    task.text = m.group(2).strip()
+                    task.text = m[1]
                 elif ident and "." in ident:
                     draft.mapped.append(
                         f"line {ln.number}: task {ident} is {phase.number}.{index} in phaser; its id stays "

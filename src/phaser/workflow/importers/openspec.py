@@ -6,18 +6,15 @@ in the text, with a line saying so, when it differs.
 
 from __future__ import annotations
 
-import re
-
-from phaser.workflow.importers.draft import Draft, Line
+from phaser.workflow.importers.draft import Draft, Line, split_id
 from phaser.workflow.importers.sections import read_sections
 
 KIND = "openspec"
-_GROUP_RE = re.compile(r"(\d{1,9}(?:\.\d{1,9})*)\.?[ \t]+(.+)")
 
 
 def _phase_of(name: str, body: list[Line]) -> tuple[str, str] | None:
-    m = _GROUP_RE.fullmatch(name)
-    return (m.group(1), m.group(2).strip()) if m else None
+    found = split_id(name)
+    return found if found and found[1] else None
 
 
 def convert(text: str) -> Draft:

@@ -17,8 +17,10 @@ from phaser.workflow.importers.draft import (
     DraftPhase,
     DraftTask,
     Line,
+    free_number,
     heading_text,
     source_lines,
+    split_id,
     task_from,
 )
 
@@ -63,7 +65,7 @@ def read_sections(kind: str, text: str, phase_of: PhaseOf, strip_ids: bool = Fal
         number, ptitle = found
         if number in used:
             draft.unmapped.append(f"line {head.number}: phase {number} appears twice; renumbered")
-            number = _free(used, number)
+            number = free_number(used, number)
         used.add(number)
         phase = DraftPhase(number, ptitle)
         _fill(phase, body, draft, strip_ids)
@@ -77,7 +79,7 @@ def read_sections(kind: str, text: str, phase_of: PhaseOf, strip_ids: bool = Fal
             f"line {head.number}: '{name}' -> Phase {number}: {ptitle} ({len(phase.real_tasks)} tasks)"
         )
     if loose:
-        number = _free(used, str(len(draft.phases) + 1))
+        number = free_number(used, str(len(draft.phases) + 1))
         phase = DraftPhase(number, "Tasks outside any phase")
         base = min(ln.indent for ln, _ in loose)
         phase.tasks = [task_from(ln, 1 if ln.indent > base else 0) for ln, _ in loose]
@@ -99,13 +101,6 @@ def chain(draft: Draft) -> None:
         draft.mapped.append(
             "phases run in source order: each depends on the one before (loosen where independent)"
         )
-
-
-def _free(used: set[str], number: str) -> str:
-    n = int(number.split(".")[0]) if number.split(".")[0].isdigit() else 1
-    while str(n) in used:
-        n += 1
-    return str(n)
 
 
 def _split(lines: list[Line]) -> list[tuple[Line | None, list[Line]]]:
@@ -185,12 +180,12 @@ def _strip(task: DraftTask, phase: DraftPhase, draft: Draft, ln: Line) -> None:
     """Drop a ``1.2`` id that equals phaser's ref for the task; keep (and say) one that differs."""
     index = len(phase.real_tasks) + 1
     want = f"{phase.number}.{index}" if "." not in phase.number else f"{phase.number}#{index}"
-    m = re.match(r"(\d+(?:\.\d+)+)\.?[ \t]+(.*)", task.text)
-    if m is None:
+    found = split_id(task.text)
+    if found is None or "." not in found[0]:
         return
-    if m.group(1) in (want, f"{phase.number}.{index}"):
-        task.text = m.group(2).strip()
+    if found[0] in (want, f"{phase.number}.{index}"):
+        task.text = found[1]
     else:
         draft.mapped.append(
-            f"line {ln.number}: task {m.group(1)} is {want} in phaser; its id stays in the text"
+            f"line {ln.number}: task {found[0]} is {want} in phaser; its id stays in the text"
         )
