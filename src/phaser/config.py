@@ -192,6 +192,12 @@ class Config:
     def provider_spec(self, model: str) -> ProviderSpec:
         return self.providers[self.model_ref(model).provider]
 
+    def client_limits(self, spec: ProviderSpec) -> tuple[int, float]:
+        """(max_retries, timeout_s) of a provider's SDK client: its own, else ``[provider]``'s."""
+        retries = spec.max_retries if spec.max_retries is not None else self.provider.max_retries
+        timeout = spec.timeout_s if spec.timeout_s is not None else self.provider.timeout_s
+        return retries, timeout
+
     @property
     def specs_dir(self) -> Path:
         return self.root / "specs"
@@ -424,6 +430,8 @@ def _check_models(cfg: Config, path: Path, prefix: str) -> None:
 
 
 _PROVIDER_KEYS = {f.name for f in dataclasses.fields(ProviderSpec)} - {"name", "builtin"}
+_PROVIDER_NUMBERS = {"max_retries": 0, "timeout_s": 0.0}
+"""Keys of ``[providers.NAME]`` that are numbers (checked as ``[provider]``'s keys of the same name)."""
 
 
 def _providers(path: Path, prefix: str, value: Any, base: dict[str, ProviderSpec]) -> dict[str, ProviderSpec]:
@@ -458,6 +466,11 @@ def _providers(path: Path, prefix: str, value: Any, base: dict[str, ProviderSpec
             fields = {k: getattr(start, k) for k in _PROVIDER_KEYS}
         for key, raw in entry.items():
             key_line = _locate(path, where, key) or line
+            if key in _PROVIDER_NUMBERS:
+                value = _coerce(raw, _PROVIDER_NUMBERS[key], path, key_line, f"{where}.{key}")
+                _check_range("provider", key, raw, value, f"{where}.{key}", path, key_line)
+                fields[key] = value
+                continue
             if not isinstance(raw, str):
                 raise ConfigError(f"{where}.{key} must be a string", path=path, line=key_line)
             fields[key] = raw
@@ -631,6 +644,8 @@ DEFAULT_TOML = """\
 ## api_key_env = ""               # the environment variable with the key (never the key itself)
 ## auth = "api-key"               # claude-code only: api-key | subscription
 ## command = ""                   # claude-code only: the CLI to run (default: claude on PATH)
+## max_retries = 4                # this provider's SDK retries (default: [provider] max_retries)
+## timeout_s = 600                # this provider's SDK timeout per request (default: [provider] timeout_s)
 
 # USD per million tokens; a table per model overrides or adds one. For example, the defaults of:
 # [prices."claude-sonnet-5-5"]

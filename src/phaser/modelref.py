@@ -36,6 +36,10 @@ class ProviderSpec:
     """claude-code only: api-key (ANTHROPIC_API_KEY) or subscription (the user's own Claude login)."""
     command: str = ""
     """claude-code only: the CLI to run; empty: ``claude`` on PATH."""
+    max_retries: int | None = None
+    """The SDK's retries for this provider (429, 5xx, connection errors); None: ``[provider] max_retries``."""
+    timeout_s: float | None = None
+    """The SDK's timeout per request for this provider; None: ``[provider] timeout_s``."""
     builtin: bool = field(default=False, compare=False)
 
     @property

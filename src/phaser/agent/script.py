@@ -88,7 +88,7 @@ def load_script(path: str | Path) -> list[TurnSpec]:
 
 TURN_KEYS = {"text", "tool_calls", "content", "stop_reason", "fault"}
 TOOL_CALL_KEYS = {"name", "input", "id"}
-# what each fault key must hold (see phaser.testing.fake_api; the scripted provider reads status, type)
+# what each fault key must hold (see phaser.testing.fake_http; the scripted provider reads status, type)
 FAULT_KEYS: dict[str, tuple[type, ...]] = {
     "status": (int,),
     "type": (str,),
@@ -99,6 +99,8 @@ FAULT_KEYS: dict[str, tuple[type, ...]] = {
     "stream_error": (str,),
     "malformed": (bool,),
     "text": (str,),
+    "stall": (int, float),
+    "reply": (dict,),
 }
 
 

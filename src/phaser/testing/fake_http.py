@@ -8,7 +8,8 @@ on both paths: ``status`` (+ ``message``, ``type``, ``retry_after`` seconds -> `
 ``retry-after-ms`` headers, where zero goes out as 1 ms because the SDKs treat a zero wait as absent;
 a 429 defaults to ``retry_after: 0``), ``drop`` (close the connection mid-stream), ``truncate`` (end
 the body cleanly before the reply's end), ``stream_error`` (an error event after HTTP 200),
-``malformed`` (a data line that is not JSON).
+``malformed`` (a data line that is not JSON), ``stall`` (seconds to wait, or until ``stop()``, before
+answering with the turn under ``reply``, default a short text: a server slower than a client's timeout).
 """
 
 from __future__ import annotations
@@ -138,12 +139,14 @@ class FakeServer:
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._n = 0
+        self._stopping = threading.Event()  # ends stalls, so stop() never waits on one
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.set_script(script)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self: _F) -> _F:
+        self._stopping.clear()
         self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.api = self
         self._thread = threading.Thread(
@@ -156,6 +159,7 @@ class FakeServer:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -239,6 +243,9 @@ class FakeServer:
         self._reply(h, turn, body, n)
 
     def _fault(self, h: Handler, fault: dict[str, Any], body: dict[str, Any], n: int) -> None:
+        if "stall" in fault:
+            self._stopping.wait(float(fault["stall"]))
+            return self._reply(h, fault.get("reply", {"text": "slow, but here"}), body, n)
         if "status" in fault:
             status = int(fault["status"])
             message = fault.get("message", f"fake {self.error_types.get(status, 'error')}")

@@ -116,8 +116,9 @@ class ProviderPool:
 
 
 def build_provider(config: Config, spec: ProviderSpec, key: str | None) -> Provider:
-    """One provider of kind anthropic or openai, with the [provider] section's retries and timeout."""
+    """One provider of kind anthropic or openai, with its own retries and timeout (else [provider]'s)."""
     cfg = config.provider
+    max_retries, timeout = config.client_limits(spec)
     if spec.kind == "claude-code":
         raise UsageError(
             f"provider {spec.name!r} is Claude Code, which runs whole steps as its own agent, not single "
@@ -131,8 +132,8 @@ def build_provider(config: Config, spec: ProviderSpec, key: str | None) -> Provi
             api_key=key,
             api_key_env=spec.api_key_env,
             base_url=spec.base_url or None,
-            max_retries=cfg.max_retries,
-            timeout=cfg.timeout_s,
+            max_retries=max_retries,
+            timeout=timeout,
             tool_reminders=cfg.tool_reminders,
         )
     from phaser.agent.anthropic_provider import AnthropicProvider
@@ -144,7 +145,7 @@ def build_provider(config: Config, spec: ProviderSpec, key: str | None) -> Provi
     if not key and not builtin:
         raise ProviderError(f"{spec.api_key_env} is not set: export it for provider {spec.name!r}")
     anthropic = AnthropicProvider(
-        api_key=key, base_url=base_url or None, max_retries=cfg.max_retries, timeout=cfg.timeout_s
+        api_key=key, base_url=base_url or None, max_retries=max_retries, timeout=timeout
     )
     anthropic.name = spec.name
     return anthropic

@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from phaser.config import _SECTIONS, _locate, _read_toml
+from phaser.config import _SECTIONS, TIERS, _locate, _read_toml
 from phaser.workflow.project import Project
 from phaser.workflow.providers import RunOptions
 
@@ -64,6 +64,7 @@ def effective_config(project: Project, options: RunOptions | None = None) -> lis
             out.append(Setting(f"{section}.{f.name}", value, source))
     if options.model:
         out.append(Setting("run.model", options.model, "flag --model"))
+    out += _provider_settings(project, data, prefix, {s.key: s for s in out})
     raw_prices = data.get("prices")
     prices: dict[str, Any] = raw_prices if isinstance(raw_prices, dict) else {}
     for model, price in sorted(cfg.prices.items()):
@@ -79,4 +80,40 @@ def effective_config(project: Project, options: RunOptions | None = None) -> lis
                 )
             source = f"{file_name}:{line}" if line else file_name
         out.append(Setting(f"prices.{model}", dataclasses.asdict(price), source))
+    return out
+
+
+def _provider_settings(
+    project: Project, data: dict[str, Any], prefix: str, settings: dict[str, Setting]
+) -> list[Setting]:
+    """``providers.NAME.KEY`` for each provider a tier uses or the file configures: the SDK retries and
+    timeout it will use (its own, else ``[provider]``'s, with that one's source), and its other keys."""
+    cfg = project.config
+    raw = data.get("providers")
+    tables: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    used = {cfg.model_ref(getattr(cfg.models, tier)).provider for tier in ("plan", *TIERS)}
+    file_name = project.rel(cfg.source) if cfg.source is not None else ""
+    out: list[Setting] = []
+    for name, spec in sorted(cfg.providers.items()):
+        entry = tables.get(name)
+        table: dict[str, Any] = entry if isinstance(entry, dict) else {}
+        if name not in used and not table:
+            continue
+        retries, timeout = cfg.client_limits(spec)
+        values: dict[str, Any] = {k: getattr(spec, k) for k in ("kind", "base_url", "api_key_env")}
+        values.update(max_retries=retries, timeout_s=timeout)
+        for key, value in values.items():
+            if key in table:
+                line = None
+                if cfg.source is not None:
+                    where = f"{prefix}providers"
+                    line = _locate(cfg.source, f'{where}."{name}"', key) or _locate(
+                        cfg.source, f"{where}.{name}", key
+                    )
+                source = f"{file_name}:{line}" if line else file_name
+            elif key in ("max_retries", "timeout_s"):
+                source = settings[f"provider.{key}"].source
+            else:
+                source = "default"
+            out.append(Setting(f"providers.{name}.{key}", value, source))
     return out

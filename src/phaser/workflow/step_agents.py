@@ -28,6 +28,7 @@ def claude_code_options(project: Project, model: str) -> ClaudeCodeOptions:
     """The CLI, auth and limits for ``model``'s provider; a missing CLI or key is one clear error."""
     cfg = project.config
     spec = cfg.provider_spec(model)
+    retries, timeout = cfg.client_limits(spec)
     command = spec.command or "claude"
     found = (
         shutil.which(command) if os.sep not in command else (command if os.access(command, os.X_OK) else None)
@@ -51,8 +52,8 @@ def claude_code_options(project: Project, model: str) -> ClaudeCodeOptions:
         api_key=key if spec.auth == "api-key" else None,
         base_url=spec.base_url or saved.get("ANTHROPIC_BASE_URL") or None,
         oauth_token=saved.get("CLAUDE_CODE_OAUTH_TOKEN"),
-        step_timeout_s=cfg.provider.timeout_s * 3,
-        max_retries=min(cfg.provider.max_retries, 2),
+        step_timeout_s=timeout * 3,
+        max_retries=min(retries, 2),
         sandbox=cfg.agent.sandbox,
         config_dir=os.environ.get("CLAUDE_CONFIG_DIR"),
     )
