@@ -14,13 +14,22 @@ from typing import Any
 from phaser.agent.base import StepResult
 from phaser.agent.journal import Journal
 from phaser.agent.policy import Step
-from phaser.agent.provider import ModelTurn, Provider, Request, StreamChunk, Usage
+from phaser.agent.provider import ModelTurn, Provider, Request, SpentTurnError, StreamChunk, Usage
 from phaser.agent.script import estimate_tokens
 from phaser.agent.snapshot import Snapshot
 from phaser.agent.tools import ToolBox, tool_summary
 from phaser.config import BudgetConfig, Price
 from phaser.errors import BudgetExceeded, RunStopped
-from phaser.events import EventSink, StepStarted, TextDelta, ToolFinished, ToolStarted, UsageUpdated, ignore
+from phaser.events import (
+    EventSink,
+    Notice,
+    StepStarted,
+    TextDelta,
+    ToolFinished,
+    ToolStarted,
+    UsageUpdated,
+    ignore,
+)
 
 
 class AgentSession:
@@ -56,6 +65,7 @@ class AgentSession:
         self.usage = Usage()
         self.cost_usd = 0.0
         self.turns = 0
+        self._unpriced_said = False
 
     def run_step(self, step: Step, prompt: str) -> StepResult:
         """Run one step to its end; raises BudgetExceeded, RunStopped or ProviderError."""
@@ -121,12 +131,20 @@ class AgentSession:
         seen = len(retries) if isinstance(retries, list) else 0
         try:
             turn = self.provider.complete(request, on_chunk=self._on_chunk)
+        except SpentTurnError as exc:  # the step fails, but what the replies used is billed
+            self._record(exc.turn, step, result)
+            raise
         finally:
             for retry in (retries or [])[seen:]:  # turns the provider restarted itself (mid-stream errors)
                 self.journal.write("retry", step=step.value, **retry)
         self.messages.append({"role": "assistant", "content": turn.content})
         self.turns += 1
         result.turns += 1
+        self._record(turn, step, result)
+        return turn
+
+    def _record(self, turn: ModelTurn, step: Step, result: StepResult) -> None:
+        """Bill a turn and journal it as a response."""
         self._account(turn, result)
         self.journal.write(
             "response",
@@ -139,7 +157,6 @@ class AgentSession:
             cost_usd=round(self.cost_usd, 6),
             priced=turn.cost_usd is not None or self.price is not None,
         )
-        return turn
 
     def _on_chunk(self, chunk: StreamChunk) -> None:
         if chunk.type == "text" and chunk.text:
@@ -177,6 +194,15 @@ class AgentSession:
         if cost is not None:
             self.cost_usd += cost
             result.cost_usd += cost
+        elif not self._unpriced_said:  # neither a price nor the server's own figure: say so, once
+            self._unpriced_said = True
+            self.on_event(
+                Notice(
+                    f"no price configured for {self.model} ([prices] in phaser.toml): its dollars are not "
+                    "tracked and dollar caps do not apply; token and turn caps still do",
+                    "warning",
+                )
+            )
         s = self.usage
         self.on_event(
             UsageUpdated(

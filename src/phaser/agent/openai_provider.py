@@ -28,7 +28,15 @@ import json
 import uuid
 from typing import Any
 
-from phaser.agent.provider import ModelTurn, Request, StreamCallback, StreamChunk, Usage, api_model
+from phaser.agent.provider import (
+    ModelTurn,
+    Request,
+    SpentTurnError,
+    StreamCallback,
+    StreamChunk,
+    Usage,
+    api_model,
+)
 from phaser.agent.script import estimate_tokens
 from phaser.agent.stream_retry import RetryableStreamFailure, error_fields, one_line, stream_with_retries
 from phaser.errors import ProviderError
@@ -286,10 +294,12 @@ class OpenAIProvider:
                 {"attempt": reminder + 1, "error": "no_tool_call", "message": one_line(turn.text, 200)}
             )
             if reminder == self.tool_reminders:
-                raise ProviderError(
+                turn.usage, turn.cost_usd = spent, cost  # billed, though the step fails
+                raise SpentTurnError(
                     f"{params['model']} on {self.name} answered {reminder + 1} times without a tool call "
                     "in the "
-                    f"{request.metadata.get('step')} step, after {reminder} reminder(s); {NO_TOOLS_HINT}"
+                    f"{request.metadata.get('step')} step, after {reminder} reminder(s); {NO_TOOLS_HINT}",
+                    turn,
                 )
             if turn.text:
                 messages = [*messages, {"role": "assistant", "content": turn.text}]

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from phaser.errors import ProviderError
+
 
 @dataclass
 class Usage:
@@ -126,3 +128,13 @@ class Provider(Protocol):
     def count_tokens(self, request: Request) -> int:
         """Input tokens the request would cost, for estimates before a run."""
         ...
+
+
+class SpentTurnError(ProviderError):
+    """A provider error after tokens were spent (replies that never called a tool, however often they
+    were reminded): ``turn`` holds what they used and cost, so the session bills it before the error
+    ends the step."""
+
+    def __init__(self, msg: str, turn: ModelTurn) -> None:
+        super().__init__(msg)
+        self.turn = turn

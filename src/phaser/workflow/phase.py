@@ -173,14 +173,8 @@ class PhaseRun:
         )
         a.session = self._session(a, toolbox)
         self.on_event(ev.PhaseStarted(self.info.slug, self.number, title, a.model, number))
-        if self.cfg.provider_spec(a.model).kind != "claude-code" and self.cfg.price(a.model) is None:
-            self.on_event(
-                ev.Notice(
-                    f"no price configured for {a.model} ([prices] in phaser.toml): its dollars are not "
-                    "tracked and dollar caps do not apply; token and turn caps still do",
-                    "warning",
-                )
-            )
+        # an unpriced model is said out loud by the session at its first reply that the server did not
+        # price itself (a gateway's own usage.cost, OpenRouter's, needs no [prices] entry)
         if not self.confinement.backend or self.confinement.backend == "none":
             self.on_event(ev.Notice(f"UNCONFINED: {self.confinement.reason}", "warning"))
         a.journal.write(
