@@ -21,17 +21,14 @@ import openai
 import pytest
 
 from phaser.agent.anthropic_provider import AnthropicProvider
-from phaser.agent.journal import Journal
-from phaser.agent.loop import AgentSession
 from phaser.agent.openai_provider import OpenAIProvider
-from phaser.agent.policy import PathPolicy, Step
+from phaser.agent.policy import Step
 from phaser.agent.sandbox import is_secret_name, sandbox_available, scrub_process_env
-from phaser.agent.tools import ToolBox
-from phaser.config import DEFAULT_PRICES, DEFAULT_PROTECTED, AgentConfig, BudgetConfig, Price
+from phaser.config import DEFAULT_PRICES, Price
 from phaser.testing.fake_api import FakeMessagesAPI
 from phaser.testing.fake_http import FakeServer
 from phaser.testing.fake_openai import FakeChatAPI
-from test_agent_loop import CALC, EDITOR, MODEL, PLAN, TEST_X, make_project, tool
+from test_agent_loop import CALC, EDITOR, MODEL, PLAN, TEST_X, make_project, session_on, tool
 
 SECRET = "sk-ant-api03-ADVERSARIAL-" + uuid.uuid4().hex
 MODES = ["none", *(["bwrap"] if sandbox_available() else [])]
@@ -160,23 +157,6 @@ PATHS = {
 }
 
 
-def _session(root: Path, path: ModelPath, fake: FakeServer, sandbox: str) -> AgentSession:
-    plan = root / "specs" / "demo" / "plan.md"
-    journal = Journal.new(root / ".phaser", "demo", 1)
-    policy = PathPolicy(root, DEFAULT_PROTECTED, plan_path=plan)
-    cfg = AgentConfig(sandbox=sandbox, bash_timeout_s=30, output_cap=8000)
-    return AgentSession(
-        path.provider(fake),
-        ToolBox(root, policy, plan, 1, cfg, journal=journal),
-        journal,
-        model=path.model,
-        system="You are a careful engineer.",
-        max_tokens=4000,
-        budget=BudgetConfig(),
-        price=path.price,
-    )
-
-
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("wire", sorted(PATHS))
 def test_hostile_agent_changes_nothing_it_may_not(
@@ -231,7 +211,7 @@ def test_hostile_agent_changes_nothing_it_may_not(
     script = step_turns(Step.EXPLORE) + step_turns(Step.CODE) + step_turns(Step.UPDATE)
     script.append(path.last)
     with path.fake(script) as fake:
-        session = _session(root, path, fake, mode)
+        session = session_on(root, path.provider(fake), model=path.model, price=path.price, sandbox=mode)
         for step in (Step.EXPLORE, Step.CODE, Step.UPDATE):
             session.run_step(step, f"{step.value} now")
         session.run_step(Step.UPDATE, "anything else?")  # sends the last tool results to the model

@@ -20,7 +20,7 @@ from phaser.agent.policy import PathPolicy, Step
 from phaser.agent.provider import ToolCall
 from phaser.agent.scripted import ScriptedProvider
 from phaser.agent.tools import ToolBox
-from phaser.config import DEFAULT_PRICES, DEFAULT_PROTECTED, AgentConfig, BudgetConfig
+from phaser.config import DEFAULT_PRICES, DEFAULT_PROTECTED, AgentConfig, BudgetConfig, Price
 from phaser.errors import BudgetExceeded, ProviderError, RunStopped
 from phaser.events import PolicyViolation, StepStarted, TextDelta, ToolFinished, ToolStarted, UsageUpdated
 from phaser.plan.store import read_plan
@@ -79,26 +79,51 @@ def make_session(
     step_turns: int = 40,
 ) -> tuple[AgentSession, ScriptedProvider, list[Any]]:
     events: list[Any] = []
-    plan = root / "specs" / "demo" / "plan.md"
-    journal = Journal.new(root / ".phaser", "demo", 1)
-    policy = PathPolicy(root, DEFAULT_PROTECTED, plan_path=plan)
-    cfg = AgentConfig(sandbox=sandbox, bash_timeout_s=30, output_cap=8000)
-    toolbox = ToolBox(root, policy, plan, 1, cfg, events.append, journal)
     provider = ScriptedProvider(script)
-    session = AgentSession(
+    session = session_on(
+        root,
         provider,
-        toolbox,
-        journal,
-        model=MODEL,
-        system="You are a careful engineer.",
-        max_tokens=4000,
-        on_event=events.append,
-        budget=budget or BudgetConfig(),
-        price=DEFAULT_PRICES[MODEL],
+        sandbox=sandbox,
+        events=events,
+        budget=budget,
         stop_event=stop_event,
         step_turns=step_turns,
     )
     return session, provider, events
+
+
+def session_on(
+    root: Path,
+    provider: Any,
+    *,
+    model: str = MODEL,
+    price: Price | None = DEFAULT_PRICES[MODEL],
+    sandbox: str = "none",
+    events: list[Any] | None = None,
+    budget: BudgetConfig | None = None,
+    stop_event: threading.Event | None = None,
+    step_turns: int = 40,
+) -> AgentSession:
+    """An AgentSession over the demo project (journal, policy, toolbox) on any provider."""
+    sink = events.append if events is not None else (lambda event: None)
+    plan = root / "specs" / "demo" / "plan.md"
+    journal = Journal.new(root / ".phaser", "demo", 1)
+    policy = PathPolicy(root, DEFAULT_PROTECTED, plan_path=plan)
+    cfg = AgentConfig(sandbox=sandbox, bash_timeout_s=30, output_cap=8000)
+    toolbox = ToolBox(root, policy, plan, 1, cfg, sink, journal)
+    return AgentSession(
+        provider,
+        toolbox,
+        journal,
+        model=model,
+        system="You are a careful engineer.",
+        max_tokens=4000,
+        on_event=sink,
+        budget=budget or BudgetConfig(),
+        price=price,
+        stop_event=stop_event,
+        step_turns=step_turns,
+    )
 
 
 def tool(name: str, **inp: Any) -> dict[str, Any]:

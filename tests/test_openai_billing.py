@@ -11,39 +11,24 @@ from typing import Any
 import openai
 import pytest
 
-from phaser.agent.journal import Journal
 from phaser.agent.loop import AgentSession
 from phaser.agent.openai_provider import OpenAIProvider
-from phaser.agent.policy import PathPolicy, Step
-from phaser.agent.tools import ToolBox
-from phaser.config import DEFAULT_PROTECTED, AgentConfig, BudgetConfig, Price
+from phaser.agent.policy import Step
+from phaser.config import Price
 from phaser.errors import ProviderError
 from phaser.events import Notice
 from phaser.testing.fake_openai import FakeChatAPI
-from test_agent_loop import make_project, tool
+from test_agent_loop import make_project, session_on, tool
 
 PRICE = Price(1.0, 4.0, 0.0, 0.5)  # USD per million tokens: input, output, cache write, cache read
+LOOK = [{"tool_calls": [tool("bash", command="ls")]}, {"tool_calls": [tool("finish_step", summary="ok")]}]
 
 
 def _session(root: Path, fake: FakeChatAPI, price: Price | None) -> tuple[AgentSession, list[Any]]:
     events: list[Any] = []
-    plan = root / "specs" / "demo" / "plan.md"
-    journal = Journal.new(root / ".phaser", "demo", 1)
-    policy = PathPolicy(root, DEFAULT_PROTECTED, plan_path=plan)
-    cfg = AgentConfig(sandbox="none", bash_timeout_s=30, output_cap=8000)
     client = openai.OpenAI(api_key="sk-local", base_url=fake.base_url, max_retries=0, timeout=30)
-    session = AgentSession(
-        OpenAIProvider(client, name="gateway", retry_backoff_s=0, tool_reminders=2),
-        ToolBox(root, policy, plan, 1, cfg, events.append, journal),
-        journal,
-        model="gateway:some/model",
-        system="You are a careful engineer.",
-        max_tokens=4000,
-        on_event=events.append,
-        budget=BudgetConfig(),
-        price=price,
-    )
-    return session, events
+    provider = OpenAIProvider(client, name="gateway", retry_backoff_s=0, tool_reminders=2)
+    return session_on(root, provider, model="gateway:some/model", price=price, events=events), events
 
 
 def _journal(session: AgentSession) -> list[dict[str, Any]]:
@@ -81,11 +66,7 @@ def test_an_unpriced_model_priced_by_its_gateway_is_billed_that_figure_without_a
     tmp_path: Path,
 ) -> None:
     root = make_project(tmp_path / "proj")
-    turns = [
-        {"tool_calls": [tool("bash", command="ls")]},
-        {"tool_calls": [tool("finish_step", summary="ok")]},
-    ]
-    with FakeChatAPI(turns, cost_per_mtok=3.0) as fake:
+    with FakeChatAPI(LOOK, cost_per_mtok=3.0) as fake:
         session, events = _session(root, fake, None)
         session.run_step(Step.EXPLORE, "look around")
         reported = sum(r["usage"]["cost"] for r in fake.requests)
@@ -96,11 +77,7 @@ def test_an_unpriced_model_priced_by_its_gateway_is_billed_that_figure_without_a
 
 def test_an_unpriced_model_whose_server_reports_no_cost_is_warned_once(tmp_path: Path) -> None:
     root = make_project(tmp_path / "proj")
-    turns = [
-        {"tool_calls": [tool("bash", command="ls")]},
-        {"tool_calls": [tool("finish_step", summary="ok")]},
-    ]
-    with FakeChatAPI(turns) as fake:
+    with FakeChatAPI(LOOK) as fake:
         session, events = _session(root, fake, None)
         session.run_step(Step.EXPLORE, "look around")
         assert len(fake.requests) == 2

@@ -21,11 +21,12 @@ from phaser.workflow.providers import build_provider
 KINDS = {"openai": (FakeChatAPI, 500), "anthropic": (FakeMessagesAPI, 529)}
 
 
-def _config(root: Path, kind: str, url: str, own: str) -> None:
-    """The global [provider] values would fail every case; only the provider's own ones can pass."""
+def _config(
+    root: Path, kind: str, url: str, own: str, shared: str = "max_retries = 0\ntimeout_s = 600"
+) -> None:
+    """By default the global [provider] values would fail every case; only the provider's own can pass."""
     (root / "phaser.toml").write_text(
-        "[provider]\nmax_retries = 0\ntimeout_s = 600\n\n"
-        f'[providers.flaky]\nkind = "{kind}"\nbase_url = "{url}"\n{own}\n',
+        f'[provider]\n{shared}\n\n[providers.flaky]\nkind = "{kind}"\nbase_url = "{url}"\n{own}\n',
         encoding="utf-8",
     )
 
@@ -74,11 +75,7 @@ def test_a_providers_own_timeout_ends_a_stalled_request(tmp_path: Path, kind: st
 def test_without_its_own_values_a_provider_takes_the_global_ones(tmp_path: Path) -> None:
     overloaded = {"fault": {"status": 500, "retry_after": 0}}
     with FakeChatAPI([overloaded, {"text": "global retries"}]) as fake:
-        (tmp_path / "phaser.toml").write_text(
-            "[provider]\nmax_retries = 1\n\n"
-            f'[providers.flaky]\nkind = "openai"\nbase_url = "{fake.base_url}"\n',
-            encoding="utf-8",
-        )
+        _config(tmp_path, "openai", fake.base_url, "", shared="max_retries = 1")
         assert _ask(tmp_path) == "global retries" and len(fake.requests) == 2
 
 
