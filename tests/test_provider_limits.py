@@ -130,3 +130,32 @@ def test_a_bad_provider_limit_is_one_line_with_file_and_line_exit_2(
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and want in err, (argv, err)
     assert (tmp_path / "phaser.toml").read_text(encoding="utf-8") == toml
+
+
+def test_claude_code_takes_its_providers_own_timeout_and_retries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Claude Code's step timeout is three times the provider's timeout_s; its CLAUDE_CODE_MAX_RETRIES
+    the provider's max_retries, at most 2 (its own default retries can wait for minutes)."""
+    import sys
+
+    from phaser.agent.claude_code.session import child_env
+    from phaser.workflow import providers
+    from phaser.workflow.project import Project
+    from phaser.workflow.step_agents import claude_code_options
+
+    monkeypatch.setattr(providers, "_saved_secrets", {})
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key-000000001")
+    (tmp_path / "phaser.toml").write_text(
+        "[provider]\ntimeout_s = 600\nmax_retries = 4\n\n"
+        f'[providers.cc]\nkind = "claude-code"\ncommand = "{sys.executable}"\n'
+        "timeout_s = 20\nmax_retries = 1\n"
+        f'\n[providers.claude-code]\ncommand = "{sys.executable}"\n',
+        encoding="utf-8",
+    )
+    project = Project(load_config(tmp_path))
+    options = claude_code_options(project, "cc:sonnet")
+    assert options.step_timeout_s == 60.0
+    assert child_env(options)["CLAUDE_CODE_MAX_RETRIES"] == "1"
+    default = claude_code_options(project, "claude-code:sonnet")  # no values of its own: [provider]'s
+    assert default.step_timeout_s == 1800.0 and child_env(default)["CLAUDE_CODE_MAX_RETRIES"] == "2"
