@@ -29,6 +29,7 @@ from phaser.testing.fake_api import FakeMessagesAPI
 from phaser.testing.fake_http import FakeServer
 from phaser.testing.fake_openai import FakeChatAPI
 from test_agent_loop import CALC, EDITOR, MODEL, PLAN, TEST_X, make_project, session_on, tool
+from test_agent_snapshot import tree as snapshot_tree
 
 SECRET = "sk-ant-api03-ADVERSARIAL-" + uuid.uuid4().hex
 MODES = ["none", *(["bwrap"] if sandbox_available() else [])]
@@ -38,17 +39,9 @@ SUB = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n"
 
 def tree(root: Path) -> dict[str, Any]:
     """Every file and link under root, plus .git metadata (objects aside), as path -> bytes."""
-    out: dict[str, Any] = {}
-    for folder, dirs, files in os.walk(root):
-        rel_folder = Path(folder).relative_to(root).as_posix()
-        dirs[:] = [d for d in dirs if not (rel_folder == "." and d == ".phaser") and d != "objects"]
-        for name in files + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
-            p = Path(folder) / name
-            rel = p.relative_to(root).as_posix()
-            out[rel] = (
-                ("link", os.readlink(p)) if p.is_symlink() else (p.read_bytes(), p.stat().st_mode & 0o777)
-            )
-    return out
+    return snapshot_tree(
+        root, lambda folder, name: (folder == "." and name == ".phaser") or name == "objects"
+    )
 
 
 def attacks(step: Step, outside: Path, tag: str) -> list[dict[str, Any]]:

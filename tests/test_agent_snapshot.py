@@ -1,6 +1,7 @@
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,10 +30,17 @@ def root(request, tmp_path: Path) -> Path:
     return tmp_path
 
 
-def tree(root: Path) -> dict[str, object]:
+def _harness_dir(folder: str, name: str) -> bool:
+    return name in (".git", ".phaser")
+
+
+def tree(root: Path, skip: Callable[[str, str], bool] = _harness_dir) -> dict[str, object]:
+    """Every file and link under root, as path -> (bytes, mode) or ("link", target); ``skip(folder,
+    name)`` leaves a directory out (default: .git and .phaser)."""
     out: dict[str, object] = {}
     for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in (".git", ".phaser")]
+        rel_folder = Path(folder).relative_to(root).as_posix()
+        dirs[:] = [d for d in dirs if not skip(rel_folder, d)]
         for name in files + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
             p = Path(folder) / name
             rel = p.relative_to(root).as_posix()
