@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from phaser.agent.provider import ModelTurn, Request, StreamCallback, StreamChunk, Usage, api_model
-from phaser.agent.stream_retry import RetryableStreamFailure, error_fields, one_line, stream_with_retries
+from phaser.agent.stream_retry import RetryableStreamFailure, StreamRestarts, error_fields, one_line
 from phaser.errors import ProviderError
 
 EPHEMERAL = {"type": "ephemeral"}
@@ -57,7 +57,7 @@ def _with_breakpoints(messages: list[dict[str, Any]], reserved: int, cache: bool
     return messages
 
 
-class AnthropicProvider:
+class AnthropicProvider(StreamRestarts):
     """Claude through the Messages API. Inject ``client`` in tests (pointed at FakeMessagesAPI)."""
 
     name = "anthropic"
@@ -99,12 +99,8 @@ class AnthropicProvider:
                 max_retries=max_retries,
                 timeout=timeout,
             )
-        self.client = client
-        self.stream_retries = stream_retries
+        super().__init__(client, stream_retries=stream_retries, retry_backoff_s=retry_backoff_s)
         self.cache = cache
-        self.retry_backoff_s = retry_backoff_s
-        self.retries: list[dict[str, Any]] = []
-        """One entry per restarted turn: attempt, error (type), message."""
 
     # -- request building ------------------------------------------------------------------
     def _params(self, request: Request) -> dict[str, Any]:
@@ -132,14 +128,10 @@ class AnthropicProvider:
 
     def complete(self, request: Request, on_chunk: StreamCallback | None = None) -> ModelTurn:
         params = {**self._params(request), "max_tokens": request.max_tokens}
-        return stream_with_retries(
-            lambda forwarded: self._stream_once(params, on_chunk, forwarded),
-            on_chunk,
-            where="Anthropic API",
-            stream_retries=self.stream_retries,
-            backoff_s=self.retry_backoff_s,
-            log=self.retries,
-        )
+        return self._restarting(params, on_chunk)
+
+    def _where(self) -> str:
+        return "Anthropic API"
 
     def _stream_once(
         self, params: dict[str, Any], on_chunk: StreamCallback | None, forwarded: list[bool]

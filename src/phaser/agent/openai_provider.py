@@ -38,7 +38,7 @@ from phaser.agent.provider import (
     api_model,
 )
 from phaser.agent.script import estimate_tokens
-from phaser.agent.stream_retry import RetryableStreamFailure, error_fields, one_line, stream_with_retries
+from phaser.agent.stream_retry import RetryableStreamFailure, StreamRestarts, error_fields, one_line
 from phaser.errors import ProviderError
 
 EDITOR = "str_replace_based_edit_tool"
@@ -218,7 +218,7 @@ class _Calls:
         return out
 
 
-class OpenAIProvider:
+class OpenAIProvider(StreamRestarts):
     """Chat completions on any OpenAI-compatible endpoint. Inject ``client`` (an ``openai.OpenAI``)
     in tests, pointed at ``phaser.testing.fake_openai.FakeChatAPI``."""
 
@@ -252,12 +252,8 @@ class OpenAIProvider:
                 max_retries=max_retries,
                 timeout=timeout,
             )
-        self.client = client
-        self.stream_retries = stream_retries
+        super().__init__(client, stream_retries=stream_retries, retry_backoff_s=retry_backoff_s)
         self.tool_reminders = tool_reminders
-        self.retry_backoff_s = retry_backoff_s
-        self.retries: list[dict[str, Any]] = []
-        """One entry per restarted turn or reminder: attempt, error (kind), message."""
 
     # -- Provider --------------------------------------------------------------------------
     def count_tokens(self, request: Request) -> int:
@@ -284,7 +280,7 @@ class OpenAIProvider:
         spent = Usage()
         cost: float | None = None
         for reminder in range(self.tool_reminders + 1):
-            turn = self._with_retries({**params, "messages": messages}, on_chunk)
+            turn = self._restarting({**params, "messages": messages}, on_chunk)
             spent = spent + turn.usage
             if turn.cost_usd is not None:
                 cost = (cost or 0.0) + turn.cost_usd
@@ -308,16 +304,6 @@ class OpenAIProvider:
         return turn
 
     # -- one turn ----------------------------------------------------------------------------
-    def _with_retries(self, params: dict[str, Any], on_chunk: StreamCallback | None) -> ModelTurn:
-        return stream_with_retries(
-            lambda forwarded: self._stream_once(params, on_chunk, forwarded),
-            on_chunk,
-            where=self._where(),
-            stream_retries=self.stream_retries,
-            backoff_s=self.retry_backoff_s,
-            log=self.retries,
-        )
-
     def _stream_once(
         self, params: dict[str, Any], on_chunk: StreamCallback | None, forwarded: list[bool]
     ) -> ModelTurn:

@@ -34,6 +34,38 @@ class RetryableStreamFailure(Exception):
         self.cause = cause
 
 
+class StreamRestarts:
+    """The restart state both SDK providers hold: the client, how many restarts a turn may take, the
+    backoff, and the log of restarts (``retries``, which the loop journals). A provider defines
+    ``_stream_once(params, on_chunk, forwarded)`` and ``_where()`` and calls ``_restarting``."""
+
+    def __init__(self, client: Any, *, stream_retries: int, retry_backoff_s: float) -> None:
+        self.client = client
+        self.stream_retries = stream_retries
+        self.retry_backoff_s = retry_backoff_s
+        self.retries: list[dict[str, Any]] = []
+        """One entry per restarted turn (and, on the openai path, per reminder): attempt, error, message."""
+
+    def _stream_once(
+        self, params: dict[str, Any], on_chunk: StreamCallback | None, forwarded: list[bool]
+    ) -> ModelTurn:
+        raise NotImplementedError
+
+    def _where(self) -> str:
+        raise NotImplementedError
+
+    def _restarting(self, params: dict[str, Any], on_chunk: StreamCallback | None) -> ModelTurn:
+        """One turn, restarted on a failure after HTTP 200 (``stream_with_retries``)."""
+        return stream_with_retries(
+            lambda forwarded: self._stream_once(params, on_chunk, forwarded),
+            on_chunk,
+            where=self._where(),
+            stream_retries=self.stream_retries,
+            backoff_s=self.retry_backoff_s,
+            log=self.retries,
+        )
+
+
 def stream_with_retries(
     stream_once: Callable[[list[bool]], ModelTurn],
     on_chunk: StreamCallback | None,
