@@ -28,7 +28,7 @@ from phaser.workflow.phase_outcome import Attempt, PhaseOutcome
 from phaser.workflow.plan_file import PlanFile
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.resume import ActiveRun, save_active
-from phaser.workflow.sessions import new_step_agent
+from phaser.workflow.sessions import AgentSpec, new_step_agent
 
 __all__ = ["Allowance", "PhaseOutcome", "PhaseRun"]
 
@@ -130,7 +130,7 @@ class PhaseRun:
                 detail = self._budget_detail(attempt) if isinstance(exc, BudgetExceeded) else str(exc)
                 out.outcome, out.detail = (
                     kind,
-                    detail + " (the phase is resumable: phaser next restarts it cleanly)",
+                    detail + " (the phase is resumable: the next run restarts it cleanly)",
                 )
                 out.hints = [Hint(Action.RESUME, self.number, self.info.slug)]
                 return self.finish(out, attempt)
@@ -148,18 +148,19 @@ class PhaseRun:
 
     def _session(self, a: Attempt, toolbox: ToolBox) -> StepAgent:
         """The agent for one attempt, on the attempt's model, within what is left of the budget."""
+        system = prompts.phase_system(self.root, self.info.spec_path, self.project.rel(self.info.spec_path))
         return new_step_agent(
-            self.project,
-            self.provider,
-            toolbox,
-            a.journal,
-            model=a.model,
-            system=prompts.phase_system(
-                self.root, self.info.spec_path, self.project.rel(self.info.spec_path)
-            ),
-            budget=self._caps(),
-            on_event=self.on_event,
-            stop_event=self.stop_event,
+            AgentSpec(
+                self.project,
+                self.provider,
+                toolbox,
+                a.journal,
+                a.model,
+                system,
+                self._caps(),
+                self.on_event,
+                self.stop_event,
+            )
         )
 
     def _attempt(
