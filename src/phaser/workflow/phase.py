@@ -69,22 +69,14 @@ class PhaseRun:
         self.cost = 0.0
         self.turns = 0
         self.confinement: Choice = Choice("none", "")
-        self.gates = PhaseGates(project, info, number, self.plan, self.confinement)
+        self.gates = self._phase_gates()
         self.guard: GitGuard | None = None
 
     # -- the phase --------------------------------------------------------------------------
 
     def run(self) -> PhaseOutcome:
         self.confinement = resolve_backend(self.cfg.agent.sandbox)  # fail closed, before anything runs
-        self.gates = PhaseGates(
-            self.project,
-            self.info,
-            self.number,
-            self.plan,
-            self.confinement,
-            on_event=self.on_event,
-            stop_event=self.stop_event,
-        )
+        self.gates = self._phase_gates()  # under the confinement just resolved
         phase = self.plan.phase(self.number)
         out = PhaseOutcome(self.info.slug, phase.number, phase.title, Outcome.ERROR, model=self.model)
         self.guard = GitGuard.take(self.root) if self.repo else None
@@ -145,6 +137,17 @@ class PhaseRun:
         if attempt.red:
             return block(self, out, attempt, before)
         return complete(self, out, attempt, base, before)
+
+    def _phase_gates(self) -> PhaseGates:
+        return PhaseGates(
+            self.project,
+            self.info,
+            self.number,
+            self.plan,
+            self.confinement,
+            on_event=self.on_event,
+            stop_event=self.stop_event,
+        )
 
     def _session(self, a: Attempt, toolbox: ToolBox) -> StepAgent:
         """The agent for one attempt, on the attempt's model, within what is left of the budget."""
