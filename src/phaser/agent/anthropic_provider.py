@@ -201,7 +201,10 @@ class AnthropicProvider(StreamRestarts):
             kind, message = error_fields(err)
             status = err.status_code
             if status == 401:
-                return f"Anthropic API rejected the API key (401 {kind}: {one_line(message)}); check ANTHROPIC_API_KEY"
+                return (
+                    f"Anthropic API rejected the API key (401 {kind}: {one_line(message)}); "
+                    "check ANTHROPIC_API_KEY"
+                )
             return f"Anthropic API error {status} {kind}: {one_line(message)}"
         if isinstance(err, anthropic.APIConnectionError):
             cause = err.__cause__ or err
