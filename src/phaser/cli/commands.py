@@ -209,6 +209,7 @@ def _overrides(args: argparse.Namespace):
         provider=provider,
         script=script,
         allow_dirty=getattr(args, "allow_dirty", False),
+        parallel=getattr(args, "parallel", None),
     )
 
 
