@@ -8,6 +8,7 @@ import pytest
 from parallel_helpers import (
     SLUG,
     PhaseScript,
+    create,
     git,
     make_project,
     module_calls,
@@ -57,3 +58,93 @@ def test_two_independent_phases_run_at_once_and_both_merge(tmp_path, api, capsys
     assert len(git(root, "worktree", "list").splitlines()) == 1
     out = capsys.readouterr().out
     assert "phase 1: passed" in out and "phase 2: passed" in out
+
+
+def note(text: str) -> dict:
+    return {"name": "add_note", "input": {"text": text}}
+
+
+def test_a_conflicting_pair_blocks_the_second_and_keeps_the_first(tmp_path, api):
+    root = make_project(tmp_path / "p", two_modules())
+    script = PhaseScript(
+        {
+            1: phase_turns(1, [*module_calls(1, "a"), create("shared.py", "WHO = 'phase 1'\n")]),
+            2: phase_turns(2, [*module_calls(2, "b"), create("shared.py", "WHO = 'phase 2'\n")]),
+        },
+        meet=[(1, 2)],
+    )
+    api.set_script(script)
+    code = main(["run", "-C", str(root), "-q", "--parallel", "2"])
+    assert code == 1 and script.met == {"1", "2"}
+    # the first is merged, ticked and committed; the second is blocked, nothing of it merged
+    assert read(root, "shared.py") == "WHO = 'phase 1'\n" and not (root / "b.py").exists()
+    plan = read(root, PLAN)
+    phase2 = plan[plan.index("## Phase 2") :]
+    assert "- [x] Add `a.py`" in plan and "- [ ] Add `b.py`" in plan
+    assert "status: blocked" in phase2 and "conflicted in shared.py" in phase2
+    # its branch and worktree are kept, named in the note
+    branch = f"phaser/{SLUG}/phase-2"
+    assert branch in phase2 and f".phaser/worktrees/{SLUG}/phase-2" in phase2
+    assert git(root, "branch", "--list", branch).strip()
+    assert (root / ".phaser" / "worktrees" / SLUG / "phase-2" / "b.py").is_file()
+    assert git(root, "show", f"{branch}:shared.py") == "WHO = 'phase 2'\n"
+    # nothing half-merged: no merge in progress, nothing but the plan's blocked note uncommitted
+    # (as when a phase alone is blocked), the head is phase 1's commit
+    assert not (root / ".git" / "MERGE_HEAD").exists()
+    assert git(root, "status", "--porcelain").strip() == f"M {PLAN}"
+    assert git(root, "log", "-1", "--format=%s").strip() == "phase 1: Module a"
+
+
+def test_a_red_gate_after_the_merge_blocks_that_phase_alone(tmp_path, api):
+    plan = plan_text([("Module a", "Add `a.py`"), ("Module b", "Add `b.py`"), ("Module c", "Add `c.py`")])
+    root = make_project(tmp_path / "p", plan)
+    lonely = "import os\n\n\ndef test_no_flag_b():\n    assert not os.path.exists('flag_b')\n"
+    script = PhaseScript(
+        {
+            # green alone in each worktree, red together: phase 1's test forbids what phase 2 adds
+            1: phase_turns(1, [*module_calls(1, "a"), create("tests/test_lonely.py", lonely)]),
+            2: phase_turns(2, [*module_calls(2, "b"), create("flag_b", "x\n")]),
+            3: phase_turns(3, module_calls(3, "c")),
+        },
+        meet=[(1, 2)],
+    )
+    api.set_script(script)
+    assert main(["run", "-C", str(root), "-q", "--parallel", "3"]) == 1
+    plan = read(root, PLAN)
+    phase2 = plan[plan.index("## Phase 2") : plan.index("## Phase 3")]
+    assert "status: blocked" in phase2 and "gates red after merging" in phase2
+    # the others went on: 1 and 3 merged and ticked; nothing of 2 on the head
+    assert "- [x] Add `a.py`" in plan and "- [x] Add `c.py`" in plan and "- [ ] Add `b.py`" in plan
+    assert (root / "c.py").is_file() and not (root / "flag_b").exists()
+    assert not (root / ".git" / "MERGE_HEAD").exists()
+    assert git(root, "status", "--porcelain").strip() == ""  # phase 3's commit took the plan's note
+    assert git(root, "branch", "--list", f"phaser/{SLUG}/phase-2").strip()
+
+
+def test_notes_of_both_phases_and_a_persons_save_mid_wave_are_all_kept(tmp_path, api):
+    root = make_project(tmp_path / "p", two_modules())
+    plan_path = root / PLAN
+    script = PhaseScript(
+        {
+            1: phase_turns(1, [note("phase one was here"), *module_calls(1, "a")]),
+            2: phase_turns(2, [note("phase two was here"), *module_calls(2, "b")]),
+        },
+        meet=[(1, 2)],
+    )
+    saved = []
+
+    def person_saves(phase: str, n: int) -> None:
+        if phase == "2" and n == 1:  # both phases are running: the person saves the plan
+            text = plan_path.read_text(encoding="utf-8")
+            plan_path.write_text(text.replace("# Par\n", "# Par\n\nA person's line.\n", 1), encoding="utf-8")
+            saved.append(True)
+
+    script.hook = lambda phase, n: person_saves(phase, n)
+    api.set_script(script)
+    assert main(["run", "-C", str(root), "-q", "--parallel", "2"]) == 0
+    plan = read(root, PLAN)
+    assert saved and "A person's line." in plan
+    assert "agent: phase one was here" in plan and "agent: phase two was here" in plan
+    assert plan.count("- [x]") == 2
+    # the worktrees' copies of the plan were never where edits landed: the commits hold the one plan
+    assert "A person's line." in git(root, "show", f"HEAD:{PLAN}")
