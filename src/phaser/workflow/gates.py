@@ -249,17 +249,9 @@ def cannot_judge(result: GateResult) -> str | None:
     return None
 
 
-def baseline_gates(
-    commands: list[str],
-    root: Path,
-    timeout_s: float,
-    env: dict[str, str] | None = None,
-    cancel: threading.Event | None = None,
-    policy: Policy | None = None,
-) -> list[GateResult]:
-    """The gates before a phase. Raises ConfigError (exit 2) when one of them can judge nothing,
-    so no model is paid for a phase whose checks could never pass or fail."""
-    results = run_gates(commands, root, timeout_s, env, cancel, policy)
+def baseline_gates(results: list[GateResult]) -> list[GateResult]:
+    """``results``, the gates' run before a phase. Raises ConfigError (exit 2) when one of them can
+    judge nothing, so no model is paid for a phase whose checks could never pass or fail."""
     problems = [p for p in map(cannot_judge, results) if p]
     if problems:
         raise ConfigError("; ".join(problems) + " (nothing ran: no model was called)")

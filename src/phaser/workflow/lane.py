@@ -20,9 +20,10 @@ from phaser.agent.snapshot import Snapshot
 from phaser.outcomes import Outcome
 from phaser.workflow import git
 from phaser.workflow.budget import Allowance
-from phaser.workflow.gates import GateResult
 from phaser.workflow.git_guard import GitGuard
-from phaser.workflow.phase import PhaseOutcome, PhaseRun, _Attempt
+from phaser.workflow.phase import PhaseRun
+from phaser.workflow.phase_end import _planted
+from phaser.workflow.phase_outcome import Attempt, PhaseOutcome
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.resume import changed_paths
 from phaser.workflow.worktrees import Lane, check_link, commit_work
@@ -74,12 +75,7 @@ class LaneRun(PhaseRun):
         self.main_guard = GitGuard.take(project.root)
         """The main .git's hooks and config: shared by every worktree, so watched here too."""
         self.lane_guard = WorktreeGuard.take(lane.worktree)
-        self.baseline: list[GateResult] = []
         self.ready: dict | None = None
-
-    def _baseline(self) -> list[GateResult]:
-        self.baseline = super()._baseline()
-        return self.baseline
 
     def _planted_now(self) -> list[str]:
         """Anything changed in git's hands during the phase, put back: the worktree's ``.git``
@@ -93,12 +89,12 @@ class LaneRun(PhaseRun):
             planted += self.guard.restore()
         return planted
 
-    def _complete(self, out: PhaseOutcome, a: _Attempt, base: str | None, before: Snapshot) -> PhaseOutcome:
+    def complete(self, out: PhaseOutcome, a: Attempt, base: str | None, before: Snapshot) -> PhaseOutcome:
         """Green in the worktree: commit the work on the lane's branch; the merge ticks."""
         assert a.session is not None
         planted = self._planted_now()
         if planted:
-            return self._planted(out, a, before, planted)
+            return _planted(self, out, a, before, planted)
         work = [p for p in changed_paths(self.root, before) if p != self.plan.rel]
         commit = commit_work(
             self.lane, f"phaser: {self.info.slug} phase {self.number} work (branch {self.lane.branch})", work

@@ -28,7 +28,7 @@ from phaser.workflow import git, worktrees
 from phaser.workflow.checkoff import Evidence, check_off_ops, claims_to_ops, commit_message, evidence_stamp
 from phaser.workflow.gates import GateResult, audit, describe, run_gates
 from phaser.workflow.git_guard import GitGuard
-from phaser.workflow.phase import PhaseOutcome
+from phaser.workflow.phase_outcome import PhaseOutcome
 from phaser.workflow.plan_file import PlanFile
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.worktrees import Lane, WaveRecord
@@ -180,8 +180,8 @@ def merge_lane(ctx: MergeContext, lane: Lane, guard: GitGuard) -> PhaseOutcome:
         conflict = worktrees.merge(root, lane.branch)
         if conflict is not None:
             onto = (head_before or "")[:10]
-            why = f"merging {lane.branch} onto {onto} conflicted in {', '.join(conflict[:8])}"
-            return block(ctx, lane, out, why, journal)
+            reason = f"merging {lane.branch} onto {onto} conflicted in {', '.join(conflict[:8])}"
+            return block(ctx, lane, out, reason, journal)
         if cfg.gates.commands:
             try:
                 gates = _gates_after_merge(ctx, lane)
@@ -226,7 +226,7 @@ def merge_lane(ctx: MergeContext, lane: Lane, guard: GitGuard) -> PhaseOutcome:
         base=head_before,
         confinement=w.get("confinement", ""),
     )
-    why: str | None = None if no_gates or not unchanged else "the code step changed no file outside the plan"
+    why = None if no_gates or not unchanged else "the code step changed no file outside the plan"
     stamp = evidence_stamp(evidence, unverified=unverified, why=why)
     new_plan = ctx.plan.edit(*check_off_ops(phase, claims, stamp, unverified=unverified))
     ctx.record.set(lane.number, worktrees.TICKED)

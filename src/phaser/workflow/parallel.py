@@ -23,7 +23,6 @@ import signal
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 from phaser import events as ev
 from phaser.agent.confine.policy import resolve_backend
@@ -38,14 +37,13 @@ from phaser.workflow.git_guard import GitGuard
 from phaser.workflow.lane import LaneRun
 from phaser.workflow.locks import plan_run_lock
 from phaser.workflow.merge import MergeContext, cleanup, keep_journals, merge_lane
-from phaser.workflow.phase import PhaseOutcome
+from phaser.workflow.phase_outcome import PhaseOutcome
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.providers import RunOptions, make_provider
 from phaser.workflow.resume import recover
+from phaser.workflow.routing import load_plan, route_model, stuck_hints, stuck_reason
+from phaser.workflow.run_loop import RunResult, unapproved
 from phaser.workflow.worktrees import Lane, WaveRecord
-
-if TYPE_CHECKING:
-    from phaser.workflow.runner import RunResult
 
 __all__ = ["ready_phases", "recover_wave", "run_parallel", "width"]
 
@@ -184,8 +182,6 @@ class ParallelRun:
         n: int,
         limit: int | None,
     ) -> None:
-        from phaser.workflow.runner import RunResult
-
         self.project, self.info, self.options, self.provider = project, info, options, provider
         self.n, self.limit = n, limit
         self.stop = options.stop_event or threading.Event()
@@ -222,8 +218,6 @@ class ParallelRun:
             self.ended.append(Outcome(out.outcome))
 
     def run(self) -> RunResult:
-        from phaser.workflow.runner import load_plan, unapproved
-
         self.record = recover_wave(self.project, self.info, self.emit)
         message = recover(
             self.project.root, self.project.config.state_dir, self.info.slug, self.info.plan_path
@@ -264,8 +258,6 @@ class ParallelRun:
         return self._stopped_or_ended()
 
     def _ended(self, plan: Plan) -> RunResult:
-        from phaser.workflow.runner import stuck_hints, stuck_reason
-
         res = self.result
         if self.ended:
             res.reason = self.ended[0]
@@ -296,8 +288,6 @@ class ParallelRun:
     # -- a wave ------------------------------------------------------------------------------
 
     def _wave(self, phases: list[Phase]) -> None:
-        from phaser.workflow.runner import route_model
-
         base = git.head(self.project.root)
         if base is None:
             raise UsageError("phaser run --parallel needs a commit to start the worktrees from: commit first")
