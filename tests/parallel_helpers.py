@@ -4,6 +4,7 @@ independent phases, and a fake-API script that answers each phase from its own t
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -80,6 +81,30 @@ def create(path: str, text: str) -> dict:
     }
 
 
+def run_in_background(root: Path, api_url: str, *argv: str) -> subprocess.Popen:
+    """`phaser run` as a person starts it in a terminal: its own process (group), on the fake API."""
+    env = {**os.environ, "ANTHROPIC_BASE_URL": api_url, "ANTHROPIC_API_KEY": "sk-test-secret-key-123456"}
+    log = open(root.parent / "run.log", "ab")  # noqa: SIM115 - the child owns it
+    return subprocess.Popen(
+        [sys.executable, "-m", "phaser", "run", "-C", str(root), "-q", *argv],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 300.0) -> None:
+    """Poll a condition (never a fixed sleep): the run under test reaches it or the test fails."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
 def bash(command: str) -> dict:
     return {"name": "bash", "input": {"command": command}}
 
@@ -96,6 +121,17 @@ def module_calls(number: int, name: str, body: str = "VALUE = 1\n") -> list[dict
     """Write ``name.py`` and a test of it."""
     test = f"from {name} import VALUE\n\n\ndef test_{name}():\n    assert VALUE is not None\n"
     return [create(f"{name}.py", body), create(f"tests/test_{name}.py", test)]
+
+
+def split_turns(number: int, calls: list[dict]) -> list[dict]:
+    """Explore; a code step in two turns (``calls``, then the claim); update. Held at turn 2, a
+    phase has changed files in its worktree and is still in its code step."""
+    return [
+        {"tool_calls": [finish("explored")]},
+        {"tool_calls": calls},
+        {"tool_calls": [claim(f"{number}.1"), finish("coded")]},
+        {"tool_calls": [finish("updated")]},
+    ]
 
 
 def phase_turns(number: int, calls: list[dict], *, tasks: int = 1) -> list[dict]:
@@ -137,6 +173,11 @@ class PhaseScript:
         self.partner = {str(a): str(b) for a, b in meet} | {str(b): str(a) for a, b in meet}
         self.met: set[str] = set()
         self.lock = threading.Lock()
+        self.hold = threading.Event()
+        """Set: phases that met keep waiting before their turn ``hold_at``, so both stay running."""
+        self.hold_at = 1
+        self.holding: set[str] = set()
+        """Phases that have asked for turn ``hold_at`` (their earlier tool calls are done) and wait."""
         self.hook: Callable[[str, int], dict | None] | None = None
         """Called with (phase, turn index) before a turn is served; a dict returned replaces it."""
 
@@ -149,6 +190,9 @@ class PhaseScript:
                 if self.pos.get(other, 0) < 1:  # the partner has not started: wait for it
                     return {"tool_calls": [bash("sleep 0.1")]}
                 self.met.add(phase)  # we are in our code step and the partner is running
+            if self.hold.is_set() and phase in self.met and n == self.hold_at:
+                self.holding.add(phase)
+                return {"tool_calls": [bash("sleep 0.1")]}  # keep running: the test stops or kills it
             self.pos[phase] = n + 1
         if self.hook is not None:
             replaced = self.hook(phase, n)

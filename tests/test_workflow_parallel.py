@@ -3,6 +3,9 @@ git worktrees, a real pytest gate run in each worktree and again on the merged t
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 
 from parallel_helpers import (
@@ -14,10 +17,14 @@ from parallel_helpers import (
     module_calls,
     phase_turns,
     plan_text,
+    run_in_background,
+    split_turns,
+    wait_for,
 )
 from phaser.cli import main
 
 PLAN = f"specs/{SLUG}/plan.md"
+pytestmark = pytest.mark.timeout(900)  # whole runs of several phases, each gate a real pytest, on a busy box
 
 
 @pytest.fixture
@@ -148,3 +155,115 @@ def test_notes_of_both_phases_and_a_persons_save_mid_wave_are_all_kept(tmp_path,
     assert plan.count("- [x]") == 2
     # the worktrees' copies of the plan were never where edits landed: the commits hold the one plan
     assert "A person's line." in git(root, "show", f"HEAD:{PLAN}")
+
+
+def worktree_count(root) -> int:
+    return len(git(root, "worktree", "list").splitlines())
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_stop_mid_wave_stops_every_phase_and_the_next_run_finishes(tmp_path, api, sig):
+    root = make_project(tmp_path / "p", two_modules())
+    head = git(root, "rev-parse", "HEAD").strip()
+    script = PhaseScript(
+        {1: split_turns(1, module_calls(1, "a")), 2: split_turns(2, module_calls(2, "b"))}, meet=[(1, 2)]
+    )
+    script.hold_at = 2  # both have written their modules and are still coding
+    script.hold.set()
+    api.set_script(script)
+    proc = run_in_background(root, api.base_url, "--parallel", "2")
+    try:
+        wait_for(lambda: script.holding == {"1", "2"}, "both phases coding")
+        proc.send_signal(sig)
+        assert proc.wait(timeout=300) == 1  # stopped
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    log = (tmp_path / "run.log").read_text(encoding="utf-8")
+    assert "phase 1: stopped" in log and "phase 2: stopped" in log
+    # nothing merged, nothing ticked, no worktree left; what each had done is kept as a patch
+    assert git(root, "rev-parse", "HEAD").strip() == head
+    assert "- [x]" not in read(root, PLAN) and worktree_count(root) == 1
+    patches = sorted((root / ".phaser" / "runs" / SLUG).rglob("lane-*.patch"))
+    assert len(patches) == 2 and any("a.py" in p.read_text() for p in patches)
+    # the next run starts both again and merges them
+    api.set_script(
+        PhaseScript({1: phase_turns(1, module_calls(1, "a")), 2: phase_turns(2, module_calls(2, "b"))})
+    )
+    assert main(["run", "-C", str(root), "-q", "--parallel", "2"]) == 0
+    assert read(root, PLAN).count("- [x]") == 2 and worktree_count(root) == 1
+
+
+def test_kill_9_mid_wave_resumes_cleanly(tmp_path, api, capsys):
+    root = make_project(tmp_path / "p", two_modules())
+    script = PhaseScript(
+        {1: split_turns(1, module_calls(1, "a")), 2: split_turns(2, module_calls(2, "b"))}, meet=[(1, 2)]
+    )
+    script.hold_at = 2  # both have written their modules and are still coding
+    script.hold.set()
+    api.set_script(script)
+    proc = run_in_background(root, api.base_url, "--parallel", "2")
+    try:
+        wait_for(lambda: script.holding == {"1", "2"}, "both phases coding")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    assert worktree_count(root) == 3  # both worktrees are left behind, mid-phase
+    assert (root / ".phaser" / "worktrees" / SLUG / "phase-1" / "a.py").is_file()
+    api.set_script(
+        PhaseScript({1: phase_turns(1, module_calls(1, "a")), 2: phase_turns(2, module_calls(2, "b"))})
+    )
+    assert main(["run", "-C", str(root), "--parallel", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "phase 1 was cut off in its worktree" in out and "phase 2 was cut off in its worktree" in out
+    patches = sorted((root / ".phaser" / "runs" / SLUG).rglob("lane-*.patch"))
+    assert len(patches) == 2 and any("b.py" in p.read_text() for p in patches)
+    assert read(root, PLAN).count("- [x]") == 2 and worktree_count(root) == 1
+    assert "phaser/" not in git(root, "branch", "--list")
+    assert git(root, "status", "--porcelain").strip() == ""
+
+
+HANG = """\
+import pathlib
+import time
+
+
+def test_hangs_in_the_main_checkout_while_told_to():
+    here = pathlib.Path(__file__).resolve().parents[1]
+    if (here / ".git").is_dir() and (here / "hang-now").exists():  # the merge's gates, not the worktree's
+        (here / "gate-running").write_text("x")
+        while (here / "hang-now").exists():
+            time.sleep(0.1)
+"""
+
+
+def test_kill_9_during_a_merge_leaves_nothing_half_merged(tmp_path, api):
+    root = make_project(tmp_path / "p", two_modules())
+    with open(root / ".git" / "info" / "exclude", "a", encoding="utf-8") as fh:
+        fh.write("hang-now\ngate-running\n")
+    (root / "hang-now").write_text("x")
+    head = git(root, "rev-parse", "HEAD").strip()
+    turns = {
+        1: phase_turns(1, [*module_calls(1, "a"), create("tests/test_hang.py", HANG)]),
+        2: phase_turns(2, module_calls(2, "b")),
+    }
+    api.set_script(PhaseScript(turns))
+    proc = run_in_background(root, api.base_url, "--parallel", "2")
+    try:
+        wait_for(lambda: (root / "gate-running").exists(), "the gates on the merged tree")
+        assert (root / ".git" / "MERGE_HEAD").exists()  # killed with the merge staged, uncommitted
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+        (root / "hang-now").unlink()  # the orphaned gate ends too
+    assert git(root, "rev-parse", "HEAD").strip() == head
+    api.set_script(PhaseScript(turns))
+    assert main(["run", "-C", str(root), "-q", "--parallel", "2"]) == 0
+    # the interrupted merge was aborted and done again: one merge commit per phase on the head
+    assert not (root / ".git" / "MERGE_HEAD").exists()
+    log = git(root, "log", "--first-parent", "--format=%s %P").splitlines()
+    assert [line.split(" ", 1)[0] for line in log[:2]] == ["phase", "phase"]
+    assert log[0].startswith("phase 2: Module b") and log[1].startswith("phase 1: Module a")
+    assert all(len(line.split("  ")[-1].split()) >= 1 for line in log[:2])
+    assert read(root, PLAN).count("- [x]") == 2 and worktree_count(root) == 1
+    assert git(root, "status", "--porcelain").strip() == ""
