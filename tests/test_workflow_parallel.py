@@ -3,6 +3,7 @@ git worktrees, a real pytest gate run in each worktree and again on the merged t
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 
@@ -162,7 +163,7 @@ def worktree_count(root) -> int:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_stop_mid_wave_stops_every_phase_and_the_next_run_finishes(tmp_path, api, sig):
+def test_stop_mid_wave_stops_every_phase_and_the_next_run_finishes(tmp_path, api, sig, capsys):
     root = make_project(tmp_path / "p", two_modules())
     head = git(root, "rev-parse", "HEAD").strip()
     script = PhaseScript(
@@ -174,6 +175,17 @@ def test_stop_mid_wave_stops_every_phase_and_the_next_run_finishes(tmp_path, api
     proc = run_in_background(root, api.base_url, "--parallel", "2")
     try:
         wait_for(lambda: script.holding == {"1", "2"}, "both phases coding")
+        # status shows every running phase, in words and as JSON
+        capsys.readouterr()
+        assert main(["status", "-C", str(root)]) == 0
+        shown = capsys.readouterr().out
+        assert f"phase 1 is running in phaser/{SLUG}/phase-1" in shown
+        assert f"phase 2 is running in phaser/{SLUG}/phase-2" in shown
+        main(["status", "-C", str(root), "--json"])
+        data = json.loads(capsys.readouterr().out)
+        plan_status = data[0] if isinstance(data, list) else data["plans"][0]
+        assert plan_status["state"] == "running"
+        assert [lane["phase"] for lane in plan_status["active"]["lanes"]] == [1, 2]
         proc.send_signal(sig)
         assert proc.wait(timeout=300) == 1  # stopped
     finally:
@@ -181,6 +193,9 @@ def test_stop_mid_wave_stops_every_phase_and_the_next_run_finishes(tmp_path, api
             os.killpg(proc.pid, signal.SIGKILL)
     log = (tmp_path / "run.log").read_text(encoding="utf-8")
     assert "phase 1: stopped" in log and "phase 2: stopped" in log
+    # the live output said which phases run at once and whose lines follow as it switched
+    assert "phase 1, 2: at once, each in its own git worktree" in log
+    assert "[phase 1]" in log and "[phase 2]" in log
     # nothing merged, nothing ticked, no worktree left; what each had done is kept as a patch
     assert git(root, "rev-parse", "HEAD").strip() == head
     assert "- [x]" not in read(root, PLAN) and worktree_count(root) == 1

@@ -280,6 +280,7 @@ def cmd_next(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from phaser.cli.lanes import LaneMarks
     from phaser.cli.render import print_run
     from phaser.workflow.runner import run_all
 
@@ -287,7 +288,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     options = _overrides(args)
     return _report(
         args,
-        lambda sink: run_all(project, args.slug, approve=args.approve, options=options, on_event=sink),
+        lambda sink: run_all(
+            project, args.slug, approve=args.approve, options=options, on_event=LaneMarks(sink)
+        ),
         print_run,
     )
 

@@ -292,6 +292,13 @@ class ParallelRun:
         if base is None:
             raise UsageError("phaser run --parallel needs a commit to start the worktrees from: commit first")
         allowance = split(self.budget.run_left(self.result.spent), len(phases))
+        numbers = ", ".join(str(p.number) for p in phases)
+        self.emit(
+            ev.Notice(
+                f"phase {numbers}: {'at once, each' if len(phases) > 1 else 'alone'} in its own git worktree "
+                f"from {base[:10]} (.phaser/worktrees/{self.info.slug}/)"
+            )
+        )
         live: list[_Live] = []
         for phase in phases:
             lane = worktrees.add(

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from phaser.errors import PhaserError
 from phaser.plan.store import atomic_write
+from phaser.stamps import utc_stamp
 from phaser.workflow import git
 
 RECORD = "wave.json"
@@ -56,6 +57,7 @@ class Lane:
     state: str = RUNNING
     head_before: str | None = None
     """The main head before this lane's merge began (set in MERGING and TICKED)."""
+    started: str = ""
     work: dict = field(default_factory=dict)
     """What the merge needs once the agent is done: claims, gates, models, usage (READY on)."""
 
@@ -156,7 +158,7 @@ def add(root: Path, state_dir: Path, slug: str, number: int, base: str) -> Lane:
         n += 1
         branch, path = f"{branch_name(slug, number)}-{n}", folder / f"phase-{number}-{n}"
     _git(root, "worktree", "add", "-q", "-b", branch, str(path), base)
-    return Lane(number, branch, str(path), base)
+    return Lane(number, branch, str(path), base, started=utc_stamp())
 
 
 def _branch_exists(root: Path, branch: str) -> bool:
