@@ -129,11 +129,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     except ConfigError:  # report it with everything else instead of stopping at it
         root = getattr(args, "root", None)
         project = Project(Config(root=find_root(Path(root) if root else None)))
-    from phaser.workflow.template_check import template_warnings
+    from phaser.workflow.template_check import overlap_warnings, template_warnings
 
     target = project.resolve(Path(args.path)) if args.path else None
     problems = validate(project, target)
-    warnings = template_warnings(project, target)
+    warnings = template_warnings(project, target) + overlap_warnings(project, target)
     if args.json:
         _emit(
             {
