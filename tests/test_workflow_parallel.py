@@ -12,6 +12,7 @@ import pytest
 from parallel_helpers import (
     SLUG,
     PhaseScript,
+    bash,
     create,
     git,
     make_project,
@@ -282,3 +283,29 @@ def test_kill_9_during_a_merge_leaves_nothing_half_merged(tmp_path, api):
     assert all(len(line.split("  ")[-1].split()) >= 1 for line in log[:2])
     assert read(root, PLAN).count("- [x]") == 2 and worktree_count(root) == 1
     assert git(root, "status", "--porcelain").strip() == ""
+
+
+def test_a_lane_cannot_plant_git_hooks_config_or_a_new_git_link(tmp_path, api):
+    root = make_project(tmp_path / "p", two_modules())
+    config_before = read(root, ".git/config")
+    hooks = root / ".git" / "hooks"
+    attacks = [
+        bash("printf 'gitdir: /tmp/evil\\n' > .git"),  # point git at planted hooks and config
+        bash(f"printf '#!/bin/sh\\ntouch pwned\\n' > {hooks}/post-merge; chmod +x {hooks}/post-merge"),
+        bash("git config core.hooksPath /tmp/evil-hooks"),  # the shared config, via the worktree
+        bash("git config --worktree core.fsmonitor 'touch pwned'"),
+    ]
+    script = PhaseScript(
+        {
+            1: phase_turns(1, [*attacks, *module_calls(1, "a")]),
+            2: phase_turns(2, module_calls(2, "b")),
+        }
+    )
+    api.set_script(script)
+    assert main(["run", "-C", str(root), "-q", "--parallel", "2"]) == 0
+    # every attempt was refused by the confinement: the main .git is outside the lane's writable
+    # root, and the worktree's .git link is read-only
+    assert not (hooks / "post-merge").exists() and not (root / "pwned").exists()
+    assert read(root, ".git/config") == config_before
+    assert "hooksPath" not in git(root, "config", "--list", "--show-origin")
+    assert read(root, PLAN).count("- [x]") == 2

@@ -81,6 +81,8 @@ def recover_wave(project: Project, info: SpecInfo, on_event: ev.EventSink = ev.i
     whose READY lanes the caller merges first."""
     root = project.root
     record = WaveRecord(project.config.state_dir, info.slug)
+    if not record.lanes and not record.dir.is_dir():  # never ran in parallel: nothing to look at
+        return record
     for lane in sorted(record.lanes.values(), key=lambda x: x.number):
         if lane.state == worktrees.TICKED and worktrees.merge_in_progress(root):
             from phaser.workflow.checkoff import commit_message
@@ -371,8 +373,19 @@ class ParallelRun:
 
     def _merge_waiting(self) -> None:
         """READY lanes from an interrupted run: merged first, in phase order."""
+        plan = load_plan(self.project, self.info)
         for number in sorted(self.record.lanes):
             lane = self.record.lanes[number]
+            phase = plan.phase(number)
+            if lane.state == worktrees.READY and (phase is None or phase.done):  # done since, alone
+                _discard(
+                    self.project,
+                    self.record,
+                    lane,
+                    self.emit,
+                    "was done meanwhile (or left the plan): its lane is stale,",
+                )
+                continue
             if lane.state == worktrees.READY and not self.stop.is_set():
                 self.emit(
                     ev.Notice(f"phase {number} finished in its worktree before the interruption: merging it")
