@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from phaser import events as ev
 from phaser.agent.confine.policy import resolve_backend
 from phaser.agent.provider import Provider
-from phaser.errors import UsageError
+from phaser.errors import PhaserError, UsageError
 from phaser.outcomes import Action, Hint, Outcome
 from phaser.plan.model import Phase, Plan
 from phaser.stamps import utc_stamp
@@ -36,7 +36,7 @@ from phaser.workflow.budget import Allowance, Budget
 from phaser.workflow.git_guard import GitGuard
 from phaser.workflow.lane import LaneRun
 from phaser.workflow.locks import plan_run_lock
-from phaser.workflow.merge import MergeContext, cleanup, keep_journals, merge_lane
+from phaser.workflow.merge import MergeContext, block, cleanup, keep_journals, merge_lane, outcome_of
 from phaser.workflow.phase_outcome import PhaseOutcome
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.providers import RunOptions, make_provider
@@ -362,7 +362,7 @@ class ParallelRun:
             self.record.set(lane.number, worktrees.READY, work=item.run.ready)
             if self.stop.is_set():
                 return  # stopped: merges on the next run
-            self._note(merge_lane(self._ctx(), self.record.lanes[lane.number], self.guard))
+            self._note(self._merge(self.record.lanes[lane.number]))
             return
         self._note(out)
         if out.outcome == Outcome.BLOCKED:  # red in its own worktree: the attempt was undone there
@@ -370,6 +370,16 @@ class ParallelRun:
             cleanup(self.project, lane, self.record)
         else:
             _discard(self.project, self.record, lane, self.emit, f"ended ({Outcome(out.outcome).value})")
+
+    def _merge(self, lane: Lane) -> PhaseOutcome:
+        """Merge one lane; a git failure on the way blocks that phase alone, never leaving the
+        head with a merge in progress."""
+        ctx = self._ctx()
+        try:
+            return merge_lane(ctx, lane, self.guard)
+        except PhaserError as exc:
+            worktrees.abort_merge(self.project.root)
+            return block(ctx, lane, outcome_of(ctx, lane), f"the merge failed: {exc}", None)
 
     def _merge_waiting(self) -> None:
         """READY lanes from an interrupted run: merged first, in phase order."""
@@ -390,7 +400,7 @@ class ParallelRun:
                 self.emit(
                     ev.Notice(f"phase {number} finished in its worktree before the interruption: merging it")
                 )
-                self._note(merge_lane(self._ctx(), lane, self.guard))
+                self._note(self._merge(lane))
 
 
 def run_parallel(
