@@ -1068,8 +1068,8 @@ def main() -> int:
     print("(c)/(a) grows with the requests per phase: every request of a long conversation rereads all")
     print("earlier phases, while phaser's fresh contexts reread only their own phase.")
     print(
-        "  "
-        f"{'agent style':<10}{'requests':>9}{'per phase':>10}{'(a) $':>9}{'(c) $':>9}{'(c)/(a)':>9}{'(c1)/(a)':>10}  habits"
+        f"  {'agent style':<10}{'requests':>9}{'per phase':>10}{'(a) $':>9}{'(c) $':>9}"
+        f"{'(c)/(a)':>9}{'(c1)/(a)':>10}  habits"
     )
     for style, run in [*others.items(), ("typical", routed)]:
         ra, rc, rc1 = actual(run)[0], one_conversation(run), one_conversation(run, model=None)

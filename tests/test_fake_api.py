@@ -170,14 +170,52 @@ def _bp(text: str) -> dict[str, Any]:
         ({"max_tokens": None}, "max_tokens: Field required"),
         ({"messages": None}, "messages: Field required"),
         ({"messages": []}, "at least one message"),
-        ({"system": [_bp("a"), _bp("b"), _bp("c")], "cache_control": {"type": "ephemeral"}, "tools": [{**TOOLS[0], "cache_control": {"type": "ephemeral"}}]}, "maximum of 4 blocks"),
-        ({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "bash", "input": {}}]}, {"role": "user", "content": "done?"}]}, "without `tool_result`"),
-        ({"messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t9", "content": "x"}]}]}, "unexpected `tool_use_id`"),
+        (
+            {
+                "system": [_bp("a"), _bp("b"), _bp("c")],
+                "cache_control": {"type": "ephemeral"},
+                "tools": [{**TOOLS[0], "cache_control": {"type": "ephemeral"}}],
+            },
+            "maximum of 4 blocks",
+        ),
+        (
+            {
+                "messages": [
+                    {"role": "user", "content": "hi"},
+                    {
+                        "role": "assistant",
+                        "content": [{"type": "tool_use", "id": "t1", "name": "bash", "input": {}}],
+                    },
+                    {"role": "user", "content": "done?"},
+                ]
+            },
+            "without `tool_result`",
+        ),
+        (
+            {
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [{"type": "tool_result", "tool_use_id": "t9", "content": "x"}],
+                    }
+                ]
+            },
+            "unexpected `tool_use_id`",
+        ),
         ({"messages": [{"role": "user", "content": [{"type": "text", "text": ""}]}]}, "must be non-empty"),
-        ({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": []}, {"role": "user", "content": "x"}]}, "non-empty content"),
+        (
+            {
+                "messages": [
+                    {"role": "user", "content": "hi"},
+                    {"role": "assistant", "content": []},
+                    {"role": "user", "content": "x"},
+                ]
+            },
+            "non-empty content",
+        ),
         ({"tools": [{"name": "mine"}]}, "input_schema: Field required"),
     ],
-)  # fmt: skip
+)
 def test_invalid_requests_get_400(fake_api: FakeMessagesAPI, bad: dict[str, Any], needle: str) -> None:
     req = {k: v for k, v in {**body(), **bad}.items() if v is not None}
     status, headers, data = post(fake_api, req)

@@ -19,7 +19,10 @@ def test_problem_str():
 
 
 def test_clean_plan_without_title_has_no_problems():
-    text = "---\nformat: 1\n---\n## Phase 1: a\n\ndifficulty: hard\nstatus: done\n\n- [x] t\n## Phase 2: b\ndepends: 1\n\n- [ ] t\n"
+    text = (
+        "---\nformat: 1\n---\n## Phase 1: a\n\ndifficulty: hard\nstatus: done\n\n- [x] t\n"
+        "## Phase 2: b\ndepends: 1\n\n- [ ] t\n"
+    )
     assert messages(text) == []
 
 

@@ -236,7 +236,10 @@ class AnthropicProvider:
             kind, message = _error_fields(err)
             status = err.status_code
             if status == 401:
-                return f"Anthropic API rejected the API key (401 {kind}: {_one_line(message)}); check ANTHROPIC_API_KEY"
+                return (
+                    f"Anthropic API rejected the API key (401 {kind}: {_one_line(message)}); "
+                    "check ANTHROPIC_API_KEY"
+                )
             return f"Anthropic API error {status} {kind}: {_one_line(message)}"
         if isinstance(err, anthropic.APIConnectionError):
             cause = err.__cause__ or err

@@ -202,4 +202,7 @@ class TextEditor:
                     if not f.startswith("."):
                         out.append((shown / f).as_posix())
         listing = "\n".join(out)
-        return f"Here's the files and directories up to 2 levels deep in {label}, excluding hidden items:\n{listing}\n"
+        return (
+            f"Here's the files and directories up to 2 levels deep in {label}, excluding hidden items:\n"
+            f"{listing}\n"
+        )

@@ -13,17 +13,17 @@ from typing import Any
 
 from phaser.agent.base import StepResult
 from phaser.agent.journal import Journal
+from phaser.agent.meter import Metered
 from phaser.agent.policy import Step
-from phaser.agent.provider import ModelTurn, Provider, Request, StreamChunk, Usage
+from phaser.agent.provider import ModelTurn, Provider, Request, StreamChunk
 from phaser.agent.script import estimate_tokens
 from phaser.agent.snapshot import Snapshot
 from phaser.agent.tools import ToolBox, tool_summary
 from phaser.config import BudgetConfig, Price
-from phaser.errors import BudgetExceeded, RunStopped
-from phaser.events import EventSink, StepStarted, TextDelta, ToolFinished, ToolStarted, UsageUpdated, ignore
+from phaser.events import EventSink, StepStarted, TextDelta, ToolFinished, ToolStarted, ignore
 
 
-class AgentSession:
+class AgentSession(Metered):
     """The conversation of one phase: fresh context per phase, shared by its steps (a StepAgent)."""
 
     def __init__(
@@ -41,21 +41,15 @@ class AgentSession:
         stop_event: threading.Event | None = None,
         step_turns: int = 40,
     ) -> None:
+        super().__init__(journal, budget, on_event, stop_event)
         self.provider = provider
         self.toolbox = toolbox
-        self.journal = journal
         self.model = model
         self.system = system
         self.max_tokens = max_tokens
-        self.on_event = on_event
-        self.budget = budget
         self.price = price
-        self.stop_event = stop_event
         self.step_turns = step_turns
         self.messages: list[dict[str, Any]] = []
-        self.usage = Usage()
-        self.cost_usd = 0.0
-        self.turns = 0
 
     def run_step(self, step: Step, prompt: str) -> StepResult:
         """Run one step to its end; raises BudgetExceeded, RunStopped or ProviderError."""
@@ -167,54 +161,12 @@ class AgentSession:
 
     def _account(self, turn: ModelTurn, result: StepResult) -> None:
         u = turn.usage
-        self.usage = self.usage + u
-        result.usage = result.usage + u
         cost = turn.cost_usd  # a gateway's own figure (OpenRouter) wins over the price table
         if cost is None and self.price is not None:
             cost = self.price.cost(
                 u.input_tokens, u.output_tokens, u.cache_creation_input_tokens, u.cache_read_input_tokens
             )
-        if cost is not None:
-            self.cost_usd += cost
-            result.cost_usd += cost
-        s = self.usage
-        self.on_event(
-            UsageUpdated(
-                self.model,
-                s.input_tokens,
-                s.output_tokens,
-                s.cache_creation_input_tokens,
-                s.cache_read_input_tokens,
-                self.cost_usd,
-            )
-        )
-
-    @property
-    def tokens(self) -> int:
-        """Tokens that count against the phase budget: all input (cached or not) and output."""
-        return self.usage.total_input + self.usage.output_tokens
-
-    def _check_budget(self) -> None:
-        """Before each request: refuse to spend more once a phase cap is reached."""
-        b = self.budget
-        reason = None
-        if self.turns >= b.phase_turns:
-            reason = f"the phase used {self.turns} turns (limit {b.phase_turns})"
-        elif self.tokens >= b.phase_tokens:
-            reason = f"the phase used {self.tokens:,} tokens (limit {b.phase_tokens:,})"
-        elif self.cost_usd >= b.phase_usd:
-            reason = f"the phase cost ${self.cost_usd:.4f} (limit ${b.phase_usd:.4f})"
-        if reason is not None:
-            self.journal.write("budget_exceeded", reason=reason, **self._totals())
-            raise BudgetExceeded(f"budget reached: {reason}")
-
-    def _check_stop(self) -> None:
-        if self.stop_event is not None and self.stop_event.is_set():
-            self.journal.write("stopped", reason="stopped by user", **self._totals())
-            raise RunStopped("stopped by user")
-
-    def _totals(self) -> dict[str, Any]:
-        return {"turns": self.turns, "usage": self.usage.as_dict(), "cost_usd": round(self.cost_usd, 6)}
+        self._charge(self.model, u, cost, result)
 
     def _finish_step(self, step: Step, before: Snapshot, result: StepResult) -> None:
         """Revert what the step may not change, then record its end; runs on every way out."""

@@ -45,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except PhaserError as exc:
-        print(f"phaser: {exc}", file=sys.stderr)
+        from phaser.cli.hints import say
+
+        print(f"phaser: {say(str(exc), exc.hints)}", file=sys.stderr)  # the next steps as commands
         if getattr(args, "json", False):  # stdout stays parseable: one JSON object even on errors
             print(json.dumps(error_dict(exc), ensure_ascii=False))
         return exc.exit_code
@@ -81,7 +83,10 @@ def _is_terminal(stream: Any) -> bool:
 def error_dict(exc: PhaserError) -> dict[str, Any]:
     """What ``--json`` prints on stdout when a PhaserError ends the command (the stderr line's
     message, its file and 1-based line or null, the exit code)."""
-    return {"error": str(exc), "path": exc.path, "line": exc.line, "exit_code": exc.exit_code}
+    from phaser.cli.hints import say
+
+    error = say(str(exc), exc.hints)
+    return {"error": error, "path": exc.path, "line": exc.line, "exit_code": exc.exit_code}
 
 
 def reader_gone(stream: Any) -> None:

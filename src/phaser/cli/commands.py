@@ -75,6 +75,7 @@ def open_in_editor(path: Path) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from phaser.cli.hints import say
     from phaser.cli.render import print_status
     from phaser.workflow.status import project_status
 
@@ -84,10 +85,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps({"plans": [s.as_dict() for s in statuses]}, indent=2, ensure_ascii=False))
     else:
         print_status(statuses)
-    errors = [s for s in statuses if s.error and "no plan yet" not in s.error]
+    errors = [s for s in statuses if s.error and s.state != "no-plan"]
     if not args.json:
         for st in errors:
-            print(f"phaser: {st.error}", file=sys.stderr)
+            print(f"phaser: {say(st.error or '', st.hints)}", file=sys.stderr)
     return 2 if errors else 0
 
 

@@ -16,7 +16,8 @@ import time
 from typing import Any, TextIO
 
 from phaser import events as ev
-from phaser.cli.hints import next_line
+from phaser.cli.hints import next_line, say
+from phaser.outcomes import Kind, Outcome, kind
 
 STATE_MARK = {
     "done": "✓",
@@ -27,7 +28,8 @@ STATE_MARK = {
     "skipped": "-",
 }
 STATE_STYLE = {"done": "green", "next": "bold cyan", "ready": "cyan", "blocked": "bold red", "skipped": "dim"}
-OUTCOME_STYLE = {"passed": "bold green", "blocked": "bold red", "error": "bold red", "stopped": "yellow"}
+KIND_STYLE = {Kind.OK: "bold green", Kind.HUMAN: "bold yellow", Kind.ERROR: "bold red"}
+"""The style of a finished phase, by its outcome's kind (phaser.outcomes)."""
 
 
 def _out(stream: TextIO | None) -> TextIO:
@@ -94,15 +96,15 @@ class Lines:
 def print_status(statuses: list, stream: TextIO | None = None, console: Any = None) -> None:
     lines = Lines(stream, console)
     if not statuses:
-        lines.line('no specs yet: phaser new "Title"')
+        lines.line('no specs yet: phaser new "Title"')  # the CLI's own words: it names its commands
         return
     width = terminal_width()
     for i, st in enumerate(statuses):
         if i:
             lines.line()
         if st.error:
-            if "no plan yet" in st.error:
-                lines.line(f"{st.slug}: {st.error}")
+            if st.state == "no-plan":
+                lines.line(f"{st.slug}: {say(st.error, st.hints)}")
             continue  # unreadable plans are reported on stderr by the caller
         done = sum(p.tasks_done for p in st.phases)
         total = sum(p.tasks_total for p in st.phases)
@@ -325,7 +327,8 @@ class EventPrinter:
                 line(f"  {problem}", "yellow")
         elif isinstance(event, ev.Notice):
             prefix = {"warning": "warning: ", "error": "error: "}.get(event.level, "")
-            line(f"{prefix}{event.message}", {"warning": "yellow", "error": "bold red"}.get(event.level, ""))
+            style = {"warning": "yellow", "error": "bold red"}.get(event.level, "")
+            line(f"{prefix}{say(event.message, event.hints)}", style)
         elif isinstance(event, ev.PhaseFinished):
             self._stop_spin()
             self._phase_line(event)
@@ -346,7 +349,7 @@ class EventPrinter:
         shown_cost = f"  {money(cost)}" if isinstance(cost, (int, float)) else ""
         self.lines.line(
             f"=== phase {event.phase}: {event.outcome}{shown_cost}  {event.detail}".rstrip(),
-            OUTCOME_STYLE.get(event.outcome, "bold yellow"),
+            KIND_STYLE[kind(event.outcome)],
         )
         if data.get("commit"):
             self.lines.line(f"    commit {str(data['commit'])[:10]}")
@@ -382,6 +385,9 @@ def print_dry_run(info: dict[str, Any], stream: TextIO | None = None) -> None:
     out = _out(stream)
     if info["phase"] is None:
         print(f"nothing to run in {info['slug']}: {info['reason']}", file=out)
+        hint = next_line(info.get("hints"))
+        if hint:
+            print(f"  {hint}", file=out)
         return
     print(f"would run {info['slug']} phase {info['phase']}: {info['title']}", file=out)
     print(f"  difficulty {info['difficulty']} -> model {info['model']} ({info['model_reason']})", file=out)
@@ -429,7 +435,7 @@ def print_outcome(outcome: Any, stream: TextIO | None = None, shown: set | None 
     phase)), only what it did not: nothing."""
     out = _out(stream)
     hint = next_line(getattr(outcome, "hints", None))
-    if outcome.outcome in ("nothing", "stuck"):
+    if outcome.outcome in (Outcome.NOTHING, Outcome.STUCK):
         print(f"nothing to run in {outcome.slug}: {outcome.detail}", file=out)
         if hint:
             print(f"  {hint}", file=out)
@@ -457,7 +463,7 @@ def print_run(result: Any, stream: TextIO | None = None, shown: set | None = Non
     out = _out(stream)
     for outcome in result.outcomes:
         print_outcome(outcome, out, shown)
-    detail = f": {result.detail}" if result.detail and result.reason != "complete" else ""
+    detail = f": {result.detail}" if result.detail and result.reason != Outcome.COMPLETE else ""
     print(f"run: {result.reason}{detail}  total {money(result.cost_usd)}", file=out)
     if result.hints:
         print(next_line(result.hints), file=out)
@@ -473,7 +479,10 @@ def print_cost(report: Any, stream: TextIO | None = None) -> None:
     from phaser.workflow.cost import run_summary
 
     out = _out(stream)
-    header = f"{'phase':<8} {'model':<20} {'runs':>4} {'uncached':>10} {'cache wr':>10} {'cache rd':>10} {'output':>9} {'cost':>10}"
+    header = (
+        f"{'phase':<8} {'model':<20} {'runs':>4} {'uncached':>10} {'cache wr':>10} {'cache rd':>10} "
+        f"{'output':>9} {'cost':>10}"
+    )
 
     def cost(row: dict) -> str:  # an unknown price or cache count is said, never shown as a number
         return money(row["cost_usd"]) if row.get("priced", True) else "unknown"

@@ -7,8 +7,8 @@ format in ``phaser.agent.script``; entries like ``{"fault": {"status": 529}}`` i
 Faithful where phaser could get it wrong: SSE framing and event order, 400s for malformed
 requests, usage numbers and prompt-cache accounting, including the tokens the real API adds for tool
 use (its tool-use system prompt, the schemas of the bash and text editor tools). Simplified: other
-tokens come from ``estimate_tokens``; cache entries never expire (TTL ignored, all writes count as 5m writes); the
-cache looks back over every block boundary up to the last breakpoint instead of 20 blocks;
+tokens come from ``estimate_tokens``; cache entries never expire (TTL ignored, all writes count
+as 5m writes); the cache looks back over every block boundary up to the last breakpoint instead of 20 blocks;
 ``count_tokens`` never consumes the script nor triggers faults.
 
 Fault keys (each consumed instead of a reply; the next request gets the next turn):

@@ -37,7 +37,7 @@ from phaser.tui.prompt import PromptScreen
 from phaser.tui.run_log import RunLog
 from phaser.tui.run_status import RunStatus
 from phaser.tui.spec_list import SpecList
-from phaser.tui.wording import hint_words, outcome_kind, outcome_style, tui_words
+from phaser.tui.wording import hint_words, outcome_kind, outcome_style, with_keys
 from phaser.workflow.jobs import Job, JobKind
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.status import PlanStatus, status_of
@@ -686,7 +686,7 @@ class HomeScreen(SearchAndDetail, TaskToggling, Screen[None]):
             self.last_outcomes[(job.slug, data["phase"])] = data
         for phase in data.get("phases", []):
             self.last_outcomes[(job.slug, phase["phase"])] = phase
-        outcome, detail = message.outcome, tui_words(message.detail)
+        outcome, detail = message.outcome, with_keys(message.detail, data.get("hints"))
         self.run_status.ended(outcome, detail)
         self._ended_job = job  # the reload sees the plan's lock and marker as no longer this screen's
         try:
@@ -700,7 +700,8 @@ class HomeScreen(SearchAndDetail, TaskToggling, Screen[None]):
             outcome = Outcome.APPROVAL
             listed = ", ".join(map(str, waiting))
             many = len(waiting) > 1
-            detail = f"phase{'s' if many else ''} {listed} wait{'' if many else 's'} for approval: press a to review"
+            phases, waits = ("phases", "wait") if many else ("phase", "waits")
+            detail = f"{phases} {listed} {waits} for approval: press a to review"
         self.log_pane.line(
             f"««« {job.what}: {outcome}" + (f": {detail}" if detail else ""), f"bold {outcome_style(outcome)}"
         )

@@ -171,7 +171,10 @@ class PlanView(Vertical):
         self.active = active
         banner = self.query_one("#plan-active", Static)
         if active and active.get("running"):
-            text = f"● phase {active.get('phase')} is running in another phaser (started {active.get('started')}): >, A and R wait until it ends"
+            text = (
+                f"● phase {active.get('phase')} is running in another phaser "
+                f"(started {active.get('started')}): >, A and R wait until it ends"
+            )
         elif active:
             text = (
                 f"! phase {active.get('phase')} did not finish (started {active.get('started')}): its "

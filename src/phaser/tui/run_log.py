@@ -12,7 +12,7 @@ from textual import events
 from textual.widgets import RichLog
 
 from phaser import events as ev
-from phaser.tui.wording import outcome_style, tui_words
+from phaser.tui.wording import outcome_style, with_keys
 
 __all__ = ["RunLog", "outcome_style"]
 
@@ -156,11 +156,11 @@ class RunLog(RichLog):
         elif isinstance(event, ev.Notice):
             style = {"warning": "yellow", "error": "bold red"}.get(event.level, "")
             prefix = "" if event.level == "info" else f"{event.level}: "
-            self.line(prefix + tui_words(event.message), style)
+            self.line(prefix + with_keys(event.message, event.hints), style)
         elif isinstance(event, ev.PhaseFinished):
             cost = event.data.get("cost_usd")
             money = f"  ${cost:.4f}" if isinstance(cost, (int, float)) else ""
-            detail = f"  {tui_words(event.detail)}" if event.detail else ""
+            detail = f"  {with_keys(event.detail, event.data.get('hints'))}" if event.detail else ""
             self.line(
                 f"=== phase {event.phase}: {event.outcome}{money}{detail}",
                 f"bold {outcome_style(event.outcome)}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.widgets import Label, ListItem, ProgressBar
 
-from phaser.tui.wording import tui_words
+from phaser.tui.wording import with_keys
 from phaser.workflow.status import PlanStatus
 
 
@@ -19,7 +19,7 @@ def describe(status: PlanStatus, running: int | None = None, approvals: bool = F
 
     ``running``: the phase this process runs now (its own lock does not show in ``status.active``)."""
     if status.error:
-        return tui_words(status.error)
+        return with_keys(status.error, status.hints)
     total = len(status.phases)
     parts = [f"{status.phases_done}/{total} phases"]
     active = status.active

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from phaser.config import load_config
 from phaser.errors import ConfigError, PlanError
+from phaser.outcomes import Action, Hint
 from phaser.plan.model import Plan
 from phaser.plan.store import read_plan
 from phaser.plan.validate import Problem, check_parsed, validate_path
@@ -37,13 +38,14 @@ def checked_plan(project: Project, info: SpecInfo) -> Plan:
     problems = spec_problems(project, info)
     rel = project.rel(info.plan_path)
     if not info.plan_path.is_file() and info.plan_path.exists():
-        raise PlanError("is not a file (a folder?): move it away, then run phaser plan", path=rel, line=None)
+        raise project.not_a_file(info)
     plan = read_plan(info.plan_path)  # broken frontmatter raises here, with its line
     problems += check_parsed(plan, rel)
     if problems:
-        more = f" (and {len(problems) - 1} more: phaser validate)" if len(problems) > 1 else ""
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         first = problems[0]
-        raise PlanError(first.message + more, path=first.path, line=first.line)
+        hints = [Hint(Action.VALIDATE, None, info.slug)] if more else []
+        raise PlanError(first.message + more, path=first.path, line=first.line, hints=hints)
     return plan
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from phaser import layout
 from phaser.agent.journal import read_journal
+from phaser.outcomes import Outcome
 from phaser.plan.refs import key as number_key
 from phaser.plan.refs import parse_number
 from phaser.workflow.project import Project
@@ -62,7 +63,7 @@ def _summarise(run_dir: Path, project: Project | None = None) -> dict | None:
     start = next((e for e in entries if e.get("kind") == "phase_start"), {})
     outcome: dict = next((e for e in reversed(entries) if e.get("kind") == "outcome"), {})
     if not outcome and any(e.get("kind") == "plan_written" for e in entries):
-        outcome = {"outcome": "planned"}
+        outcome = {"outcome": Outcome.PLANNED.value}
     totals = dict.fromkeys(_FIELDS, 0)
     cost = 0.0
     model = start.get("model", "?")

@@ -152,7 +152,9 @@ import sys
 def test_cli_prints_count_and_top_words(tmp_path):
     sample = tmp_path / "sample.txt"
     sample.write_text("one two two three three three", encoding="utf-8")
-    out = subprocess.run([sys.executable, "-m", "wordstats", str(sample)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "wordstats", str(sample)], capture_output=True, text=True, check=True
+    )
     assert out.stdout.splitlines() == ["6 words", "    3  three", "    2  two", "    1  one"]
 """
 
@@ -198,7 +200,10 @@ def demo_script() -> list[dict]:
                     "str_replace",
                     "wordstats/__init__.py",
                     old_str='"""Word statistics."""\n',
-                    new_str='"""Word statistics."""\n\nfrom wordstats.core import count_words\n\n__all__ = ["count_words"]\n',
+                    new_str=(
+                        '"""Word statistics."""\n\nfrom wordstats.core import count_words\n\n'
+                        '__all__ = ["count_words"]\n'
+                    ),
                 ),
                 _finish("core.py with words() and count_words(); exported."),
             ]

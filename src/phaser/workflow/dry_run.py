@@ -8,7 +8,7 @@ from phaser.workflow import preflight
 from phaser.workflow.project import Project
 from phaser.workflow.providers import RunOptions
 from phaser.workflow.providers import preflight as preflight_models
-from phaser.workflow.routing import phase_models, plan_and_phase, route_model, stuck_reason
+from phaser.workflow.routing import phase_models, plan_and_phase, route_model, stuck_hints, stuck_reason
 
 __all__ = ["dry_run"]
 
@@ -29,6 +29,7 @@ def dry_run(
             "slug": info.slug,
             "phase": None,
             "reason": stuck_reason(plan),
+            "hints": [h.as_dict() for h in stuck_hints(plan, info.slug)],
             "exit_code": (Outcome.NOTHING if plan.complete else Outcome.STUCK).exit_code,
         }
     pre = preflight.check(project, info, options)  # refuses as the real run would, same words

@@ -7,9 +7,9 @@ the phase's ``unprotect:`` paths).
 
 Test identities come from pytest itself: a gate whose command mentions pytest runs with
 ``--junitxml=<temp file>`` added to ``PYTEST_ADDOPTS`` (the command string is left as it is), and
-the report gives each test's node id (``tests/test_x.py::test_y``) and result. When a command runs pytest more than
-once, the last run's report is the one kept. Without a report (pytest did not run, or the option
-was overridden), only the counts are compared.
+the report gives each test's node id (``tests/test_x.py::test_y``) and result. When a command runs
+pytest more than once, the last run's report is the one kept. Without a report (pytest did not
+run, or the option was overridden), only the counts are compared.
 """
 
 from __future__ import annotations
@@ -58,8 +58,8 @@ class GateResult:
     duration_s: float = 0.0
     timed_out: bool = False
     tests: dict[str, str] | None = None
-    """Per pytest node id (``tests/test_x.py::test_y``): passed, failed or skipped, from pytest's JUnit report;
-    None when there was no report. Left out of ``as_dict`` (it can hold thousands of ids)."""
+    """Per pytest node id (``tests/test_x.py::test_y``): passed, failed or skipped, from pytest's JUnit
+    report; None when there was no report. Left out of ``as_dict`` (it can hold thousands of ids)."""
 
     @property
     def is_pytest(self) -> bool:
@@ -321,13 +321,15 @@ def audit(
         if prior is not None and prior.counts:
             if skipped > prior.counts.get("skipped", 0):
                 r.ok = False
-                r.summary = f"{r.summary}: more tests skipped than before the phase ({prior.counts.get('skipped', 0)} -> {skipped})"
+                was = prior.counts.get("skipped", 0)
+                r.summary = f"{r.summary}: more tests skipped than before the phase ({was} -> {skipped})"
             elif passed + r.counts.get("failed", 0) < prior.counts.get("passed", 0) + prior.counts.get(
                 "failed", 0
             ):
                 r.ok = False
                 before_n = prior.counts.get("passed", 0) + prior.counts.get("failed", 0)
-                r.summary = f"{r.summary}: fewer tests ran than before the phase ({before_n} -> {passed + r.counts.get('failed', 0)})"
+                ran = passed + r.counts.get("failed", 0)
+                r.summary = f"{r.summary}: fewer tests ran than before the phase ({before_n} -> {ran})"
         if r.ok and passed == 0:
             r.ok = False
             r.summary = f"{r.summary or 'no tests'}: no test passed"

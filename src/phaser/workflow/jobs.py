@@ -107,17 +107,23 @@ def run_job(
         run = run_all(project, job.slug, options=options, on_event=on_event)
         data = run.as_dict()
         ran = f"{len(run.outcomes)} phase(s) run, ${run.cost_usd:.4f}"
-        return JobResult(run.reason, f"{data['detail']} ({ran})" if data["detail"] else ran, data)
+        # the detail ends the line: the screen words its hints after it
+        return JobResult(run.reason, f"{ran}: {data['detail']}" if data["detail"] else ran, data)
     except BudgetExceeded as exc:
-        return JobResult(Outcome.BUDGET, str(exc))
+        return JobResult(Outcome.BUDGET, str(exc), _hints(exc))
     except RunStopped as exc:
-        return JobResult(Outcome.STOPPED, str(exc))
+        return JobResult(Outcome.STOPPED, str(exc), _hints(exc))
     except PhaserError as exc:
         # exit 3 (another run holds the plan, a dirty tree, an edit conflict): a person has to act,
         # nothing broke
-        return JobResult(Outcome.REFUSED if exc.exit_code == 3 else Outcome.ERROR, str(exc))
+        return JobResult(Outcome.REFUSED if exc.exit_code == 3 else Outcome.ERROR, str(exc), _hints(exc))
     except Exception as exc:  # noqa: BLE001 - a job never raises: the shell says what happened
         return JobResult(Outcome.ERROR, f"{type(exc).__name__}: {exc}")
+
+
+def _hints(exc: PhaserError) -> dict[str, Any]:
+    """An error's next steps, as an outcome's data carries them."""
+    return {"hints": [h.as_dict() for h in exc.hints]} if exc.hints else {}
 
 
 def spec_dirt(project: Project, slug: str) -> list[str]:

@@ -28,7 +28,7 @@ from phaser.workflow.phase_outcome import Attempt, PhaseOutcome
 from phaser.workflow.plan_file import PlanFile
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.resume import ActiveRun, save_active
-from phaser.workflow.sessions import new_step_agent
+from phaser.workflow.sessions import AgentSpec, new_step_agent
 
 __all__ = ["Allowance", "PhaseOutcome", "PhaseRun"]
 
@@ -69,7 +69,7 @@ class PhaseRun:
         self.cost = 0.0
         self.turns = 0
         self.confinement: Choice = Choice("none", "")
-        self.gates = PhaseGates(project, info, number, self.plan, self.confinement)
+        self.gates = self._phase_gates()
         self.guard: GitGuard | None = None
         self.baseline: list[GateResult] = []
         """The gates' results before the phase (a parallel lane's merge audits against them)."""
@@ -78,15 +78,7 @@ class PhaseRun:
 
     def run(self) -> PhaseOutcome:
         self.confinement = resolve_backend(self.cfg.agent.sandbox)  # fail closed, before anything runs
-        self.gates = PhaseGates(
-            self.project,
-            self.info,
-            self.number,
-            self.plan,
-            self.confinement,
-            on_event=self.on_event,
-            stop_event=self.stop_event,
-        )
+        self.gates = self._phase_gates()  # under the confinement just resolved
         phase = self.plan.phase(self.number)
         out = PhaseOutcome(self.info.slug, phase.number, phase.title, Outcome.ERROR, model=self.model)
         self.guard = GitGuard.take(self.root) if self.repo else None
@@ -132,7 +124,7 @@ class PhaseRun:
                 detail = self._budget_detail(attempt) if isinstance(exc, BudgetExceeded) else str(exc)
                 out.outcome, out.detail = (
                     kind,
-                    detail + " (the phase is resumable: phaser next restarts it cleanly)",
+                    detail + " (the phase is resumable: the next run restarts it cleanly)",
                 )
                 out.hints = [Hint(Action.RESUME, self.number, self.info.slug)]
                 return self.finish(out, attempt)
@@ -153,20 +145,32 @@ class PhaseRun:
         commits on its branch instead, and its merge ticks."""
         return complete(self, out, a, base, before)
 
-    def _session(self, a: Attempt, toolbox: ToolBox) -> StepAgent:
-        """The agent for one attempt, on the attempt's model, within what is left of the budget."""
-        return new_step_agent(
+    def _phase_gates(self) -> PhaseGates:
+        return PhaseGates(
             self.project,
-            self.provider,
-            toolbox,
-            a.journal,
-            model=a.model,
-            system=prompts.phase_system(
-                self.root, self.info.spec_path, self.project.rel(self.info.spec_path)
-            ),
-            budget=self._caps(),
+            self.info,
+            self.number,
+            self.plan,
+            self.confinement,
             on_event=self.on_event,
             stop_event=self.stop_event,
+        )
+
+    def _session(self, a: Attempt, toolbox: ToolBox) -> StepAgent:
+        """The agent for one attempt, on the attempt's model, within what is left of the budget."""
+        system = prompts.phase_system(self.root, self.info.spec_path, self.project.rel(self.info.spec_path))
+        return new_step_agent(
+            AgentSpec(
+                self.project,
+                self.provider,
+                toolbox,
+                a.journal,
+                a.model,
+                system,
+                self._caps(),
+                self.on_event,
+                self.stop_event,
+            )
         )
 
     def _attempt(

@@ -128,15 +128,15 @@ def _word(run: PhaseRun, out: PhaseOutcome, done: Phase, unverified: bool) -> No
         out.outcome = Outcome.UNVERIFIED
         out.detail = (
             f"the code step changed no file outside the plan, so green gates prove nothing about claims "
-            f"{claimed}; nothing was ticked: review and tick by hand "
-            "(phaser tick), or mark a phase that needs no code change with `changes: none`"
+            f"{claimed}; nothing was ticked (a phase that needs no code change says `changes: none`); "
+            "review the change and tick by hand"
         )
         out.hints = [Hint(Action.TICK, run.number, run.info.slug)]
     elif unverified:
         out.outcome = Outcome.UNVERIFIED
         out.detail = (
-            f"no gates configured ([gates] commands), so claims {claimed} "
-            "were not ticked: review the commit and tick by hand (phaser tick), or configure gates"
+            f"no gates configured ([gates] commands), so claims {claimed} were not ticked; "
+            "review the commit and tick by hand"
         )
         out.hints = [
             Hint(Action.TICK, run.number, run.info.slug),

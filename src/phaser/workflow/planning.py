@@ -15,6 +15,7 @@ from phaser.agent.loop import AgentSession
 from phaser.agent.policy import PathPolicy, Step
 from phaser.agent.tools import ToolBox
 from phaser.errors import EditConflict, PlanError, UsageError
+from phaser.outcomes import Action, Hint
 from phaser.plan.parse import parse_plan
 from phaser.plan.store import atomic_write, read_plan
 from phaser.plan.validate import validate_text
@@ -22,7 +23,7 @@ from phaser.workflow import prompts
 from phaser.workflow.locks import plan_run_lock
 from phaser.workflow.project import Project
 from phaser.workflow.providers import RunOptions, make_provider
-from phaser.workflow.sessions import new_session
+from phaser.workflow.sessions import AgentSpec, new_session
 from phaser.workflow.template_check import refuse_template
 from phaser.workflow.templates import template_text
 
@@ -68,15 +69,13 @@ def plan_spec(
     options = options or RunOptions()
     info = project.spec(slug)
     if not info.spec_path.is_file():
-        raise UsageError(f'{project.rel(info.spec_path)} does not exist: phaser new "Title" writes one')
+        raise UsageError(f"{project.rel(info.spec_path)} does not exist", hints=[Hint(Action.NEW_SPEC)])
     if revise is None and not force:
         refuse_template(project, info)  # no model spent on a spec nobody has written yet
     spec = info.spec_path.read_text(encoding="utf-8")
     original: str | None = None
     if info.plan_path.exists() and not info.plan_path.is_file():
-        raise PlanError(
-            "is not a file (a folder?): move it away, then run phaser plan", path=project.rel(info.plan_path)
-        )
+        raise project.not_a_file(info)
     if info.has_plan and force and revise is None:
         try:
             original = read_plan(info.plan_path).text
@@ -84,21 +83,19 @@ def plan_spec(
             kept = project.config.state_dir / "replaced" / f"{info.slug}-plan.md"
             kept.parent.mkdir(parents=True, exist_ok=True)
             kept.write_bytes(info.plan_path.read_bytes())
-            on_event(
-                ev.Notice(
-                    f"{exc}; --force replaces it (the old bytes are kept in {project.rel(kept)})", "warning"
-                )
-            )
+            kept_rel = project.rel(kept)
+            on_event(ev.Notice(f"{exc}; replacing it (the old bytes are kept in {kept_rel})", "warning"))
     elif info.has_plan:
         original = read_plan(info.plan_path).text
         if revise is None and not force and _has_progress(original):
             raise UsageError(
-                f"{project.rel(info.plan_path)} has progress (checked tasks or notes): "
-                'use --revise "feedback" to revise it, or --force to replace it'
+                f"{project.rel(info.plan_path)} has progress (checked tasks or notes)",
+                hints=[Hint(Action.REVISE, None, info.slug), Hint(Action.REPLACE_PLAN, None, info.slug)],
             )
     elif revise is not None:
         raise UsageError(
-            f"{project.rel(info.plan_path)} does not exist yet: run phaser plan {info.slug} first"
+            f"{project.rel(info.plan_path)} does not exist yet: plan it first",
+            hints=[Hint(Action.PLAN, None, info.slug)],
         )
 
     cfg = project.config
@@ -119,16 +116,11 @@ def _plan_locked(project, info, spec, original, revise, options, on_event, model
     journal = Journal.new(cfg.state_dir, info.slug, "plan")
     policy = PathPolicy(project.root, cfg.protect.paths, [], info.plan_path)
     toolbox = ToolBox(project.root, policy, None, None, cfg.agent, on_event, journal)
+    system = prompts.system_prompt(project.root)
     session = new_session(
-        project,
-        provider,
-        toolbox,
-        journal,
-        model=model,
-        system=prompts.system_prompt(project.root),
-        budget=cfg.budget,
-        on_event=on_event,
-        stop_event=options.stop_event,
+        AgentSpec(
+            project, provider, toolbox, journal, model, system, cfg.budget, on_event, options.stop_event
+        )
     )
     if revise is not None:
         prompt = prompts.REVISE.format(feedback=revise, plan_path=project.rel(info.plan_path), plan=original)

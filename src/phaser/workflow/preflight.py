@@ -108,7 +108,6 @@ def check_tree(project: Project, info: SpecInfo, options: RunOptions, undone=())
         shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
         raise NeedsHuman(
             f"uncommitted changes ({shown}): commit or stash them first, so no human work ends up in an "
-            "agent's "
-            "commit, or pass --allow-dirty",
+            "agent's commit",
             hints=[Hint(Action.ALLOW_DIRTY, None, info.slug)],
         )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from phaser.config import Config, find_root, load_config
 from phaser.errors import PlanError, UsageError
+from phaser.outcomes import Action, Hint
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,8 @@ class Project:
             if len(specs) == 1:
                 return specs[0]
             if not specs:
-                raise UsageError(
-                    f'no specs in {self.rel(self.specs_dir)}/: create one with: phaser new "Title"'
-                )
+                where = self.rel(self.specs_dir)
+                raise UsageError(f"no specs in {where}/ yet", hints=[Hint(Action.NEW_SPEC)])
             names = ", ".join(s.slug for s in specs)
             unplanned = [s.slug for s in specs if not s.has_plan]
             note = f" (no plan yet: {', '.join(unplanned)})" if unplanned else ""
@@ -90,6 +90,14 @@ class Project:
         """A path argument: relative to the current folder when it exists there, else to the root (-C)."""
         return given if given.is_absolute() or given.exists() else self.root / given
 
+    def not_a_file(self, info: SpecInfo) -> PlanError:
+        """The error for a plan path that is a folder (or another non-file): nothing is read."""
+        return PlanError(
+            "is not a file (a folder?): move it away, then plan it again",
+            path=self.rel(info.plan_path),
+            hints=[Hint(Action.PLAN, None, info.slug)],
+        )
+
     def plan_spec(self, slug: str | None = None, *, need_plan: bool = True) -> SpecInfo:
         """The spec a command about an existing plan works on (next, run, redo, approve, tick, note,
         log). With no slug: the only spec that has a plan; with several plans an error naming
@@ -103,11 +111,11 @@ class Project:
                 raise UsageError(f"this project has several plans ({names}): name one")
         info = self.spec(slug)
         if info.plan_path.exists() and not info.plan_path.is_file():
-            raise PlanError(
-                "is not a file (a folder?): move it away, then run phaser plan", path=self.rel(info.plan_path)
-            )
+            raise self.not_a_file(info)
         if need_plan and not info.has_plan:
-            raise UsageError(f"{self.rel(info.plan_path)} does not exist yet: run phaser plan {info.slug}")
+            raise UsageError(
+                f"{self.rel(info.plan_path)} does not exist yet", hints=[Hint(Action.PLAN, None, info.slug)]
+            )
         return info
 
     def rel(self, path: Path) -> str:

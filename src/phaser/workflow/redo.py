@@ -8,6 +8,7 @@ from dataclasses import replace
 from phaser import events as ev
 from phaser.agent.confine.policy import resolve_backend
 from phaser.errors import UsageError
+from phaser.outcomes import Action, Hint
 from phaser.plan.edit import AppendNote, Op, SetMeta, SetTask
 from phaser.plan.model import Phase
 from phaser.plan.store import atomic_write, edit_plan
@@ -52,7 +53,8 @@ def redo(
     if later and not force:
         shown = "; ".join(line.split(" ", 1)[1] for line in later[:3])
         raise UsageError(
-            f"{len(later)} later commit(s) build on phase {number} ({shown}): pass --force to drop them"
+            f"{len(later)} later commit(s) build on phase {number} ({shown})",
+            hints=[Hint(Action.REDO_FORCE, number, info.slug)],
         )
     before = git.parent(root, first)
     if before is None:

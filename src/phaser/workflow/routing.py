@@ -3,12 +3,10 @@ and why nothing can run when nothing can."""
 
 from __future__ import annotations
 
-from phaser.errors import PlanError, UsageError
+from phaser.errors import UsageError
 from phaser.outcomes import Action, Hint, Outcome
 from phaser.plan.model import Phase, Plan
-from phaser.plan.store import read_plan
-from phaser.plan.validate import check_parsed
-from phaser.workflow.checks import spec_problems
+from phaser.workflow.checks import checked_plan
 from phaser.workflow.phase_outcome import PhaseOutcome
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.providers import RunOptions
@@ -37,18 +35,9 @@ def route_model(project: Project, phase: Phase, options: RunOptions) -> tuple[st
     ), f"difficulty {phase.difficulty}, profile {profile}"
 
 
-def load_plan(project: Project, info: SpecInfo) -> Plan:
-    """The plan, refused (one `file:line: message`, exit 2) unless it passes `phaser validate`: an
-    agent never starts on a plan whose dependencies, difficulties or numbering are wrong."""
-    plan = read_plan(info.plan_path)  # broken frontmatter raises here, with its line
-    rel = project.rel(info.plan_path)
-    problems = spec_problems(project, info) + check_parsed(plan, rel)  # the spec is the phase's context
-    if problems:
-        more = f" (and {len(problems) - 1} more: phaser validate)" if len(problems) > 1 else ""
-        first = problems[0]
-        hints = [Hint(Action.VALIDATE, None, info.slug)] if more else []
-        raise PlanError(first.message + more, path=first.path, line=first.line, hints=hints)
-    return plan
+load_plan = checked_plan
+"""The plan, refused (one `file:line: message`, exit 2) unless it passes `phaser validate`: an
+agent never starts on a plan whose dependencies, difficulties or numbering are wrong."""
 
 
 def stuck_hints(plan: Plan, slug: str) -> list[Hint]:
@@ -66,8 +55,7 @@ def stuck_reason(plan: Plan) -> str:
         first = blocked[0]
         return (
             f"phase {', '.join(map(str, blocked))} {'is' if len(blocked) == 1 else 'are'} blocked "
-            "(the notes say why): "
-            f"fix the cause, then run it with phaser next --phase {first}, or delete its status line"
+            f"(the notes say why): fix the cause, then delete phase {first}'s status line or run it"
         )
     return "no phase can run: the remaining phases wait on phases that are not done"
 
@@ -80,7 +68,7 @@ def pick_phase(plan: Plan, number: int | None, rel: str) -> Phase | None:
         raise UsageError(f"{rel}: no phase {number}")
     if phase.done:
         raise UsageError(
-            f"{rel}: phase {number} is done; to run it again: phaser redo {number}",
+            f"{rel}: phase {number} is done; to run it again",
             hints=[Hint(Action.REDO, number)],
         )
     done = {p.number for p in plan.phases if p.done}

@@ -121,9 +121,7 @@ def run_all(
         plan = load_plan(project, info)  # a human may edit it between phases: check it again
         waiting = unapproved(plan)
         if limit is not None and plan.next_phase() is not None and len(waiting) >= max(limit, 1):
-            result.detail = (
-                f"waiting for approval of phase {', '.join(map(str, waiting))}: phaser approve {info.slug}"
-            )
+            result.detail = f"waiting for approval of phase {', '.join(map(str, waiting))}"
             result.hints = [Hint(Action.APPROVE, waiting[0], info.slug)]
             on_event(ev.Notice(result.detail, hints=tuple(result.hints)))
             result.reason = Outcome.APPROVAL

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from phaser.errors import PhaserError
+from phaser.outcomes import Action, Hint, Outcome
 from phaser.plan.model import Plan
 from phaser.plan.refs import as_json
 from phaser.plan.store import read_plan
@@ -62,6 +63,8 @@ class PlanStatus:
     """One line saying why the state is what it is, for every state but ready and complete."""
     loose_tasks: list[str] = field(default_factory=list)
     """`file:line: text` of tasks outside any phase (nothing runs or ticks them)."""
+    hints: list[Hint] = field(default_factory=list)
+    """What a person can do about ``error``, as data (each shell words it)."""
 
     @property
     def phases_done(self) -> int:
@@ -83,6 +86,9 @@ class PlanStatus:
             del data["loose_tasks"]
         if data["error"] is None:
             del data["error"]
+        data["hints"] = [h.as_dict() for h in self.hints]
+        if not data["hints"]:
+            del data["hints"]
         if data["active"] is None:
             del data["active"]
         if not data["problems"]:
@@ -106,9 +112,16 @@ def status_of(project: Project, info: SpecInfo, plan: Plan | None = None) -> Pla
                 info.slug, rel, info.slug, None, error=f"{rel}: is not a file (a folder?): move it away"
             )
         if not info.has_plan:
-            error = f"{rel}: no plan yet (phaser plan {info.slug})"
+            error = f"{rel}: no plan yet"
             return PlanStatus(
-                info.slug, rel, _spec_title(info), None, error=error, state="no-plan", cause=error
+                info.slug,
+                rel,
+                _spec_title(info),
+                None,
+                error=error,
+                state="no-plan",
+                cause=error,
+                hints=[Hint(Action.PLAN, None, info.slug)],
             )
         try:
             plan = read_plan(info.plan_path)
@@ -168,7 +181,7 @@ def _plan_state(st: PlanStatus) -> tuple[str, str | None]:
             return "running", f"phase {phase} is running"
         return (
             "interrupted",
-            f"phase {phase} did not finish; phaser next undoes its changes and runs it again",
+            f"phase {phase} did not finish; the next run undoes its changes and runs it again",
         )
     if st.next is not None:
         return "ready", None
@@ -207,7 +220,7 @@ def _passed_on(project: Project, slug: str, number: int) -> str | None:
             except ValueError:
                 continue
             if entry.get("kind") == "outcome":
-                if entry.get("outcome") == "passed":
+                if Outcome.of(str(entry.get("outcome"))) is Outcome.PASSED:
                     return entry.get("model")
                 break
     return None

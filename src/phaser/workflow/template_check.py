@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from phaser.errors import PhaserError, UsageError
+from phaser.outcomes import Action, Hint
 from phaser.plan.validate import Problem
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.templates import template_text
@@ -77,4 +78,5 @@ def overlap_warnings(project: Project, target: Path | None = None) -> list[Probl
 def refuse_template(project: Project, info: SpecInfo) -> None:
     """`phaser plan` on an unedited template: one clear line, exit 2, nothing written."""
     if info.spec_path.is_file() and is_unedited_template(project, info.spec_path):
-        raise UsageError(f"{MESSAGE} (or pass --force)", path=project.rel(info.spec_path), line=1)
+        force = Hint(Action.REPLACE_PLAN, None, info.slug)
+        raise UsageError(MESSAGE, path=project.rel(info.spec_path), line=1, hints=[force])
