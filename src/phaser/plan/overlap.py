@@ -88,7 +88,7 @@ def overlap_messages(plan: Plan) -> list[tuple[int, str]]:
             (
                 b.line + 1,
                 f"phases {a.number} and {b.number} can run at once (neither depends on the other) but "
-                f"both name {shown}: with phaser run --parallel they may conflict at the merge; "
+                f"both name {shown}: run in parallel they may conflict at the merge; "
                 f"add 'depends: {a.number}' to phase {b.number} if it builds on phase {a.number}",
             )
         )

@@ -236,7 +236,7 @@ class ParallelRun:
                 ready = ready_phases(plan, self.settled | set(self.record.lanes))
                 if self.limit is not None and ready and len(waiting) >= max(self.limit, 1):
                     numbers = ", ".join(map(str, waiting))
-                    res.detail = f"waiting for approval of phase {numbers}: phaser approve {self.info.slug}"
+                    res.detail = f"waiting for approval of phase {numbers}"
                     res.hints = [Hint(Action.APPROVE, waiting[0], self.info.slug)]
                     self.emit(ev.Notice(res.detail, hints=tuple(res.hints)))
                     res.reason = Outcome.APPROVAL
@@ -292,7 +292,7 @@ class ParallelRun:
     def _wave(self, phases: list[Phase]) -> None:
         base = git.head(self.project.root)
         if base is None:
-            raise UsageError("phaser run --parallel needs a commit to start the worktrees from: commit first")
+            raise UsageError("a parallel run needs a commit to start the worktrees from: commit first")
         allowance = split(self.budget.run_left(self.result.spent), len(phases))
         numbers = ", ".join(str(p.number) for p in phases)
         self.emit(
@@ -414,7 +414,7 @@ def run_parallel(
     """The body of `run_all` when more than one phase may run at once."""
     if not git.is_repo(project.root):
         raise UsageError(
-            f"phaser run --parallel needs a git repository at {project.root}: git init, commit, then run"
+            f"a parallel run needs a git repository at {project.root}: git init and commit first"
         )
     preflight.check_spec(project, info)
     if options.provider_obj is None:

@@ -176,7 +176,7 @@ def _plan_state(st: PlanStatus) -> tuple[str, str | None]:
             numbers = ", ".join(str(lane["phase"]) for lane in lanes)
             if st.active.get("running"):
                 return "running", f"phase {numbers} {'is' if len(lanes) == 1 else 'are'} running at once"
-            return "interrupted", f"phase {numbers} did not finish; phaser run --parallel resumes them"
+            return "interrupted", f"phase {numbers} did not finish; the next parallel run resumes them"
         if st.active.get("running"):
             return "running", f"phase {phase} is running"
         return (
