@@ -93,6 +93,13 @@ class ApprovalConfig:
 
 
 @dataclass
+class RunConfig:
+    parallel: int = 1
+    """At most this many independent phases at once in `phaser run`, each in its own git worktree
+    (1: one phase at a time); ``--parallel N`` overrides it."""
+
+
+@dataclass
 class BudgetConfig:
     """Caps per phase (over all its attempts) and per `phaser run`; tokens count input, cached or
     not, and output."""
@@ -180,6 +187,7 @@ class Config:
     protect: ProtectConfig = field(default_factory=ProtectConfig)
     approval: ApprovalConfig = field(default_factory=ApprovalConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
+    run: RunConfig = field(default_factory=RunConfig)
     agent: AgentConfig = field(default_factory=AgentConfig)
     prices: dict[str, Price] = field(default_factory=lambda: dict(DEFAULT_PRICES))
     providers: dict[str, ProviderSpec] = field(default_factory=lambda: dict(BUILTIN_PROVIDERS))
@@ -251,6 +259,7 @@ _SECTIONS = {
     "protect": ProtectConfig,
     "approval": ApprovalConfig,
     "budget": BudgetConfig,
+    "run": RunConfig,
     "agent": AgentConfig,
 }
 _CHOICES = {
@@ -297,6 +306,7 @@ RANGES: dict[tuple[str, str], Range] = {
     ("budget", "phase_turns"): _AT_LEAST_ONE,
     ("budget", "run_tokens"): _AT_LEAST_ONE,
     ("budget", "run_turns"): _AT_LEAST_ONE,
+    ("run", "parallel"): _AT_LEAST_ONE,
     ("agent", "bash_timeout_s"): _POSITIVE,
     ("agent", "output_cap"): Range(200),  # less leaves the model too little output to act on
     ("agent", "step_turns"): _AT_LEAST_ONE,
@@ -626,6 +636,9 @@ DEFAULT_TOML = """\
 # run_usd = 50.0                  # caps per phaser run
 # run_tokens = 40000000
 # run_turns = 800
+
+[run]
+# parallel = 1                    # independent phases at once, each in its own git worktree
 
 [agent]
 # bash_timeout_s = 120            # per bash command

@@ -17,6 +17,10 @@ from phaser.outcomes import Hint
 class Event:
     """Base class; ``kind`` names the event for --json output and journals."""
 
+    lane: int | None = field(default=None, kw_only=True, compare=False)
+    """The phase a parallel run's event comes from (``phaser run --parallel``); None when phases
+    run one at a time. A shell that shows several running phases groups by it."""
+
     @property
     def kind(self) -> str:
         name = type(self).__name__

@@ -130,11 +130,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     except ConfigError:  # report it with everything else instead of stopping at it
         root = getattr(args, "root", None)
         project = Project(Config(root=find_root(Path(root) if root else None)))
-    from phaser.workflow.template_check import template_warnings
+    from phaser.workflow.template_check import overlap_warnings, template_warnings
 
     target = project.resolve(Path(args.path)) if args.path else None
     problems = validate(project, target)
-    warnings = template_warnings(project, target)
+    warnings = template_warnings(project, target) + overlap_warnings(project, target)
     if args.json:
         _emit(
             {
@@ -210,6 +210,7 @@ def _overrides(args: argparse.Namespace):
         provider=provider,
         script=script,
         allow_dirty=getattr(args, "allow_dirty", False),
+        parallel=getattr(args, "parallel", None),
     )
 
 
@@ -280,6 +281,7 @@ def cmd_next(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from phaser.cli.lanes import LaneMarks
     from phaser.cli.render import print_run
     from phaser.workflow.runner import run_all
 
@@ -287,7 +289,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     options = _overrides(args)
     return _report(
         args,
-        lambda sink: run_all(project, args.slug, approve=args.approve, options=options, on_event=sink),
+        lambda sink: run_all(
+            project, args.slug, approve=args.approve, options=options, on_event=LaneMarks(sink)
+        ),
         print_run,
     )
 

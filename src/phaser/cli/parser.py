@@ -42,6 +42,13 @@ def _phase_number(text: str) -> int:
     return number
 
 
+def _width(text: str) -> int:
+    """``--parallel N``: a whole number, 1 or more."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of phases (1 or more)")
+    return int(text)
+
+
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors name the subcommand: an unknown option after
     ``phaser next`` prints next's usage, not the top level's."""
@@ -170,6 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
     _slug_arg(sp)
     sp.add_argument("--approve", metavar="POLICY", help="each | never | N (phases done but not yet approved)")
     sp.add_argument("--allow-dirty", action="store_true", help="start even with uncommitted changes")
+    sp.add_argument(
+        "--parallel",
+        type=_width,
+        metavar="N",
+        help="run up to N independent phases at once, each in its own git worktree ([run] parallel)",
+    )
     _model_args(sp)
     _run_output_args(sp)
 

@@ -125,8 +125,18 @@ def print_status(statuses: list, stream: TextIO | None = None, console: Any = No
             )
         if st.active:
             a = st.active
-            if a["running"]:
+            if a["running"] and a.get("lanes"):  # a parallel run: every phase it has in a worktree
+                for lane in a["lanes"]:
+                    lines.line(f"  ▶ phase {lane['phase']} is {lane['state']} in {lane['branch']}", "cyan")
+            elif a["running"]:
                 lines.line(f"  ▶ phase {a['phase']} is running (started {a['started']})", "cyan")
+            elif a.get("lanes"):
+                numbers = ", ".join(str(lane["phase"]) for lane in a["lanes"])
+                lines.line(
+                    f"  ! phase {numbers} did not finish in a parallel run: phaser run --parallel "
+                    "merges the finished ones and runs the others again",
+                    "yellow",
+                )
             else:
                 lines.line(
                     f"  ! phase {a['phase']} did not finish (started {a['started']}): its changes are "

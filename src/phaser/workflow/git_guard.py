@@ -13,6 +13,7 @@ import shutil
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from phaser.errors import PhaserError
 
@@ -64,7 +65,7 @@ class GitGuard:
     git_dir: Path
     entries: dict[str, _Entry]
 
-    WATCHED = ("hooks", "config")
+    WATCHED: ClassVar[tuple[str, ...]] = ("hooks", "config")
 
     @classmethod
     def take(cls, root: Path) -> GitGuard:

@@ -56,6 +56,9 @@ def run_locked(
     provider: Provider,
 ) -> PhaseOutcome:
     """The body of `run_next`, for a caller that already holds the plan's run lock (redo)."""
+    from phaser.workflow.parallel import recover_wave  # what a killed parallel run left
+
+    recover_wave(project, info, on_event)
     message = recover(project.root, project.config.state_dir, info.slug, info.plan_path)
     if message:
         on_event(ev.Notice(message, "warning"))

@@ -71,6 +71,8 @@ class PhaseRun:
         self.confinement: Choice = Choice("none", "")
         self.gates = self._phase_gates()
         self.guard: GitGuard | None = None
+        self.baseline: list[GateResult] = []
+        """The gates' results before the phase (a parallel lane's merge audits against them)."""
 
     # -- the phase --------------------------------------------------------------------------
 
@@ -84,7 +86,7 @@ class PhaseRun:
         self.dirty_before = set(git.dirty_paths(self.root)) if self.repo else set()
         before = take_snapshot(self.root)
         try:
-            baseline = self.gates.baseline()
+            baseline = self.baseline = self.gates.baseline()
         except RunStopped as exc:  # stopped before the phase began: nothing changed, nothing to undo
             out.outcome, out.detail = Outcome.STOPPED, f"{exc}, before the phase began; nothing changed"
             self.on_event(
@@ -136,7 +138,12 @@ class PhaseRun:
         assert attempt is not None
         if attempt.red:
             return block(self, out, attempt, before)
-        return complete(self, out, attempt, base, before)
+        return self.complete(out, attempt, base, before)
+
+    def complete(self, out: PhaseOutcome, a: Attempt, base: str | None, before: Snapshot) -> PhaseOutcome:
+        """Green gates: tick, stamp, commit (phase_end). A hook: a parallel lane (workflow.lane)
+        commits on its branch instead, and its merge ticks."""
+        return complete(self, out, a, base, before)
 
     def _phase_gates(self) -> PhaseGates:
         return PhaseGates(

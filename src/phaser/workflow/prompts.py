@@ -62,6 +62,12 @@ medium or hard: how strong a model it needs) and `depends:` where it needs earli
 GFM task list of concrete, verifiable tasks, including acceptance checks as tasks. Keep phases small
 enough for one focused session each.
 
+Phases run in parallel: with `phaser run --parallel`, every phase whose dependencies are done runs
+at the same time as the others, each in its own git worktree, and their work is merged afterwards.
+So `depends:` must be honest: a phase that builds on another phase's code, or changes the same
+files, depends on it; phases that are truly independent do not, and then they should not name the
+same files in their tasks.
+
 Spec ({spec_path}):
 
 {spec}

@@ -34,6 +34,8 @@ class RunOptions:
     provider_obj: Provider | None = field(default=None, repr=False)
     """An already built provider (tests, the demo, the TUI inject one)."""
     stop_event: Event | None = field(default=None, repr=False)
+    parallel: int | None = None
+    """At most this many independent phases at once (``--parallel N``); None: ``[run] parallel``."""
 
 
 def api_key() -> str | None:

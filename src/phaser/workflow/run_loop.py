@@ -109,6 +109,10 @@ def run_all(
     options = options or RunOptions()
     info = project.plan_spec(slug)
     limit = _approval_limit(project, approve)
+    from phaser.workflow import parallel  # a hook: independent phases at once, in git worktrees
+
+    if parallel.width(project, options) > 1:
+        return parallel.run_parallel(project, info, limit=limit, options=options, on_event=on_event)
     if options.provider_obj is None and load_plan(project, info).next_phase() is not None:
         options = replace(options, provider_obj=make_provider(project, options))  # one client for the run
     result = RunResult(info.slug, Outcome.COMPLETE)

@@ -171,6 +171,12 @@ def _plan_state(st: PlanStatus) -> tuple[str, str | None]:
         return "invalid", f"{st.problems[0]}{more}"
     if st.active:
         phase = st.active.get("phase")
+        lanes = st.active.get("lanes")
+        if lanes:  # a parallel run
+            numbers = ", ".join(str(lane["phase"]) for lane in lanes)
+            if st.active.get("running"):
+                return "running", f"phase {numbers} {'is' if len(lanes) == 1 else 'are'} running at once"
+            return "interrupted", f"phase {numbers} did not finish; the next parallel run resumes them"
         if st.active.get("running"):
             return "running", f"phase {phase} is running"
         return (
@@ -222,14 +228,18 @@ def _passed_on(project: Project, slug: str, number: int) -> str | None:
 
 def active_run(project: Project, slug: str) -> dict | None:
     """The plan's unfinished phase run, if any, and whether a process is still working on it (it
-    holds the plan's run lock) or it was interrupted."""
+    holds the plan's run lock) or it was interrupted. A parallel run (`phaser run --parallel`)
+    adds ``lanes``: every phase it has in a worktree, with its state (running, ready, merging)."""
     marker = project.config.state_dir / "active" / f"{slug}.json"
-    if not marker.is_file():
+    lanes = _lanes(project, slug)
+    if not marker.is_file() and not lanes:
         return None
-    try:
-        data = json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    data: dict = {}
+    if marker.is_file():
+        try:
+            data = json.loads(marker.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
     lock = project.config.state_dir / "locks" / f"{slug}.lock"
     running = False
     if lock.exists():
@@ -241,7 +251,37 @@ def active_run(project: Project, slug: str) -> dict | None:
             probe.release()
         except Timeout:
             running = True
-    return {"phase": data.get("phase"), "started": data.get("started"), "running": running}
+    first = lanes[0] if lanes and not data else {}
+    out = {
+        "phase": data.get("phase", first.get("phase")),
+        "started": data.get("started", first.get("started")),
+        "running": running,
+    }
+    if lanes:
+        out["lanes"] = lanes
+    return out
+
+
+def _lanes(project: Project, slug: str) -> list[dict]:
+    """The phases a parallel run has in worktrees (``.phaser/worktrees/<slug>/wave.json``), blocked
+    ones (kept for a person) left out."""
+    record = project.config.state_dir / "worktrees" / slug / "wave.json"
+    if not record.is_file():
+        return []
+    try:
+        raw = json.loads(record.read_text(encoding="utf-8")).get("lanes", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [
+        {
+            "phase": r.get("number"),
+            "state": r.get("state"),
+            "branch": r.get("branch"),
+            "started": r.get("started"),
+        }
+        for r in raw
+        if isinstance(r, dict) and r.get("state") not in ("blocked", "merged")
+    ]
 
 
 def project_status(project: Project, slug: str | None = None) -> list[PlanStatus]:

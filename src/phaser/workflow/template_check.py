@@ -52,6 +52,29 @@ def template_warnings(project: Project, target: Path | None = None) -> list[Prob
     return out
 
 
+def overlap_warnings(project: Project, target: Path | None = None) -> list[Problem]:
+    """Phases that `phaser run --parallel` may run at once but whose tasks name the same files
+    (phaser.plan.overlap), for every plan under ``target`` (default: every plan)."""
+    from phaser.plan.overlap import overlap_messages
+    from phaser.plan.store import read_plan
+
+    out = []
+    for info in project.specs():
+        path = info.plan_path
+        if target is not None:
+            t = target.resolve()
+            if path.resolve() != t and t not in path.resolve().parents:
+                continue
+        if not path.is_file():
+            continue
+        try:
+            plan = read_plan(path)
+        except (PhaserError, OSError, UnicodeDecodeError):
+            continue  # validate reports it as a problem
+        out += [Problem(project.rel(path), line, message) for line, message in overlap_messages(plan)]
+    return out
+
+
 def refuse_template(project: Project, info: SpecInfo) -> None:
     """`phaser plan` on an unedited template: one clear line, exit 2, nothing written."""
     if info.spec_path.is_file() and is_unedited_template(project, info.spec_path):
