@@ -24,9 +24,10 @@ from phaser.errors import PhaserError
 
 
 def main(argv: list[str] | None = None) -> int:
-    from phaser.cli.parser import build_parser
+    from phaser.cli.parser import build_parser, command_word
 
-    parser = build_parser()
+    completing = argv is None and "_ARGCOMPLETE" in os.environ  # completion needs the whole tree
+    parser = build_parser(None if completing else command_word(sys.argv[1:] if argv is None else argv))
     if argv is None:
         from phaser.cli.complete import autocomplete
 

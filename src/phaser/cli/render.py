@@ -13,10 +13,12 @@ import os
 import shutil
 import sys
 import time
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from phaser import events as ev
 from phaser.cli.hints import next_line
+
+if TYPE_CHECKING:  # loaded by EventPrinter when an event comes: `phaser status` never needs it
+    from phaser import events as ev
 
 STATE_MARK = {
     "done": "✓",
@@ -269,6 +271,8 @@ class EventPrinter:
         reader_gone(self.out)  # stdout or stderr now goes to /dev/null: later output fails no more
 
     def _print(self, event: ev.Event) -> None:
+        from phaser import events as ev
+
         line = self.lines.line
         if isinstance(event, ev.TextDelta):
             if not self.quiet:

@@ -6,6 +6,10 @@ holding that path, the length and a BLAKE2 digest of the exact bytes it was pars
 the same file *and* the same content, so any byte change (or a different file) misses and the plan
 is parsed afresh. JSON, not pickle: loading the cache can never run code, whoever wrote the file.
 A cache that is missing, torn, from another version or unwritable is simply a miss.
+
+Specs get a smaller entry under ``.phaser/cache/checks/``, the same way keyed: the problems
+``validate`` finds in exactly those bytes (broken frontmatter), so ``status`` and ``next`` check a
+spec with frontmatter without importing YAML or markdown-it while it is unchanged.
 """
 
 from __future__ import annotations
@@ -47,33 +51,30 @@ def digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=20).hexdigest()
 
 
-def load(path: Path, data: bytes, text: str, folder: Path | None) -> tuple[Plan, Layout] | None:
-    """The cached (plan, layout) for exactly these bytes of this file, or None."""
-    if folder is None:
-        return None
+def _read(path: Path, data: bytes, folder: Path) -> dict[str, Any] | None:
+    """The entry for exactly these bytes of this file, or None (missing, torn, stale, forged)."""
     real, entry = _entry(path, folder)
     try:
         raw = json.loads(entry.read_bytes())
-        if (
-            raw.get("v") != VERSION
-            or raw.get("path") != real
-            or raw.get("size") != len(data)
-            or raw.get("digest") != digest(data)
-        ):
-            return None
-        return _decode(raw, text, Path(path))
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
+    except (OSError, ValueError):
         return None
+    if (
+        not isinstance(raw, dict)
+        or raw.get("v") != VERSION
+        or raw.get("path") != real
+        or raw.get("size") != len(data)
+        or raw.get("digest") != digest(data)
+    ):
+        return None
+    return raw
 
 
-def store(path: Path, data: bytes, plan: Plan, layout: Layout, folder: Path | None) -> None:
-    """Write the entry for these bytes (best effort: a read-only tree just has no cache)."""
-    if folder is None:
-        return
+def _write(path: Path, data: bytes, body: dict[str, Any], folder: Path) -> None:
+    """Write an entry atomically (best effort: a read-only tree just has no cache)."""
     real, entry = _entry(path, folder)
     try:
         payload = json.dumps(
-            {"v": VERSION, "path": real, "size": len(data), "digest": digest(data), **_encode(plan, layout)},
+            {"v": VERSION, "path": real, "size": len(data), "digest": digest(data), **body},
             ensure_ascii=False,
             separators=(",", ":"),
         ).encode("utf-8")
@@ -93,6 +94,44 @@ def store(path: Path, data: bytes, plan: Plan, layout: Layout, folder: Path | No
             raise
     except OSError:
         pass
+
+
+def load_checks(path: Path, data: bytes, folder: Path | None) -> list[tuple[int, str]] | None:
+    """The (line, message) problems recorded for exactly these bytes of this spec, or None."""
+    raw = _read(path, data, folder.parent / "checks") if folder is not None else None
+    try:
+        return [(int(line), str(message)) for line, message in raw["problems"]] if raw else None
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def store_checks(path: Path, data: bytes, problems: list[tuple[int, str]], folder: Path | None) -> None:
+    if folder is not None:
+        _write(path, data, {"problems": [list(p) for p in problems]}, folder.parent / "checks")
+
+
+def load(path: Path, data: bytes, text: str, folder: Path | None) -> tuple[Plan, Layout] | None:
+    """The cached (plan, layout) for exactly these bytes of this file, or None."""
+    if folder is None:
+        return None
+    raw = _read(path, data, folder)
+    if raw is None:
+        return None
+    try:
+        return _decode(raw, text, Path(path))
+    except (ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
+def store(path: Path, data: bytes, plan: Plan, layout: Layout, folder: Path | None) -> None:
+    """Write the entry for these bytes (best effort: a read-only tree just has no cache)."""
+    if folder is None:
+        return
+    try:
+        body = _encode(plan, layout)
+    except (TypeError, ValueError):  # frontmatter YAML gave something JSON can't hold (a date): no cache
+        return
+    _write(path, data, body, folder)
 
 
 def _num(number: int) -> list[int]:

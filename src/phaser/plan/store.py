@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -158,6 +157,8 @@ def lock_path(path: Path) -> Path:
         except ValueError:
             key = str(target)
     else:
+        import tempfile
+
         folder = Path(tempfile.gettempdir()) / f"phaser-locks-{os.getuid() if hasattr(os, 'getuid') else 0}"
         key = str(target)
     folder.mkdir(parents=True, exist_ok=True)
