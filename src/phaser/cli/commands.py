@@ -83,6 +83,18 @@ def open_in_editor(path: Path) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    import gc
+
+    collecting = gc.isenabled()
+    gc.disable()  # short and bounded: its imports and records make no garbage worth a collection
+    try:
+        return _status(args)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _status(args: argparse.Namespace) -> int:
     from phaser.cli.render import print_status
     from phaser.workflow.status import project_status
 

@@ -15,10 +15,16 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, TextIO
 
-from phaser.cli.hints import next_line
-
 if TYPE_CHECKING:  # loaded by EventPrinter when an event comes: `phaser status` never needs it
     from phaser import events as ev
+
+
+def next_line(hints: Any) -> str | None:
+    """phaser.cli.hints.next_line, loaded on first use (the hints' types are not status's)."""
+    from phaser.cli.hints import next_line as line
+
+    return line(hints)
+
 
 STATE_MARK = {
     "done": "✓",
