@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from phaser.config import DEFAULT_TOML
 from phaser.plan import SetTask, edit_plan, parse_plan, read_plan, split_lines
 from phaser.plan.parse import _CACHE
 
@@ -115,7 +116,7 @@ def status_project(root: Path, phases: int, tasks: int) -> Path:
     folder = project / "specs" / "bench"
     folder.mkdir(parents=True)
     (project / ".phaser").mkdir()
-    (project / "phaser.toml").write_text("")
+    (project / "phaser.toml").write_text(DEFAULT_TOML)  # what `phaser init` writes
     (folder / "spec.md").write_text("---\ntitle: Bench\n---\n# Bench\n")
     (folder / "plan.md").write_text(make_plan(phases, tasks))
     return project

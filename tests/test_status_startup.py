@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from phaser.cli.parser import build_parser, command_word
+from phaser.config import DEFAULT_TOML
 
 SPEC = "---\ntitle: Word stats\n---\n\n# Word stats\n\nCount words.\n"
 PLAN = (
@@ -23,7 +24,7 @@ PLAN = (
     "## Phase 2: Count\n\ndepends: 1\n\n- [ ] count words\n\n### Notes\n\n- a note\n"
 )
 NEVER_ON_A_WARM_STATUS = ["markdown_it", "phaser.plan.parse", "yaml", "frontmatter", "rich", "anthropic"]
-NEVER_ON_A_WARM_STATUS += ["openai", "textual", "watchdog", "httpx", "phaser.tui", "phaser.agent"]
+NEVER_ON_A_WARM_STATUS += ["openai", "textual", "watchdog", "httpx", "phaser.tui", "phaser.agent", "tomllib"]
 
 
 def phaser_command() -> list[str]:
@@ -52,7 +53,7 @@ def banned(modules: set[str]) -> set[str]:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     (tmp_path / ".phaser").mkdir()
-    (tmp_path / "phaser.toml").write_text("# settings: docs/configuration.md\n")
+    (tmp_path / "phaser.toml").write_text(DEFAULT_TOML)  # as `phaser init` writes it
     folder = tmp_path / "specs" / "word-stats"
     folder.mkdir(parents=True)
     (folder / "spec.md").write_text(SPEC)  # with frontmatter, as `phaser new` writes it
@@ -100,6 +101,29 @@ def test_the_cached_spec_check_follows_every_change_of_the_spec(project: Path) -
     spec.write_text(SPEC.replace("Count words.", "Count words!"))  # same size, new bytes
     proc, _modules = run_recorded("-C", str(project), "status")
     assert "forged" not in proc.stdout
+
+
+def test_the_cached_settings_follow_every_change_of_phaser_toml(project: Path) -> None:
+    run_recorded("-C", str(project), "status")
+    toml = project / "phaser.toml"
+    toml.write_text(DEFAULT_TOML.replace('# medium = "claude-sonnet-5-5"', 'medium = "my-medium"'))
+    proc, modules = run_recorded("-C", str(project), "status")
+    assert "tomllib" in modules and "my-medium" in proc.stdout, proc.stdout
+    proc, modules = run_recorded("-C", str(project), "status")
+    assert "tomllib" not in modules and "my-medium" in proc.stdout  # from the cache, the same
+    toml.write_text(toml.read_text().replace('medium = "my-medium"', 'medium = "my-mediun"'))  # same size
+    proc, modules = run_recorded("-C", str(project), "status")
+    assert "my-mediun" in proc.stdout
+    toml.write_text(toml.read_text().replace('medium = "my-mediun"', "medium = 3"))
+    for _ in range(2):  # a wrong value: the same error, with its line, from a parse or from the cache
+        proc, modules = run_recorded("-C", str(project), "status")
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr == f"phaser: {toml}:7: models.medium must be a string, not int 3"
+    toml.write_text(toml.read_text().replace("medium = 3", 'medium = "unclosed'))
+    for _ in range(2):  # broken TOML is never cached: parsed (and refused) every time
+        proc, modules = run_recorded("-C", str(project), "status")
+        assert proc.returncode == 2 and proc.stderr.startswith(f"phaser: {toml}:7: invalid TOML"), proc.stderr
+        assert "tomllib" in modules
 
 
 def test_next_dry_run_reads_the_plan_and_spec_from_the_cache(project: Path) -> None:
