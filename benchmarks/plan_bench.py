@@ -282,9 +282,10 @@ def main() -> None:
             s100, s1000 = bench.median(f"100 {kind}"), bench.median(f"1000 {kind}")
             if peer_s and s100:
                 ratio = s100 / peer_s
-                print(
-                    f"  status 100 / Backlog.md ({kind}): {ratio:.2f}  (target <= 0.20) {_ok(ratio <= 0.2)}"
-                )
+                cpu100, cpu_peer = bench.median_cpu(f"100 {kind}"), bench.median_cpu("peer")
+                cpu = f"  (CPU time: {cpu100 / cpu_peer:.2f})" if cpu100 and cpu_peer else ""
+                ok = _ok(ratio <= 0.2)
+                print(f"  status 100 / Backlog.md ({kind}): {ratio:.2f}  (target <= 0.20) {ok}{cpu}")
             if s100 and s1000:
                 ratio = s1000 / s100
                 print(
