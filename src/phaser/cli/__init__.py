@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
 
     completing = argv is None and "_ARGCOMPLETE" in os.environ  # completion needs the whole tree
     parser = build_parser(None if completing else command_word(sys.argv[1:] if argv is None else argv))
-    if argv is None:
+    if completing:
         from phaser.cli.complete import autocomplete
 
         autocomplete(parser)  # a shell's completion request: answered, then exit
