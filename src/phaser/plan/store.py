@@ -8,9 +8,9 @@ EditConflict), and ``atomic_write`` guarantees readers see the old file or the n
 
 from __future__ import annotations
 
+import _thread
 import dataclasses
 import os
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,7 @@ LOCK_TIMEOUT_S = 10.0
 _RETRIES = 5
 
 _written: dict[str, str] = {}
-_written_guard = threading.Lock()
+_written_guard = _thread.allocate_lock()  # threading.Lock itself, without importing threading
 
 
 def decode_plan_bytes(data: bytes, path: Path | str) -> str:
