@@ -15,12 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
-from phaser import layout
+from phaser import diskcache, layout
 from phaser.difficulty import DIFFICULTIES
 from phaser.errors import ConfigError
 from phaser.modelref import (
@@ -355,18 +350,35 @@ def load_config(root: Path) -> Config:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    """The parsed TOML of a settings file. With a ``.phaser/`` beside it, the parse is kept in
+    ``.phaser/cache/config/`` keyed by the file's exact bytes (phaser.diskcache), so commands on an
+    unchanged file don't import the TOML parser; any change to the bytes parses again."""
     try:
-        raw = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError("not UTF-8 text", path=path, line=raw_line(path.read_bytes(), exc.start)) from None
+        data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", path=path) from None
+    state = layout.state_dir(path.parent)
+    folder = state / "cache" / "config" if state.is_dir() else None
+    hit = diskcache.read(path, data, folder) if folder is not None else None
+    if hit is not None and isinstance(hit.get("toml"), dict):
+        return hit["toml"]
     try:
-        return tomllib.loads(raw)
+        raw = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError("not UTF-8 text", path=path, line=raw_line(data, exc.start)) from None
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    try:
+        parsed = tomllib.loads(raw)
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
         msg = getattr(exc, "msg", None) or re.sub(r"\s*\(at line.*\)$", "", str(exc))
         raise ConfigError(f"invalid TOML: {msg}", path=path, line=line) from None
+    if folder is not None:  # a TOML date has no JSON form: that file is just parsed every time
+        diskcache.write(path, data, {"toml": parsed}, folder)
+    return parsed
 
 
 def raw_line(data: bytes, offset: int) -> int:

@@ -24,10 +24,11 @@ from phaser.errors import PhaserError
 
 
 def main(argv: list[str] | None = None) -> int:
-    from phaser.cli.parser import build_parser
+    from phaser.cli.parser import build_parser, command_word
 
-    parser = build_parser()
-    if argv is None:
+    completing = argv is None and "_ARGCOMPLETE" in os.environ  # completion needs the whole tree
+    parser = build_parser(None if completing else command_word(sys.argv[1:] if argv is None else argv))
+    if completing:
         from phaser.cli.complete import autocomplete
 
         autocomplete(parser)  # a shell's completion request: answered, then exit

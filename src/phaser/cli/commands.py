@@ -1,21 +1,27 @@
-"""One handler per command: resolve the project, call the workflow, render the result."""
+"""One handler per command: resolve the project, call the workflow, render the result.
+
+Each handler imports what it needs when it runs (the parser names handlers without importing this
+module's dependencies): ``phaser status`` loads the project, the status and the plain renderer, and
+nothing of what a run, the TUI or a model client needs.
+"""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
-import re
-import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from phaser.errors import PhaserError, UsageError
-from phaser.plan.refs import jsonable
-from phaser.workflow.project import Project
+
+if TYPE_CHECKING:
+    from phaser.workflow.project import Project
 
 
 def _project(args: argparse.Namespace) -> Project:
+    from phaser.workflow.project import Project
+
     root = getattr(args, "root", None)
     if root is not None and not Path(root).is_dir():
         raise UsageError(f"{root}: no such folder")
@@ -69,12 +75,26 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def open_in_editor(path: Path) -> None:
+    import subprocess
+
     from phaser.workflow.editor import editor_command
 
     subprocess.call(editor_command(path))
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    import gc
+
+    collecting = gc.isenabled()
+    gc.disable()  # short and bounded: its imports and records make no garbage worth a collection
+    try:
+        return _status(args)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _status(args: argparse.Namespace) -> int:
     from phaser.cli.hints import say
     from phaser.cli.render import print_status
     from phaser.workflow.status import project_status
@@ -121,9 +141,12 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from phaser.config import Config, find_root
     from phaser.errors import ConfigError
     from phaser.workflow.checks import validate
+    from phaser.workflow.project import Project
 
     try:
         project = _project(args)
@@ -157,6 +180,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_tick(args: argparse.Namespace) -> int:
+    import re
+
     from phaser.workflow.edits import tick
 
     project = _project(args)
@@ -248,6 +273,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace, work, render) -> int:
     """Run ``work(on_event)`` with progress on the terminal, then print its result as text or JSON."""
+    from phaser.plan.refs import jsonable
+
     printer = _printer(args)
     try:
         result = work(printer)
@@ -262,6 +289,7 @@ def _report(args: argparse.Namespace, work, render) -> int:
 
 def cmd_next(args: argparse.Namespace) -> int:
     from phaser.cli.render import print_dry_run, print_outcome
+    from phaser.plan.refs import jsonable
     from phaser.workflow.runner import dry_run, run_next
 
     project = _project(args)

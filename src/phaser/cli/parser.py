@@ -1,11 +1,13 @@
-"""The argparse tree. Handlers live in commands.py; nothing heavy is imported here."""
+"""The argparse tree. Handlers live in commands.py and are named here, not imported: building
+the tree imports nothing but argparse, and a command's module loads only when that command runs
+(see ``Handler``), so ``phaser status`` never pays for what ``phaser next`` needs."""
 
 from __future__ import annotations
 
 import argparse
+from typing import Any, cast
 
 from phaser import __version__
-from phaser.cli import commands as c
 
 EPILOG = """\
 exit codes:
@@ -49,6 +51,42 @@ def _width(text: str) -> int:
     return int(text)
 
 
+class Handler:
+    """A command's handler by name: ``commands.<name>``, imported on the first call."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, args: argparse.Namespace) -> int:
+        from phaser.cli import commands
+
+        return int(getattr(commands, self.name)(args) or 0)
+
+    def __repr__(self) -> str:
+        return f"Handler({self.name!r})"
+
+
+class _Unbuilt:
+    """Stands in for the subparsers ``build_parser(only=...)`` leaves out: takes every call, keeps nothing."""
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+def command_word(argv: list[str]) -> str | None:
+    """The command ``argv`` names (``status`` in ``-C DIR status --json``), or None when it names
+    none or starts with another option (``--help``, ``--version``): then the whole tree is needed."""
+    words = iter(argv)
+    for word in words:
+        if word == "-C":
+            next(words, None)
+        elif not word.startswith("-C"):
+            return None if word.startswith("-") else word
+    return None
+
+
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors name the subcommand: an unknown option after
     ``phaser next`` prints next's usage, not the top level's."""
@@ -61,7 +99,10 @@ class Parser(argparse.ArgumentParser):
         return parsed
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole tree; with ``only``, the top level and that one command (what ``main`` builds when
+    argv names a command: its usage, errors and help are the same, and start-up pays for one
+    subparser instead of twenty). An ``only`` that is not a command gets the whole tree."""
     p = Parser(
         prog="phaser",
         description=DESCRIPTION,
@@ -74,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(command=None)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    def cmd(name: str, handler, help: str) -> argparse.ArgumentParser:
+    def cmd(name: str, handler: str, help: str) -> argparse.ArgumentParser:
+        if only is not None and name != only:
+            return cast(argparse.ArgumentParser, _Unbuilt())
         sp = sub.add_parser(
             name,
             help=help,
@@ -82,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
             epilog=EPILOG,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        sp.set_defaults(handler=handler)
+        sp.set_defaults(handler=Handler(handler))
         p.subparsers[name] = sp  # type: ignore[attr-defined]
         sp.add_argument(
             "-C", dest="root", metavar="DIR", default=argparse.SUPPRESS, help="run as if started in DIR"
@@ -90,18 +133,18 @@ def build_parser() -> argparse.ArgumentParser:
         return sp
 
     sp = cmd(
-        "init", c.cmd_init, "scaffold specs/, phaser.toml and .gitignore entries (existing files are kept)"
+        "init", "cmd_init", "scaffold specs/, phaser.toml and .gitignore entries (existing files are kept)"
     )
     _json_arg(sp)
 
-    sp = cmd("new", c.cmd_new, "create specs/SLUG/spec.md from the template")
+    sp = cmd("new", "cmd_new", "create specs/SLUG/spec.md from the template")
     sp.add_argument("title", metavar="TITLE", help="the feature's title (quote it)")
     sp.add_argument("--slug", metavar="SLUG", help="folder name (default: from the title)")
     sp.add_argument("--edit", action="store_true", help="open it in $EDITOR")
     _json_arg(sp)
 
     sp = cmd(
-        "import", c.cmd_import, "turn a Spec Kit/Kiro/OpenSpec tasks.md, Ralph plan or tasks.json into a plan"
+        "import", "cmd_import", "turn a Spec Kit/Kiro/OpenSpec tasks.md, Ralph plan or tasks.json into a plan"
     )
     sp.add_argument(
         "path", metavar="PATH", help="the file to import (tasks.md, IMPLEMENTATION_PLAN.md, tasks.json)"
@@ -117,19 +160,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _json_arg(sp)
 
-    sp = cmd("status", c.cmd_status, "phases, tasks and the next phase of every plan (or one)")
+    sp = cmd("status", "cmd_status", "phases, tasks and the next phase of every plan (or one)")
     sp.add_argument(
         "slug", nargs="?", metavar="SLUG", help="a spec's folder name under specs/ (default: all)"
     )
     _json_arg(sp)
 
     sp = cmd(
-        "validate", c.cmd_validate, "check specs, plans and config; print file:line: message per problem"
+        "validate", "cmd_validate", "check specs, plans and config; print file:line: message per problem"
     )
     sp.add_argument("path", nargs="?", metavar="PATH", help="a file or folder (default: the project)")
     _json_arg(sp)
 
-    sp = cmd("tick", c.cmd_tick, "check (or uncheck) task P.T through the safe edit path")
+    sp = cmd("tick", "cmd_tick", "check (or uncheck) task P.T through the safe edit path")
     sp.add_argument(
         "args",
         nargs="+",
@@ -140,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.usage = "phaser tick [-h] [-C DIR] [--undo] [--json] [SLUG] REF [REF ...]"
     _json_arg(sp)
 
-    sp = cmd("note", c.cmd_note, "append a note to a phase")
+    sp = cmd("note", "cmd_note", "append a note to a phase")
     sp.add_argument(
         "args",
         nargs="+",
@@ -149,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _json_arg(sp)
 
-    sp = cmd("plan", c.cmd_plan, "write specs/SLUG/plan.md from the spec with the planning model (read-only)")
+    sp = cmd("plan", "cmd_plan", "write specs/SLUG/plan.md from the spec with the planning model (read-only)")
     _slug_arg(sp, "a spec's folder name under specs/ (default: the only spec)")
     sp.add_argument("--revise", metavar="FEEDBACK", help="revise the existing plan with this feedback")
     sp.add_argument(
@@ -161,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     _model_args(sp)
     _json_arg(sp, "print the result as JSON (progress goes to stderr)")
 
-    sp = cmd("next", c.cmd_next, "run the next unfinished phase in a fresh agent context")
+    sp = cmd("next", "cmd_next", "run the next unfinished phase in a fresh agent context")
     _slug_arg(sp)
     sp.add_argument("--phase", type=_phase_number, metavar="N", help="run phase N instead of the next one")
     sp.add_argument(
@@ -173,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     _model_args(sp)
     _run_output_args(sp)
 
-    sp = cmd("run", c.cmd_run, "run phases until done, a red gate, a budget or a checkpoint")
+    sp = cmd("run", "cmd_run", "run phases until done, a red gate, a budget or a checkpoint")
     _slug_arg(sp)
     sp.add_argument("--approve", metavar="POLICY", help="each | never | N (phases done but not yet approved)")
     sp.add_argument("--allow-dirty", action="store_true", help="start even with uncommitted changes")
@@ -186,13 +229,13 @@ def build_parser() -> argparse.ArgumentParser:
     _model_args(sp)
     _run_output_args(sp)
 
-    sp = cmd("approve", c.cmd_approve, "record a human's approval of a phase (default: every done phase)")
+    sp = cmd("approve", "cmd_approve", "record a human's approval of a phase (default: every done phase)")
     _slug_arg(sp)
     sp.add_argument("--phase", type=_phase_number, metavar="N", help="approve (or reject) phase N only")
     sp.add_argument("--reject", metavar="FEEDBACK", help="reopen the phase with this feedback as a note")
     _json_arg(sp)
 
-    sp = cmd("redo", c.cmd_redo, "put the tree back to before phase N, untick it, and run it again")
+    sp = cmd("redo", "cmd_redo", "put the tree back to before phase N, untick it, and run it again")
     sp.add_argument(
         "args", nargs="+", metavar="[SLUG] N", help="the plan's SLUG (optional) and the phase number"
     )
@@ -202,20 +245,20 @@ def build_parser() -> argparse.ArgumentParser:
     _run_output_args(sp)
     sp.usage = "phaser redo [options] [SLUG] N"
 
-    sp = cmd("doctor", c.cmd_doctor, "which confinement phaser's commands run under here, and why")
+    sp = cmd("doctor", "cmd_doctor", "which confinement phaser's commands run under here, and why")
     _json_arg(sp)
 
-    sp = cmd("cost", c.cmd_cost, "tokens and dollars per phase, per model, and total, from the journal")
+    sp = cmd("cost", "cmd_cost", "tokens and dollars per phase, per model, and total, from the journal")
     _slug_arg(sp, "a spec's folder name under specs/ (default: every plan with runs)")
     _json_arg(sp)
 
-    sp = cmd("log", c.cmd_log, "what happened in the runs of a plan, readable")
+    sp = cmd("log", "cmd_log", "what happened in the runs of a plan, readable")
     _slug_arg(sp)
     sp.add_argument("--phase", type=_phase_number, metavar="N", help="only the runs of phase N")
     sp.add_argument("--full", action="store_true", help="whole lines (wrapped on a terminal), not cut with …")
     _json_arg(sp)
 
-    sp = cmd("config", c.cmd_config, "the effective configuration, each value with where it came from")
+    sp = cmd("config", "cmd_config", "the effective configuration, each value with where it came from")
     sp.add_argument("--model", metavar="ID", help="as a run would get it with --model ID")
     sp.add_argument("--profile", choices=["quality", "balanced", "budget"], help="as with --profile")
     sp.add_argument("--provider", choices=["anthropic", "scripted"], help="as with --provider")
@@ -224,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = cmd(
         "show",
-        c.cmd_show,
+        "cmd_show",
         "one phase's evidence: its diff (or kept patch), gates per test, claims, notes, cost",
     )
     sp.add_argument(
@@ -232,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--json", action="store_true", help="machine-readable output")
 
-    sp = cmd("demo", c.cmd_demo, "run the whole loop offline on a small generated project (scripted agent)")
+    sp = cmd("demo", "cmd_demo", "run the whole loop offline on a small generated project (scripted agent)")
     sp.add_argument(
         "--dir", metavar="DIR", help="where to create the demo project (default: a new temporary folder)"
     )
@@ -241,7 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("-q", "--quiet", action="store_true", help="no streaming text, just steps and results")
 
-    cmd("tui", c.cmd_tui, "open the terminal UI (also: phaser with no command)")
+    cmd("tui", "cmd_tui", "open the terminal UI (also: phaser with no command)")
+    if only is not None and only not in p.subparsers:  # type: ignore[attr-defined]
+        return build_parser()
     return p
 
 

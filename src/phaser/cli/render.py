@@ -13,11 +13,27 @@ import os
 import shutil
 import sys
 import time
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from phaser import events as ev
-from phaser.cli.hints import next_line, say
 from phaser.outcomes import Kind, Outcome, kind
+
+if TYPE_CHECKING:  # loaded by EventPrinter when an event comes: `phaser status` never needs it
+    from phaser import events as ev
+
+
+def next_line(hints: Any) -> str | None:
+    """phaser.cli.hints.next_line, loaded on first use (the hints' types are not status's)."""
+    from phaser.cli.hints import next_line as line
+
+    return line(hints)
+
+
+def say(message: str, hints: Any) -> str:
+    """phaser.cli.hints.say, loaded on first use."""
+    from phaser.cli.hints import say as words
+
+    return words(message, hints)
+
 
 STATE_MARK = {
     "done": "✓",
@@ -281,6 +297,8 @@ class EventPrinter:
         reader_gone(self.out)  # stdout or stderr now goes to /dev/null: later output fails no more
 
     def _print(self, event: ev.Event) -> None:
+        from phaser import events as ev
+
         line = self.lines.line
         if isinstance(event, ev.TextDelta):
             if not self.quiet:

@@ -5,22 +5,29 @@ One JSON file per plan under ``<project>/.phaser/cache/plans/``, named by the pl
 holding that path, the length and a BLAKE2 digest of the exact bytes it was parsed from: a hit needs
 the same file *and* the same content, so any byte change (or a different file) misses and the plan
 is parsed afresh. JSON, not pickle: loading the cache can never run code, whoever wrote the file.
-A cache that is missing, torn, from another version or unwritable is simply a miss.
+A cache that is missing, torn, from another version or unwritable is simply a miss (the entries
+themselves: phaser.diskcache).
+
+Specs get a smaller entry under ``.phaser/cache/checks/``, the same way keyed: the problems
+``validate`` finds in exactly those bytes (broken frontmatter), so ``status`` and ``next`` check a
+spec with frontmatter without importing YAML or markdown-it while it is unchanged.
 """
 
 from __future__ import annotations
 
-import hashlib
+import gc
 import json
 import os
 from pathlib import Path
 from typing import Any
 
+from phaser import diskcache
 from phaser.plan.layout import Layout, PhaseLayout, TaskLoc
 from phaser.plan.model import Phase, Plan, Task
 from phaser.plan.refs import key, make_number
 
 VERSION = 1
+"""Of the plan entries' format: bump it when _encode changes."""
 STATE_DIR = ".phaser"
 _MAX_UP = 8
 
@@ -37,62 +44,45 @@ def cache_dir_for(path: Path) -> Path | None:
     return None
 
 
-def _entry(path: Path, folder: Path) -> tuple[str, Path]:
-    real = os.path.realpath(path)
-    name = hashlib.blake2b(real.encode("utf-8", "surrogateescape"), digest_size=12).hexdigest()
-    return real, folder / f"{name}.json"
+def load_checks(path: Path, data: bytes, folder: Path | None) -> list[tuple[int, str]] | None:
+    """The (line, message) problems recorded for exactly these bytes of this spec, or None."""
+    raw = diskcache.read(path, data, folder.parent / "checks") if folder is not None else None
+    try:
+        return [(int(line), str(message)) for line, message in raw["problems"]] if raw else None
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
-def digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=20).hexdigest()
+def store_checks(path: Path, data: bytes, problems: list[tuple[int, str]], folder: Path | None) -> None:
+    if folder is not None:
+        diskcache.write(path, data, {"problems": [list(p) for p in problems]}, folder.parent / "checks")
 
 
 def load(path: Path, data: bytes, text: str, folder: Path | None) -> tuple[Plan, Layout] | None:
     """The cached (plan, layout) for exactly these bytes of this file, or None."""
     if folder is None:
         return None
-    real, entry = _entry(path, folder)
+    paused = gc.isenabled()
+    gc.disable()  # a bulk build of acyclic records: a collection could free nothing, only cost time
     try:
-        raw = json.loads(entry.read_bytes())
-        if (
-            raw.get("v") != VERSION
-            or raw.get("path") != real
-            or raw.get("size") != len(data)
-            or raw.get("digest") != digest(data)
-        ):
-            return None
-        return _decode(raw, text, Path(path))
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        raw = diskcache.read(path, data, folder, VERSION)
+        return None if raw is None else _decode(raw, text, Path(path))
+    except (ValueError, KeyError, TypeError, IndexError):
         return None
+    finally:
+        if paused:
+            gc.enable()
 
 
 def store(path: Path, data: bytes, plan: Plan, layout: Layout, folder: Path | None) -> None:
     """Write the entry for these bytes (best effort: a read-only tree just has no cache)."""
     if folder is None:
         return
-    real, entry = _entry(path, folder)
     try:
-        payload = json.dumps(
-            {"v": VERSION, "path": real, "size": len(data), "digest": digest(data), **_encode(plan, layout)},
-            ensure_ascii=False,
-            separators=(",", ":"),
-        ).encode("utf-8")
+        body = _encode(plan, layout)
     except (TypeError, ValueError):  # frontmatter YAML gave something JSON can't hold (a date): no cache
         return
-    import tempfile
-
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{entry.name}.", suffix=".tmp", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
-            os.replace(tmp, entry)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except OSError:
-        pass
+    diskcache.write(path, data, body, folder, VERSION)
 
 
 def _num(number: int) -> list[int]:

@@ -8,13 +8,11 @@ EditConflict), and ``atomic_write`` guarantees readers see the old file or the n
 
 from __future__ import annotations
 
+import _thread
 import dataclasses
-import hashlib
 import os
-import tempfile
-import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from phaser.errors import EditConflict, PlanError
 from phaser.plan.layout import cached, remember
@@ -27,7 +25,7 @@ LOCK_TIMEOUT_S = 10.0
 _RETRIES = 5
 
 _written: dict[str, str] = {}
-_written_guard = threading.Lock()
+_written_guard = _thread.allocate_lock()  # threading.Lock itself, without importing threading
 
 
 def decode_plan_bytes(data: bytes, path: Path | str) -> str:
@@ -158,11 +156,19 @@ def lock_path(path: Path) -> Path:
         except ValueError:
             key = str(target)
     else:
+        import tempfile
+
         folder = Path(tempfile.gettempdir()) / f"phaser-locks-{os.getuid() if hasattr(os, 'getuid') else 0}"
         key = str(target)
     folder.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    digest = _sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:12]
     return folder / f"plan-{target.parent.name}-{digest}.lock"
+
+
+def _sha256(data: bytes) -> Any:
+    import hashlib  # here, not at the top: reading a plan (status) never loads OpenSSL
+
+    return hashlib.sha256(data)
 
 
 def last_written(path: Path) -> str | None:
@@ -177,7 +183,7 @@ def is_own_write(path: Path) -> bool:
     if digest is None:
         return False
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest() == digest
+        return _sha256(Path(path).read_bytes()).hexdigest() == digest
     except OSError:
         return False
 
@@ -216,7 +222,7 @@ def edit_plan(path: Path, *ops: Op, base: str | None = None, parse_result: bool 
             payload = new.encode("utf-8")
             atomic_write(path, payload)
             with _written_guard:
-                _written[os.path.realpath(path)] = hashlib.sha256(payload).hexdigest()
+                _written[os.path.realpath(path)] = _sha256(payload).hexdigest()
             return _result(new, path, parse_result)
         raise EditConflict("the plan kept changing while phaser tried to edit it", path=path)
     finally:

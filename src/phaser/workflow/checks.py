@@ -7,9 +7,10 @@ from pathlib import Path
 from phaser.config import load_config
 from phaser.errors import ConfigError, PlanError
 from phaser.outcomes import Action, Hint
+from phaser.plan import cache
 from phaser.plan.model import Plan
-from phaser.plan.store import read_plan
-from phaser.plan.validate import Problem, check_parsed, validate_path
+from phaser.plan.store import decode_plan_bytes, read_plan
+from phaser.plan.validate import Problem, check_parsed, validate_path, validate_text
 from phaser.workflow.project import Project, SpecInfo
 
 
@@ -20,15 +21,25 @@ def spec_problems(project: Project, info: SpecInfo) -> list[Problem]:
         return []
     try:
         head = info.spec_path.read_bytes()
-    except OSError:
-        head = b"-"
+    except OSError:  # validate words it ("cannot read: ...")
+        return [Problem(project.rel(Path(p.path)), p.line, p.message) for p in validate_path(info.spec_path)]
     if b"\0" not in head and not head.removeprefix(b"\xef\xbb\xbf").startswith(b"-"):
         try:
             head.decode("utf-8")
             return []  # no frontmatter, so nothing a parse could find: status stays parse-free
         except UnicodeDecodeError:
             pass
-    return [Problem(project.rel(Path(p.path)), p.line, p.message) for p in validate_path(info.spec_path)]
+    rel = project.rel(info.spec_path)
+    try:
+        text = decode_plan_bytes(head, info.spec_path)
+    except PlanError as exc:
+        return [Problem(rel, exc.line or 1, exc.msg)]
+    folder = cache.cache_dir_for(info.spec_path)
+    found = cache.load_checks(info.spec_path, head, folder)  # unchanged bytes: no YAML, no markdown-it
+    if found is None:
+        found = [(p.line, p.message) for p in validate_text(text, info.spec_path, "spec")]
+        cache.store_checks(info.spec_path, head, found, folder)
+    return [Problem(rel, line, message) for line, message in found]
 
 
 def checked_plan(project: Project, info: SpecInfo) -> Plan:

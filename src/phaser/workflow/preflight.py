@@ -16,8 +16,8 @@ from filelock import FileLock, Timeout
 from phaser.agent.provider import Provider
 from phaser.errors import NeedsHuman, PlanError
 from phaser.outcomes import Action, Hint, Outcome
-from phaser.plan.validate import validate_text
 from phaser.workflow import git
+from phaser.workflow.checks import spec_problems
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.providers import RunOptions, make_provider
 from phaser.workflow.resume import changed_paths, load_active
@@ -62,13 +62,9 @@ def check(project: Project, info: SpecInfo, options: RunOptions) -> Preflight:
 
 def check_spec(project: Project, info: SpecInfo) -> None:
     """The spec goes into every request: one that cannot be parsed stops the run (exit 2)."""
-    if not info.spec_path.is_file():
-        return
-    text = info.spec_path.read_text(encoding="utf-8", errors="replace")
-    rel = project.rel(info.spec_path)
-    problems = validate_text(text, info.spec_path, "spec")
+    problems = spec_problems(project, info)  # an unchanged spec is answered from the parse cache
     if problems:
-        raise PlanError(problems[0].message, path=rel, line=problems[0].line)
+        raise PlanError(problems[0].message, path=problems[0].path, line=problems[0].line)
 
 
 def check_lock(project: Project, slug: str) -> None:

@@ -12,7 +12,6 @@ from phaser.plan.model import Plan
 from phaser.plan.refs import as_json
 from phaser.plan.store import read_plan
 from phaser.plan.validate import check_parsed
-from phaser.workflow import git
 from phaser.workflow.checks import spec_problems
 from phaser.workflow.project import Project, SpecInfo
 
@@ -133,7 +132,11 @@ def status_of(project: Project, info: SpecInfo, plan: Plan | None = None) -> Pla
             )
     nxt = plan.next_phase()
     done = {p.number: p.title for p in plan.phases if p.done}
-    commits = git.phase_commits(project.root, info.slug, done) if done else {}
+    commits = {}
+    if done:  # git (and subprocess) only load for a plan with done phases
+        from phaser.workflow import git
+
+        commits = git.phase_commits(project.root, info.slug, done)
     phases = []
     for p in plan.phases:
         state = plan.state(p)
