@@ -21,7 +21,14 @@ E2E_FILES = ("test_workflow_", "test_demo")
 fakes): marked ``e2e``, so ``pytest -m "not e2e"`` is the quick loop."""
 
 
+SLOW_FILES = (*E2E_FILES, "test_claude_code", "test_cannot_judge", "test_confinement", "test_person_saves")
+"""Files of long tests (whole phases, real gates, the real claude CLI), run first: with
+``-n 2 --dist worksteal`` (.ci/run) the last minute is then short tests one worker takes from the
+other, not one long test started late while the other worker idles."""
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.name.startswith(E2E_FILES):
             item.add_marker(pytest.mark.e2e)
+    items.sort(key=lambda item: not item.path.name.startswith(SLOW_FILES))  # stable: same order within

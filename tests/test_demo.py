@@ -7,9 +7,15 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from phaser.cli import main
 from phaser.workflow import demo
 from workflow_helpers import git
+
+# The product's demo: its gates' pytest loads every plugin of the venv it runs in (the suite's has
+# many; a plain install has none), so on a loaded 2-core box a demo can pass 120 s.
+pytestmark = pytest.mark.timeout(300)
 
 
 def _finished_project(root: Path) -> str:

@@ -12,7 +12,15 @@ from phaser.cli import main
 from phaser.workflow import demo
 from phaser.workflow.locks import plan_run_lock
 from phaser.workflow.project import Project
-from workflow_helpers import git, phase_turns, project_with_plan, read, tree_bytes
+from workflow_helpers import (
+    GATE_PYTEST_INI,
+    gate_pytest_ini,
+    git,
+    phase_turns,
+    project_with_plan,
+    read,
+    tree_bytes,
+)
 
 PLAN_REL = "specs/word-stats/plan.md"
 
@@ -195,6 +203,7 @@ def test_a_gate_red_before_the_phase_is_said_so(tmp_path, api, capsys):
 def test_a_repository_without_commits_gets_a_diff_and_a_clear_redo_refusal(tmp_path, api, capsys):
     root = tmp_path / "fresh"
     demo.make_demo_project(root)
+    (root / GATE_PYTEST_INI).write_text(gate_pytest_ini(), encoding="utf-8")  # as project_with_plan's
     subprocess.run(["rm", "-rf", str(root / ".git")], check=True)
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
     (root / PLAN_REL).write_text(demo.PLAN)

@@ -489,7 +489,8 @@ def test_gate_results_come_from_pytests_junit_report(tmp_path, monkeypatch):
         "n == 1\n"
     )
     command = f"{sys.executable} -m pytest -p no:cacheprovider tests && echo done"
-    result = run_gate(command, project, 120, {"PYTEST_ADDOPTS": "-q"})
+    # (no third-party plugins: the suite's own cost ~2 s of start-up and play no part here)
+    result = run_gate(command, project, 120, {"PYTEST_ADDOPTS": "-q", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
     assert result.tests == {
         "tests/test_x.py::test_ok": "passed",
         "tests/test_x.py::test_skip": "skipped",
