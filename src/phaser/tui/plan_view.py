@@ -30,12 +30,28 @@ class ViewData:
     plan: Plan | None = None
     status: PlanStatus | None = None
     text: str = ""
-    """The plan's (or, without one, the spec's) text, for the markdown view."""
+    """The plan's (or, without one, the spec's) text."""
+    markdown: str | None = None
+    """What the markdown view shows, when asked for (0.2 s on a 1,000-phase plan: only worked out
+    while the markdown view is shown, or when it is opened)."""
     error: str | None = None
 
 
-def load_view(project: Project, info: SpecInfo | None) -> ViewData:
-    """Read and judge ``info``'s plan: slow on a big plan, so the screen calls it on a worker thread."""
+def markdown_of(data: ViewData) -> str:
+    """The markdown view of what ``load_view`` read."""
+    if data.markdown is None:
+        if data.plan is not None:
+            data.markdown = view_markdown(data.plan)
+        elif data.info is not None and not data.info.has_plan:
+            data.markdown = spec_markdown(data.text)
+        else:
+            data.markdown = data.text
+    return data.markdown
+
+
+def load_view(project: Project, info: SpecInfo | None, markdown: bool = False) -> ViewData:
+    """Read and judge ``info``'s plan: slow on a big plan, so the screen calls it on a worker thread.
+    ``markdown``: work the markdown view out too (it is on screen)."""
     data = ViewData(project, info)
     if info is None:
         return data
@@ -53,6 +69,8 @@ def load_view(project: Project, info: SpecInfo | None) -> ViewData:
         data.text = (
             info.plan_path.read_text(encoding="utf-8", errors="replace") if info.plan_path.is_file() else ""
         )
+    if markdown:
+        markdown_of(data)
     return data
 
 
@@ -95,7 +113,8 @@ class PlanView(Vertical):
         None while this screen's own run works on the plan."""
         self.status: PlanStatus | None = None
         self.states: dict[int, str] = {}
-        self.markdown_text = ""
+        self._view: ViewData | None = None
+        """What is shown, as load_view read it (the markdown view is worked out from it when opened)."""
         self._shown_markdown: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -138,6 +157,11 @@ class PlanView(Vertical):
         switcher.current = "plan-tree" if self.showing_markdown else "plan-markdown"
         self._sync_markdown()
         (self.plan_tree if not self.showing_markdown else self.query_one("#plan-markdown")).focus()
+
+    @property
+    def markdown_text(self) -> str:
+        """What the markdown view shows (or would)."""
+        return markdown_of(self._view) if self._view is not None else ""
 
     def _sync_markdown(self) -> None:
         if self.showing_markdown and self._shown_markdown != self.markdown_text:
@@ -207,7 +231,7 @@ class PlanView(Vertical):
             title.update("No specs yet: press n to write one.")
             self._set_error(None)
             tree.clear()
-            self.markdown_text = ""
+            self._view = None
             self._sync_markdown()
             return
         if not info.has_plan:
@@ -216,7 +240,7 @@ class PlanView(Vertical):
                 f"{project.rel(info.plan_path)}: no plan yet. Press p to plan it, e to edit the spec."
             )
             tree.clear()
-            self.markdown_text = spec_markdown(data.text)
+            self._view = data
             self._sync_markdown()
             return
         if data.plan is None or data.status is None:
@@ -225,7 +249,7 @@ class PlanView(Vertical):
             # keep the tree as it was, dimmed: the fix that follows lands on the same lines and the
             # cursor stays
             tree.add_class("-stale")
-            self.markdown_text = data.text
+            self._view = data
             self._sync_markdown()
             return
         plan = self.plan = data.plan
@@ -258,7 +282,7 @@ class PlanView(Vertical):
                 focus = plan.phases[0].number
             if focus is not None:
                 tree.cursor_to(f"phase:{focus}::0")
-        self.markdown_text = view_markdown(plan)
+        self._view = data
         self._sync_markdown()
 
     def runnable(self, number: int | None = None) -> bool:
