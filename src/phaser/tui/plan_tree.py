@@ -149,8 +149,10 @@ class PlanTree(VimKeys, StateLines, Tree[Row]):
         self.rebuilds += 1
         with self._batched():
             for view in views:
-                node = self.root.add("", expand=view[0].number not in collapsed)
-                self._fill(node, view)
+                rows = phase_rows(*view)
+                label, row = rows[0]
+                node = self.root.add(label, data=row, expand=view[0].number not in collapsed)
+                self._fill(node, view, rows)
         self._numbers = numbers
         if cursor is not None:
             self.cursor_to(cursor)
@@ -172,7 +174,7 @@ class PlanTree(VimKeys, StateLines, Tree[Row]):
                         if self._task_nodes.get(ref) is child:
                             del self._task_nodes[ref]
                     node.remove_children()
-                    self._fill(node, view)
+                    self._fill(node, view, rows)
                     reshaped = True
                     continue
                 self._keys[node.id] = key
@@ -184,11 +186,10 @@ class PlanTree(VimKeys, StateLines, Tree[Row]):
             self._invalidate()
         return reshaped
 
-    def _fill(self, node: TreeNode[Row], view: tuple) -> None:
-        """Label a phase's node and add its task and note lines."""
-        (label, row), *children = phase_rows(*view)
-        node.data = row
-        node.set_label(label)
+    def _fill(self, node: TreeNode[Row], view: tuple, rows: list | None = None) -> None:
+        """Label a phase's node and add its task and note lines (``rows``: phase_rows(*view))."""
+        (label, row), *children = rows if rows is not None else phase_rows(*view)
+        self._relabel(node, label, row)
         self._keys[node.id] = phase_key(*view)
         for label, row in children:
             child = node.add_leaf(label, data=row)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text, TextType
+from textual.widget import Widget
 
 if TYPE_CHECKING:
     from textual.widgets.tree import TreeNode
@@ -29,6 +30,7 @@ class StateLines:
         ICON_NODE_EXPANDED: str
         app: Any
         background_colors: Any
+        _line_cache: Any
 
         def get_component_styles(self, *names: str) -> Any: ...
 
@@ -36,9 +38,13 @@ class StateLines:
     _widths: dict[Any, tuple[Any, int]] | None = None
 
     def notify_style_update(self) -> None:
-        """The theme or a class changed: state styles are worked out again."""
+        """The theme or a class changed: state styles are worked out again and every line is drawn
+        again. Textual's Tree also lays every line out again (and measures each); neither the lines
+        nor their widths depend on styles, so that is skipped."""
         self._state_styles = None
-        super().notify_style_update()  # type: ignore[misc]
+        Widget.notify_style_update(self)  # type: ignore[arg-type]
+        self._line_cache.clear()
+        Widget.refresh(self)  # type: ignore[type-var]
 
     def forget_widths(self) -> None:
         """The tree was cleared: node ids start again."""
@@ -79,15 +85,16 @@ class StateLines:
     def get_label_width(self, node: TreeNode[Row]) -> int:
         """The label's width without rendering it (Textual renders every line's label to measure
         the tree, on every layout): styles never change a width, only the fold mark adds to it."""
-        if self._widths is None:
-            self._widths = {}
+        widths = self._widths
+        if widths is None:
+            widths = self._widths = {}
         label = node.label
-        hit = self._widths.get(node.id)
+        hit = widths.get(node.id)
         if hit is None or hit[0] is not label:
-            width = label.cell_len if isinstance(label, Text) else cell_len(label)
-            hit = self._widths[node.id] = (label, width)
-        mark = (self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE) if node.allow_expand else ""
-        return hit[1] + cell_len(mark)
+            hit = widths[node.id] = (label, label.cell_len if isinstance(label, Text) else cell_len(label))
+        if not node.allow_expand:
+            return hit[1]
+        return hit[1] + cell_len(self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE)
 
     def render_label(self, node: TreeNode[Row], base_style: Style, style: Style) -> Text:
         if node.data is not None and node.data.state:
