@@ -180,6 +180,8 @@ class PlanTree(VimKeys, StateLines, Tree[Row]):
                 self._keys[node.id] = key
                 for line, (label, row) in zip((node, *node.children), rows, strict=True):
                     self._relabel(line, label, row)
+                    if row.kind == "task" and self.task_node(row.ref) is None:
+                        self._task_nodes[row.ref] = line  # a note's line became a task's
         finally:
             self._batch = False
         if reshaped:
