@@ -137,3 +137,30 @@ async def test_the_markdown_view_follows_an_outside_save(tmp_path):
         atomic_write(plan_path, text.replace("- [ ] Task 3 of phase 33", "- [x] Task 3 of phase 33"))
         ticked = "☑ Task 3 of phase 33"
         await wait_for(pilot, lambda: ticked in view.markdown_text, what="the save", timeout=30)
+
+
+async def test_a_plan_from_the_disk_cache_is_parsed_once_off_the_ui_thread_so_the_first_save_is_quick(
+    tmp_path,
+):
+    from phaser.plan import sections
+    from phaser.plan.parse import split_lines
+
+    project = make_project(tmp_path, plan=big_plan())
+    (tmp_path / ".phaser").mkdir(exist_ok=True)
+    plan_path = tmp_path / "specs" / "hello" / "plan.md"
+    from phaser.plan.store import read_plan
+
+    read_plan(plan_path)  # the disk cache now holds this plan: a start reads it without parsing
+    sections.forget()
+    app = PhaserApp(project, watch_files=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.home
+        await wait_for(pilot, lambda: len(screen.plan_view.plan_tree.root.children) == PHASES, what="tree")
+        # the worker was started with the first screen; finished workers leave the list
+        done = lambda: all(w.is_finished for w in screen.workers)  # noqa: E731
+        await wait_for(pilot, done, what="the warm-up", timeout=60)
+    parsed: list[str] = []
+    text = plan_path.read_text(encoding="utf-8")
+    body = "\n" * 4 + text.split("---\n", 2)[2]  # the frontmatter's lines blank, as the parser sees it
+    sections.segments(split_lines(body), lambda chunk: parsed.append(chunk) or [])
+    assert parsed == []  # every section was parsed by the warm-up

@@ -377,6 +377,15 @@ def content_end(lines: list[str], start: int, end: int) -> int:
     return end
 
 
+def warm(text: str) -> None:
+    """Parse ``text`` so that the next parse of an edited copy reuses its sections: a plan read
+    from the disk cache was never parsed in this process (the TUI calls this on a worker thread)."""
+    try:
+        parse_with_layout(text, errors=[])
+    except PlanError:
+        pass
+
+
 def layout_for(text: str) -> Layout:
     """Task positions for a text: from the cache, else by parsing (and remembering) it."""
     hit = _CACHE.get(text)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
@@ -94,6 +94,8 @@ class HomeScreen(
         self._ended_job: Job | None = None
         self._search_target = "tree"
         self._log_hit = -1
+        self._warmed: str | None = None
+        """The spec whose plan warm_sections parsed."""
         self._history_slug: str | None = None
         """The spec whose past runs the log shows (None once this session wrote to the log)."""
 
@@ -192,11 +194,22 @@ class HomeScreen(
 
     def _apply(self, view: SpecView, markdown: str | None = None) -> None:
         info = view.info
+        if view.plan is not None and info is not None and info.slug != self._warmed:
+            self._warmed = info.slug
+            self.warm_sections(view.plan.text)
         job = self.job if self.job is not self._ended_job else None
         own_run = job is not None and info is not None and job.slug == info.slug
         running = self._running_in(info.slug if info else None)
         self.plan_view.apply(view, running=running, own_run=own_run, markdown=markdown)
         self.refresh_bindings()
+
+    @work(thread=True, exclusive=True, group="warm", name="warm-sections", exit_on_error=False)
+    def warm_sections(self, text: str) -> None:
+        """Parse the plan shown once, off the UI thread, so the first save or tick after a start
+        parses only the section it changed (a plan from the disk cache was never parsed here)."""
+        from phaser.plan.parse import warm
+
+        warm(text)
 
     def show_plan(self) -> None:
         """Show the selected plan now (read on this thread: a spec switch, a run's phase starting)."""
