@@ -108,20 +108,32 @@ def parse_plan(text: str, path: Path | None = None) -> Plan:
     return plan
 
 
-def parse_with_layout(text: str, path: Path | None = None, errors: list | None = None) -> tuple[Plan, Layout]:
+def parse_with_layout(
+    text: str, path: Path | None = None, errors: list | None = None, *, whole: bool = False
+) -> tuple[Plan, Layout]:
     """The full parse; when ``errors`` is a list, frontmatter problems are appended there
-    as (line, message) instead of raised, and the body is still parsed."""
+    as (line, message) instead of raised, and the body is still parsed.
+
+    The body is parsed section by section, reusing the tokens of sections parsed before
+    (phaser.plan.sections); ``whole`` parses it in one piece (the reference the tests compare with).
+    """
     lines = split_lines(text)
     fm, fm_span = _frontmatter(lines, path, errors)
     body = text[1:] if text.startswith(BOM) else text
     if fm_span is not None:
         skip = sum(len(line) for line in lines[: fm_span[1]])
         body = "\n" * fm_span[1] + text[skip:]
-    tokens = _markdown().parse(body)
+    if whole:
+        parts = [(0, _markdown().parse(body))]
+    else:
+        from phaser.plan.sections import segments
+
+        body_lines = split_lines(body) if body is not text else lines
+        parts = segments(body_lines, _markdown().parse)
     starts = list(accumulate(map(len, lines), initial=0))
     plan = Plan(text=text, path=path, frontmatter=fm, frontmatter_span=fm_span)
     layouts: list[PhaseLayout] = []
-    _Walker(plan, lines, starts, tokens, layouts).run()
+    _Walker(plan, lines, starts, parts, layouts).run()
     if isinstance(fm.get("title"), str) and fm["title"].strip():
         plan.title = fm["title"].strip()
     tasks: dict[int, tuple[TaskLoc, ...]] = {}
@@ -197,8 +209,17 @@ def _fail(errors: list | None, path: Path | None, line: int, message: str) -> No
 class _Walker:
     """One pass over block tokens, building phases, tasks and notes as it goes."""
 
-    def __init__(self, plan: Plan, lines: list[str], starts: list[int], tokens: list, out: list[PhaseLayout]):
-        self.plan, self.lines, self.starts, self.tokens, self.out = plan, lines, starts, tokens, out
+    def __init__(
+        self,
+        plan: Plan,
+        lines: list[str],
+        starts: list[int],
+        parts: list[tuple[int, list]],
+        out: list[PhaseLayout],
+    ):
+        self.plan, self.lines, self.starts, self.parts, self.out = plan, lines, starts, parts, out
+        self.base = 0
+        """First line of the section whose tokens are walked (their line maps start there)."""
         self.phase: Phase | None = None
         self.items: list[bool] = []  # open list items, True when the item is inside Notes
         self._reset_phase_state()
@@ -212,31 +233,32 @@ class _Walker:
         self.notes_done = False
 
     def run(self) -> None:
-        toks = self.tokens
         expect_meta = False
-        for i, tok in enumerate(toks):
-            kind = tok.type
-            if kind == "heading_open" and tok.level == 0:
-                self._heading(tok, toks[i + 1].content)
-                expect_meta = self.phase is not None and self.phase.line == tok.map[0]
-                continue
-            if kind == "heading_close" or kind == "inline":
-                continue
-            if expect_meta:
-                expect_meta = False
-                if kind == "paragraph_open" and tok.level == 0:
-                    self._meta(tok.map)
-            if kind == "list_item_open":
-                self.items.append(self.in_notes)
-                if toks[i + 1].type == "paragraph_open":
-                    self._item(tok, toks[i + 1].map[0], toks[i + 2].content)
-            elif kind == "list_item_close":
-                self.items.pop()
+        for base, toks in self.parts:
+            self.base = base
+            for i, tok in enumerate(toks):
+                kind = tok.type
+                if kind == "heading_open" and tok.level == 0:
+                    self._heading(tok, toks[i + 1].content)
+                    expect_meta = self.phase is not None and self.phase.line == base + tok.map[0]
+                    continue
+                if kind == "heading_close" or kind == "inline":
+                    continue
+                if expect_meta:
+                    expect_meta = False
+                    if kind == "paragraph_open" and tok.level == 0:
+                        self._meta(tok.map)
+                if kind == "list_item_open":
+                    self.items.append(self.in_notes)
+                    if toks[i + 1].type == "paragraph_open":
+                        self._item(tok, base + toks[i + 1].map[0], toks[i + 2].content)
+                elif kind == "list_item_close":
+                    self.items.pop()
         self._close(len(self.lines))
 
     def _heading(self, tok, content: str) -> None:
         level = int(tok.tag[1])
-        start = tok.map[0]
+        start = self.base + tok.map[0]
         if level <= 2:
             self._close(start)
             if level == 1 and not self.plan.title:
@@ -248,7 +270,7 @@ class _Walker:
                     self.phase = Phase(
                         number=found[0], title=found[1], line=start, end_line=start, heading_done=marked
                     )
-                    self.heading_end = tok.map[1]
+                    self.heading_end = self.base + tok.map[1]
             return
         if self.phase is None or level > 3:
             return
@@ -260,11 +282,12 @@ class _Walker:
 
     def _meta(self, span: list[int]) -> None:
         assert self.phase is not None
-        pairs = [meta_line(self.lines[n]) for n in range(span[0], span[1])]
+        first, end = self.base + span[0], self.base + span[1]
+        pairs = [meta_line(self.lines[n]) for n in range(first, end)]
         if not pairs or any(p is None for p in pairs):
             return
-        self.phase.meta_span = (span[0], span[1])
-        for n, pair in enumerate(pairs, start=span[0]):
+        self.phase.meta_span = (first, end)
+        for n, pair in enumerate(pairs, start=first):
             assert pair is not None
             key = pair[0].lower()
             self.phase.meta[key] = pair[1]
@@ -310,7 +333,7 @@ class _Walker:
         )
         if phase is not None:
             self.cols.append(col)
-            self.ends.append(tok.map[1])
+            self.ends.append(self.base + tok.map[1])
 
     def _end_notes(self, end: int) -> None:
         assert self.phase is not None
@@ -352,6 +375,15 @@ def content_end(lines: list[str], start: int, end: int) -> int:
     while end > start + 1 and not lines[end - 1].strip():
         end -= 1
     return end
+
+
+def warm(text: str) -> None:
+    """Parse ``text`` so that the next parse of an edited copy reuses its sections: a plan read
+    from the disk cache was never parsed in this process (the TUI calls this on a worker thread)."""
+    try:
+        parse_with_layout(text, errors=[])
+    except PlanError:
+        pass
 
 
 def layout_for(text: str) -> Layout:

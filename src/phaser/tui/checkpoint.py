@@ -81,8 +81,10 @@ class CheckpointScreen(ModalScreen[Decision | None]):
         yield PhaserFooter(compact=True)
 
     def on_mount(self) -> None:
-        # the feedback field, not Approve: an Enter never approves by accident
-        self.query_one("#checkpoint-feedback", Input).focus()
+        # the feedback field, not Approve: an Enter never approves by accident (on a busy machine
+        # a quick click can dismiss the dialog before this runs: then there is nothing to focus)
+        for box in self.query("#checkpoint-feedback").results(Input):
+            box.focus()
 
     @on(Button.Pressed, "#checkpoint-approve")
     def action_approve(self) -> None:

@@ -37,6 +37,7 @@ class TaskToggling:
 
         def notify(self, *args: Any, **kwargs: Any) -> Any: ...
         def post_message(self, *args: Any) -> Any: ...
+        def call_after_refresh(self, *args: Any) -> Any: ...
         def error(self, *args: Any, **kwargs: Any) -> None: ...
         def schedule_reload(self) -> None: ...
         def _session_log(self) -> None: ...
@@ -95,9 +96,10 @@ class TaskToggling:
         self._toggle(toggle)
 
     def _toggle(self, toggle: Toggle, undo: bool = False) -> None:
-        """Show the new state at once, write it on a worker thread."""
+        """Show the new state at once, write it on a worker thread once the line is painted (the
+        write's thread would otherwise hold the interpreter while the screen redraws)."""
         self.plan_view.plan_tree.set_task_state(toggle.ref, toggle.checked)
-        self._write_tick(toggle, undo)
+        self.call_after_refresh(self._write_tick, toggle, undo)
 
     @work(thread=True, group="tick", exit_on_error=False)
     def _write_tick(self, toggle: Toggle, undo: bool) -> None:

@@ -1,90 +1,39 @@
 """A plan as a tree: phases (state, tasks done, difficulty, model, commit), their tasks and their notes.
 
 A click or Enter only selects a line (the screen shows its details); a key (x, space) toggles a
-task. An unchanged plan shape is updated in place, line by line: a 1,000-phase plan is not
-rebuilt for one changed checkbox.
+task. A new plan with the same phases updates only the phases whose lines changed (a key per
+phase tells): a 1,000-phase plan is not rebuilt, nor relabelled, for one changed checkbox.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from rich.style import Style
 from rich.text import Text
-from textual import events, on
+from textual import on
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from phaser.plan.model import Phase, Plan, Task
+from phaser.plan.model import Plan
+from phaser.tui.plan_rows import STATE_ICONS, TASK_BOXES, Row, phase_key, phase_rows, task_state
+from phaser.tui.tree_keys import VimKeys
+from phaser.tui.tree_lines import StateLines
 
-STATE_ICONS = {
-    "done": "✓",
-    "next": "◆",
-    "running": "●",
-    "blocked": "✗",
-    "waiting": "⏸",
-    "ready": "▷",
-    "pending": "○",
-    "skipped": "–",
-}
-"""One glyph per phase state, none shared with the fold marks (▸ ▾) or the task boxes."""
-
-TASK_BOXES = {"checked": "[x]", "open": "[ ]", "active": "[-]", "blocked": "[~]"}
-"""As the plan writes them: ``[-]`` in progress, ``[~]`` blocked (plan.model.BOX_STATES)."""
+__all__ = ["STATE_ICONS", "TASK_BOXES", "PlanTree", "Row", "task_state"]
 
 
-def task_state(task: Task) -> str:
-    """checked, open, or the further state the plan gives a task (active: in progress, blocked)."""
-    state = getattr(task, "state", None)
-    if isinstance(state, str) and state and state not in ("done", "checked", "open", "todo"):
-        return state
-    return "checked" if task.checked else "open"
-
-
-@dataclass
-class Row:
-    """What a tree line stands for."""
-
-    kind: str
-    """phase, task or note."""
-    phase: int
-    ref: str = ""
-    state: str = ""
-    """A phase's state (done, next, running, blocked, waiting, pending, skipped); a task's (checked,
-    open, in progress, blocked, ...)."""
-    index: int = 0
-    text: str = ""
-    """A task's text or a note as parsed (to check the line still holds the same task before writing)."""
-
-    @property
-    def key(self) -> str:
-        return f"{self.kind}:{self.phase}:{self.ref}:{self.index}"
-
-
-def phase_label(phase: Phase, state: str, model: str, commit: str | None = None) -> Text:
-    """``model``: the one a done phase passed on, else the one it will run on; ``commit``: a done
-    phase's commit (shown short)."""
-    counts = f"{phase.tasks_done}/{len(phase.tasks)}"
-    return Text.assemble(
-        f"{STATE_ICONS.get(state, '·')} {phase.number}  {phase.title}  ",
-        (f"{state}", "bold"),
-        f"  {counts}  {phase.difficulty} · {model}",
-        f" · {commit[:7]}" if commit else "",
-    )
-
-
-def task_label(task: Task, state: str) -> Text:
-    box = TASK_BOXES.get(state, f"[{state[:1]}]")
-    return Text(f"{'  ' * task.depth}{box} {task.ref}  {task.text}")
-
-
-class PlanTree(Tree[Row]):
+class PlanTree(VimKeys, StateLines, Tree[Row]):
     """x or space toggles a task (posts PlanTree.ToggleTask); a click or Enter selects (posts
     PlanTree.Chosen). j/k, gg/G move as in vim. R runs the phase under the cursor: the screen's
     action (it knows whether a run can start)."""
+
+    _batch = False
+    """True while many nodes are added: Textual's per-add layout waits until the end."""
 
     ICON_NODE = "▸ "
     ICON_NODE_EXPANDED = "▾ "
@@ -139,11 +88,15 @@ class PlanTree(Tree[Row]):
         super().__init__("plan", id=id)
         self.show_root = False
         self.guide_depth = 3
-        self._shape: list[tuple[Any, int, int]] = []
-        """(phase number, tasks, notes) per phase of the plan shown: unchanged, lines update in place."""
-        self._g_pending = False
+        self._numbers: list[int] = []
+        """The phase numbers shown, in order: the same list, and phases are updated one by one."""
+        self._keys: dict[Any, Any] = {}
+        """Phase node id -> phaser.tui.plan_rows.phase_key of what its lines show."""
+        self._task_nodes: dict[str, TreeNode[Row]] = {}
         self.rebuilds = 0
         """How often the whole tree was rebuilt (the benchmark and tests look)."""
+        self.phase_updates = 0
+        """How many phases were updated in place (the benchmark looks)."""
 
     # -- content ----------------------------------------------------------------------------
 
@@ -153,8 +106,24 @@ class PlanTree(Tree[Row]):
         node = self.cursor_node
         return node.data.phase if node is not None and node.data is not None else None
 
+    def _invalidate(self) -> None:
+        if not self._batch:
+            super()._invalidate()
+
+    @contextmanager
+    def _batched(self) -> Iterator[None]:
+        """Add many nodes with one layout at the end: Textual lays the tree out again on every
+        add, which made building a 12,000-line tree take seconds."""
+        self._batch = True
+        try:
+            yield
+        finally:
+            self._batch = False
+            self._invalidate()
+
     def clear(self) -> PlanTree:
-        self._shape = []
+        self._numbers, self._keys, self._task_nodes = [], {}, {}
+        self.forget_widths()
         super().clear()
         return self
 
@@ -163,58 +132,71 @@ class PlanTree(Tree[Row]):
     ) -> None:
         """Show ``plan``, keeping the cursor line's item and folded phases. ``models`` and ``commits``
         go with ``plan.phases`` by position (a plan can repeat a phase number)."""
-        shape = [(p.number, len(p.tasks), len(p.notes)) for p in plan.phases]
-        if shape == self._shape and len(self.root.children) == len(plan.phases):
-            self._update_in_place(plan, states, models, commits)
-            return
-        cursor = self.cursor_node.data.key if self.cursor_node is not None and self.cursor_node.data else None
-        collapsed = {n.data.phase for n in self.root.children if n.data and not n.is_expanded}
-        super().clear()
-        self.rebuilds += 1
+        views = []
         for i, phase in enumerate(plan.phases):
-            state = states.get(phase.number, plan.state(phase))
+            state = states[phase.number] if phase.number in states else plan.state(phase)
             model = models[i] if i < len(models) else ""
             commit = commits[i] if commits and i < len(commits) else None
-            node = self.root.add(
-                phase_label(phase, state, model, commit),
-                data=Row("phase", phase.number, state=state),
-                expand=phase.number not in collapsed,
-            )
-            for task in phase.tasks:
-                tstate = task_state(task)
-                node.add_leaf(
-                    task_label(task, tstate), data=Row("task", phase.number, task.ref, tstate, text=task.text)
-                )
-            for j, note in enumerate(phase.notes):
-                node.add_leaf(
-                    Text(f"✎ {note}"), data=Row("note", phase.number, state="note", index=j, text=note)
-                )
-        self._shape = shape
+            views.append((phase, state, model, commit))
+        numbers = [p.number for p in plan.phases]
+        cursor = self.cursor_node.data.key if self.cursor_node is not None and self.cursor_node.data else None
+        if numbers == self._numbers and len(self.root.children) == len(numbers):
+            if self._update_phases(views) and cursor is not None:
+                self.cursor_to(cursor)
+            return
+        collapsed = {n.data.phase for n in self.root.children if n.data and not n.is_expanded}
+        self.clear()
+        self.rebuilds += 1
+        with self._batched():
+            for view in views:
+                rows = phase_rows(*view)
+                label, row = rows[0]
+                node = self.root.add(label, data=row, expand=view[0].number not in collapsed)
+                self._fill(node, view, rows)
+        self._numbers = numbers
         if cursor is not None:
             self.cursor_to(cursor)
 
-    def _update_in_place(
-        self, plan: Plan, states: dict[int, str], models: list[str], commits: list[str | None] | None
-    ) -> None:
-        for i, (phase, node) in enumerate(zip(plan.phases, self.root.children, strict=True)):
-            state = states.get(phase.number, plan.state(phase))
-            model = models[i] if i < len(models) else ""
-            commit = commits[i] if commits and i < len(commits) else None
-            self._relabel(
-                node, phase_label(phase, state, model, commit), Row("phase", phase.number, state=state)
-            )
-            children = list(node.children)
-            for task, child in zip(phase.tasks, children, strict=False):
-                tstate = task_state(task)
-                self._relabel(
-                    child,
-                    task_label(task, tstate),
-                    Row("task", phase.number, task.ref, tstate, text=task.text),
-                )
-            for j, (note, child) in enumerate(zip(phase.notes, children[len(phase.tasks) :], strict=False)):
-                self._relabel(
-                    child, Text(f"✎ {note}"), Row("note", phase.number, state="note", index=j, text=note)
-                )
+    def _update_phases(self, views: list) -> bool:
+        """Relabel the phases whose key changed; True when one's lines were added or removed."""
+        reshaped = False
+        self._batch = True
+        try:
+            for node, view in zip(self.root.children, views, strict=True):
+                key = phase_key(*view)
+                if self._keys.get(node.id) == key:
+                    continue
+                self.phase_updates += 1
+                rows = phase_rows(*view)
+                if len(node.children) != len(rows) - 1:
+                    for child in node.children:
+                        ref = child.data.ref if child.data is not None else ""
+                        if self._task_nodes.get(ref) is child:
+                            del self._task_nodes[ref]
+                    node.remove_children()
+                    self._fill(node, view, rows)
+                    reshaped = True
+                    continue
+                self._keys[node.id] = key
+                for line, (label, row) in zip((node, *node.children), rows, strict=True):
+                    self._relabel(line, label, row)
+                    if row.kind == "task" and self.task_node(row.ref) is None:
+                        self._task_nodes[row.ref] = line  # a note's line became a task's
+        finally:
+            self._batch = False
+        if reshaped:
+            self._invalidate()
+        return reshaped
+
+    def _fill(self, node: TreeNode[Row], view: tuple, rows: list | None = None) -> None:
+        """Label a phase's node and add its task and note lines (``rows``: phase_rows(*view))."""
+        (label, row), *children = rows if rows is not None else phase_rows(*view)
+        self._relabel(node, label, row)
+        self._keys[node.id] = phase_key(*view)
+        for label, row in children:
+            child = node.add_leaf(label, data=row)
+            if row.kind == "task":
+                self._task_nodes.setdefault(row.ref, child)
 
     def _relabel(self, node: TreeNode[Row], label: Text, row: Row) -> None:
         if node.data != row or node.label != label:
@@ -232,6 +214,8 @@ class PlanTree(Tree[Row]):
         start = label.find("[")
         new = Text(label[:start] + box + label[start + 3 :]) if start >= 0 else Text(label)
         self._relabel(node, new, Row("task", node.data.phase, ref, state, text=node.data.text))
+        if node.parent is not None:
+            self._keys.pop(node.parent.id, None)  # the next plan read relabels the phase, whatever it says
         return True
 
     def _visible(self) -> list[TreeNode[Row]]:
@@ -259,64 +243,9 @@ class PlanTree(Tree[Row]):
         return True
 
     def task_node(self, ref: str) -> TreeNode[Row] | None:
-        for phase in self.root.children:
-            for child in phase.children:
-                if child.data and child.data.kind == "task" and child.data.ref == ref:
-                    return child
-        return None
-
-    def state_style(self, state: str) -> Style:
-        """The rich style of a state's component class, its colour blended over the tree's
-        background: a translucent colour (the muted done tasks) would otherwise come out as plain
-        white or black, unreadable in one of the themes."""
-        name = f"plan-tree--{state.replace(' ', '-')}"
-        if name not in self.COMPONENT_CLASSES:
-            return Style()
-        styles = self.get_component_styles(name)
-        color = self.background_colors[1] + styles.color if styles.has_rule("color") else None
-        text_style = styles.text_style if styles.has_rule("text_style") else None
-        return Style(
-            color=color.rich_color if color is not None else None,
-            bold=True if text_style and text_style.bold else None,
-            italic=True if text_style and text_style.italic else None,
-            strike=True if text_style and text_style.strike else None,
-        )
-
-    def render_label(self, node: TreeNode[Row], base_style: Style, style: Style) -> Text:
-        if node.data is not None and node.data.state:
-            style = self.state_style(node.data.state) + style
-        return super().render_label(node, base_style, style)
-
-    # -- vim movement -----------------------------------------------------------------------
-
-    def action_cursor_bottom(self) -> None:
-        self._g_pending = False
-        self.cursor_line = max(self.last_line, 0)
-
-    def action_cursor_g(self) -> None:
-        """``gg`` goes to the first line (a single g waits for the second)."""
-        if self._g_pending:
-            self._g_pending = False
-            self.cursor_line = 0
-        else:
-            self._g_pending = True
-
-    def on_key(self, event: events.Key) -> None:
-        if event.key != "g":
-            self._g_pending = False
-
-    def action_fold(self) -> None:
-        node = self.cursor_node
-        if node is not None and node.parent is not None and node.parent is not self.root:
-            node = node.parent
-            self.cursor_line = node.line
-        if node is not None and node.allow_expand:
-            node.collapse()
-
-    def action_unfold(self) -> None:
-        node = self.cursor_node
-        if node is not None and node.allow_expand:
-            node.expand()
+        """The line of task ``ref`` (of the first phase with its number)."""
+        node = self._task_nodes.get(ref)
+        return node if node is not None and node.data is not None and node.data.ref == ref else None
 
     # -- toggling ---------------------------------------------------------------------------
 

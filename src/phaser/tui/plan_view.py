@@ -6,76 +6,26 @@ plan) and a phase run that is in progress in another process or did not finish.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import ContentSwitcher, Markdown, Static
 
-from phaser.errors import PhaserError
 from phaser.plan.model import Plan
-from phaser.plan.store import read_plan
 from phaser.tui.plan_markdown import spec_markdown, view_markdown
 from phaser.tui.plan_tree import PlanTree
+from phaser.workflow.overview import SpecView, phase_states, read_spec, relative
 from phaser.workflow.project import Project, SpecInfo
-from phaser.workflow.status import PlanStatus, status_of
+from phaser.workflow.status import PlanStatus
 
 
-@dataclass
-class ViewData:
-    """What the plan view shows of one spec, read off the UI thread by ``load_view``."""
-
-    project: Project
-    info: SpecInfo | None
-    plan: Plan | None = None
-    status: PlanStatus | None = None
-    text: str = ""
-    """The plan's (or, without one, the spec's) text, for the markdown view."""
-    error: str | None = None
-
-
-def load_view(project: Project, info: SpecInfo | None) -> ViewData:
-    """Read and judge ``info``'s plan: slow on a big plan, so the screen calls it on a worker thread."""
-    data = ViewData(project, info)
-    if info is None:
-        return data
-    if not info.has_plan:
-        if info.spec_path.is_file():
-            data.text = info.spec_path.read_text(encoding="utf-8", errors="replace")
-        return data
-    try:
-        data.plan = read_plan(info.plan_path)
-        data.status = status_of(project, info, data.plan)
-        data.text = data.plan.text
-    except PhaserError as exc:
-        data.error = str(exc)
-        data.plan = data.status = None
-        data.text = (
-            info.plan_path.read_text(encoding="utf-8", errors="replace") if info.plan_path.is_file() else ""
-        )
-    return data
-
-
-def phase_states(
-    plan: Plan, running: int | None, approvals: bool, known: dict[int, str] | None = None
-) -> dict[int, str]:
-    """plan.state() per phase (``known``: the states status_of worked out already, so a big plan is
-    not judged twice), plus running (a run works on it now) and waiting (done, not approved)."""
-    states = {}
-    for phase in plan.phases:
-        state = known[phase.number] if known and phase.number in known else plan.state(phase)
-        if phase.number == running:
-            state = "running"
-        elif approvals and state == "done" and not phase.approved:
-            state = "waiting"
-        states[phase.number] = state
-    return states
-
-
-def relative(project: Project, message: str) -> str:
-    """A ``/abs/path:line: message`` with the path shown relative to the project root."""
-    root = str(project.root.resolve()) + "/"
-    return message.replace(root, "") if message.startswith(root) else message
+def markdown_of(data: SpecView) -> str:
+    """The markdown view of what read_spec read (0.2 s on a 1,000-phase plan: worked out only
+    while the markdown view is shown, or when it is opened)."""
+    if data.plan is not None:
+        return view_markdown(data.plan)
+    if data.info is not None and not data.info.has_plan:
+        return spec_markdown(data.text)
+    return data.text
 
 
 class PlanView(Vertical):
@@ -95,7 +45,9 @@ class PlanView(Vertical):
         None while this screen's own run works on the plan."""
         self.status: PlanStatus | None = None
         self.states: dict[int, str] = {}
-        self.markdown_text = ""
+        self._view: SpecView | None = None
+        """What is shown, as read_spec read it (the markdown view is worked out from it when opened)."""
+        self._markdown: str | None = None
         self._shown_markdown: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -138,6 +90,13 @@ class PlanView(Vertical):
         switcher.current = "plan-tree" if self.showing_markdown else "plan-markdown"
         self._sync_markdown()
         (self.plan_tree if not self.showing_markdown else self.query_one("#plan-markdown")).focus()
+
+    @property
+    def markdown_text(self) -> str:
+        """What the markdown view shows (or would)."""
+        if self._markdown is None:
+            self._markdown = markdown_of(self._view) if self._view is not None else ""
+        return self._markdown
 
     def _sync_markdown(self) -> None:
         if self.showing_markdown and self._shown_markdown != self.markdown_text:
@@ -190,14 +149,23 @@ class PlanView(Vertical):
         self, project: Project, info: SpecInfo | None, *, running: int | None = None, own_run: bool = False
     ) -> None:
         """Read ``info``'s plan from disk and show it (keeping the tree's cursor where it was)."""
-        self.apply(load_view(project, info), running=running, own_run=own_run)
+        self.apply(read_spec(project, info), running=running, own_run=own_run)
 
-    def apply(self, data: ViewData, *, running: int | None = None, own_run: bool = False) -> None:
-        """Show what ``load_view`` read (on a worker thread), keeping the tree's cursor where it was.
+    def apply(
+        self,
+        data: SpecView,
+        *,
+        running: int | None = None,
+        own_run: bool = False,
+        markdown: str | None = None,
+    ) -> None:
+        """Show what ``read_spec`` read (on a worker thread), keeping the tree's cursor where it was.
 
         ``running``: the phase this screen's run works on; ``own_run``: this screen runs a job on
-        the plan (so the plan's lock and unfinished-run marker are its own, not another process's).
+        the plan (so the plan's lock and unfinished-run marker are its own, not another process's);
+        ``markdown``: its markdown view, when the worker worked it out.
         """
+        self._markdown = markdown
         project, info = data.project, data.info
         same_spec = self.info is not None and info is not None and info.slug == self.info.slug
         self.info, self.plan, self.states, self.status = info, None, {}, None
@@ -210,7 +178,7 @@ class PlanView(Vertical):
             title.update("No specs yet: press n to write one.")
             self._set_error(None)
             tree.clear()
-            self.markdown_text = ""
+            self._view, self._markdown = None, ""
             self._sync_markdown()
             return
         if not info.has_plan:
@@ -219,7 +187,7 @@ class PlanView(Vertical):
                 f"{project.rel(info.plan_path)}: no plan yet. Press p to plan it, e to edit the spec."
             )
             tree.clear()
-            self.markdown_text = spec_markdown(data.text)
+            self._view = data
             self._sync_markdown()
             return
         if data.plan is None or data.status is None:
@@ -228,7 +196,7 @@ class PlanView(Vertical):
             # keep the tree as it was, dimmed: the fix that follows lands on the same lines and the
             # cursor stays
             tree.add_class("-stale")
-            self.markdown_text = data.text
+            self._view = data
             self._sync_markdown()
             return
         plan = self.plan = data.plan
@@ -261,7 +229,7 @@ class PlanView(Vertical):
                 focus = plan.phases[0].number
             if focus is not None:
                 tree.cursor_to(f"phase:{focus}::0")
-        self.markdown_text = view_markdown(plan)
+        self._view = data
         self._sync_markdown()
 
     def runnable(self, number: int | None = None) -> bool:

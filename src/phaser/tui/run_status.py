@@ -8,10 +8,10 @@ from __future__ import annotations
 from textual.widgets import Static
 
 from phaser import events as ev
-from phaser.tui.wording import outcome_kind
+from phaser.outcomes import Kind, Outcome
 
 _STATES = ("-idle", "-running", "-ok", "-warn", "-error")
-_ENDING_CLASS = {"ok": "-ok", "human": "-warn", "error": "-error"}
+_ENDING_CLASS = {Kind.OK: "-ok", Kind.HUMAN: "-warn", Kind.ERROR: "-error"}
 
 
 class RunStatus(Static):
@@ -69,9 +69,9 @@ class RunStatus(Static):
         self.message = " · ".join(p for p in parts if p)
         self.update(self.message)
 
-    def ended(self, outcome: str, detail: str = "") -> None:
+    def ended(self, outcome: Outcome, detail: str = "") -> None:
         """How the job ended; the reason comes first after the outcome, the figures last."""
-        self._state(_ENDING_CLASS[outcome_kind(outcome)])
+        self._state(_ENDING_CLASS[outcome.kind])
         parts = [f"■ {self.what}: {outcome}", detail, self.usage]
         self.message = " · ".join(p for p in parts if p)
         self.update(self.message)
