@@ -66,6 +66,9 @@ def make_project(root: Path, plan: str, *, fix_attempts: int = 0, extra_toml: st
         f"{extra_toml}",
         encoding="utf-8",
     )
+    from workflow_helpers import GATE_PYTEST_INI, gate_pytest_ini
+
+    (root / GATE_PYTEST_INI).write_text(gate_pytest_ini(), encoding="utf-8")  # no plugin per gate run
     gitignore = root / ".gitignore"
     gitignore.write_text(gitignore.read_text(encoding="utf-8") + "__pycache__/\n", encoding="utf-8")
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True, capture_output=True)

@@ -84,7 +84,7 @@ class HomeScreen(
     def __init__(self) -> None:
         super().__init__()
         self.job: Job | None = None
-        self.running_phase: tuple[str, int] | None = None
+        self.running_phases: dict[str, tuple[int, ...]] = {}  # per slug: several in a parallel run
         self.last_outcomes: dict[tuple[str, int], dict] = {}
         self.watcher: Any = None
         self.reloads = 0
@@ -161,8 +161,8 @@ class HomeScreen(
                 return info
         return None
 
-    def _running_in(self, slug: str | None) -> int | None:
-        return self.running_phase[1] if self.running_phase and self.running_phase[0] == slug else None
+    def _running_in(self, slug: str | None) -> tuple[int, ...]:
+        return self.running_phases.get(slug or "", ())
 
     async def reload(self, select: str | None = None) -> None:
         """Read every spec and plan again (on a worker thread) and show them, keeping the selection
@@ -174,7 +174,7 @@ class HomeScreen(
         loaded, text = await asyncio.to_thread(_read_overview, self.project, want, markdown)
         if seq != self._reload_seq:
             return
-        running = self.running_phase
+        running = dict(self.running_phases)
         await self.spec_list.show(
             loaded.statuses,
             select=select,

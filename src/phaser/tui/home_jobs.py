@@ -24,7 +24,7 @@ class JobControl:
     """Expects HomeScreen's attributes (``job``, ``plan_view``, ``log_pane``, ``run_status``, ...)."""
 
     job: Job | None
-    running_phase: tuple[str, int] | None
+    running_phases: dict[str, tuple[int, ...]]
     last_outcomes: dict[tuple[str, int], dict]
     _ended_job: Job | None
     project: Any
@@ -149,17 +149,20 @@ class JobControl:
         self.log_pane.show(event)
         self.run_status.event(event)
         if isinstance(event, ev.PhaseStarted):
-            self.running_phase = (event.slug, event.phase)
+            # a parallel run starts several phases of the plan at once: each one shows as running
+            now = set(self.running_phases.get(event.slug, ())) | {event.phase}
+            self.running_phases[event.slug] = tuple(sorted(now))
             await self.reload()
         elif isinstance(event, ev.PhaseFinished):
-            self.running_phase = None
+            rest = tuple(n for n in self.running_phases.get(event.slug, ()) if n != event.phase)
+            self.running_phases[event.slug] = rest
             self.last_outcomes[(event.slug, event.phase)] = event.data
             await self.reload()
 
     async def on_home_screen_job_ended(self, message: Any) -> None:
         job = message.job
         outcome: Outcome
-        self.running_phase = None
+        self.running_phases.pop(job.slug, None)
         data = message.data
         if job.kind in (JobKind.NEXT, JobKind.PHASE) and data.get("phase"):
             self.last_outcomes[(job.slug, data["phase"])] = data
@@ -195,7 +198,8 @@ class JobControl:
             self.log_pane.line(f"    next: {words}", "dim")
         ending = outcome.kind
         dirt: list[str] = []
-        if outcome == Outcome.REFUSED and job.kind.runs_phases and "uncommitted" in message.detail:
+        dirty = any(h.get("action") == Action.ALLOW_DIRTY for h in data.get("hints") or [])
+        if outcome == Outcome.REFUSED and job.kind.runs_phases and dirty:  # the tree had other changes
             from phaser.workflow.jobs import spec_dirt
 
             dirt = spec_dirt(self.project, job.slug)

@@ -146,7 +146,12 @@ class PlanView(Vertical):
         banner.display = bool(text)
 
     def show(
-        self, project: Project, info: SpecInfo | None, *, running: int | None = None, own_run: bool = False
+        self,
+        project: Project,
+        info: SpecInfo | None,
+        *,
+        running: tuple[int, ...] = (),
+        own_run: bool = False,
     ) -> None:
         """Read ``info``'s plan from disk and show it (keeping the tree's cursor where it was)."""
         self.apply(read_spec(project, info), running=running, own_run=own_run)
@@ -155,14 +160,15 @@ class PlanView(Vertical):
         self,
         data: SpecView,
         *,
-        running: int | None = None,
+        running: tuple[int, ...] = (),
         own_run: bool = False,
         markdown: str | None = None,
     ) -> None:
         """Show what ``read_spec`` read (on a worker thread), keeping the tree's cursor where it was.
 
-        ``running``: the phase this screen's run works on; ``own_run``: this screen runs a job on
-        the plan (so the plan's lock and unfinished-run marker are its own, not another process's);
+        ``running``: the phases this screen's run works on (several in a parallel run); ``own_run``:
+        this screen runs a job on the plan (so the plan's lock and unfinished-run marker are its own,
+        not another process's);
         ``markdown``: its markdown view, when the worker worked it out.
         """
         self._markdown = markdown
@@ -207,8 +213,9 @@ class PlanView(Vertical):
         active = None if own_run else status.active
         self._set_active(active)
         approvals = project.config.approval.policy != "never"
-        if running is None and active and active.get("running"):
-            running = active.get("phase")
+        if not running and active and active.get("running"):
+            lanes = active.get("lanes") or [active]  # a parallel run in another phaser: every lane
+            running = tuple(lane["phase"] for lane in lanes if isinstance(lane.get("phase"), int))
         self.states = phase_states(plan, running, approvals, {f.number: f.state for f in status.phases})
         models, commits = [], []
         for _phase, figures in zip(plan.phases, status.phases, strict=True):

@@ -14,27 +14,30 @@ def waiting(status: PlanStatus, approvals: bool) -> list[int]:
     return [p.number for p in status.phases if approvals and p.state == "done" and not p.approved]
 
 
-def describe(status: PlanStatus, running: int | None = None, approvals: bool = False) -> str:
+def describe(status: PlanStatus, running: tuple[int, ...] = (), approvals: bool = False) -> str:
     """The second line of a row: the error, or refused / running / next / waiting / blocked / complete.
 
-    ``running``: the phase this process runs now (its own lock does not show in ``status.active``)."""
+    ``running``: the phases this process runs now (its own lock does not show in ``status.active``)."""
     if status.error:
         return with_keys(status.error, status.hints)
     total = len(status.phases)
     parts = [f"{status.phases_done}/{total} phases"]
     active = status.active
     wait = waiting(status, approvals)
-    if running is not None:
-        parts.append(f"● phase {running} running")
-    elif active and active.get("running"):
-        parts.append(f"● phase {active.get('phase')} running")
+    shown = running
+    if not shown and active and active.get("running"):  # another phaser's run: every lane of it
+        lanes = active.get("lanes") or [active]
+        shown = tuple(lane["phase"] for lane in lanes if isinstance(lane.get("phase"), int))
+    if shown:
+        numbers = ", ".join(str(n) for n in shown)
+        parts.append(f"● phase{'s' if len(shown) > 1 else ''} {numbers} running")
     elif active:
         parts.append(f"! phase {active.get('phase')} did not finish")
     if status.problems:
         count = len(status.problems)
         parts.append(f"✗ refused: {count} problem{'s' if count > 1 else ''}")
-    elif running is not None:
-        pass  # the running phase says it all
+    elif running:
+        pass  # the running phases say it all
     elif status.next is not None:
         nxt = next((p for p in status.phases if p.number == status.next), None)
         parts.append(f"next {status.next}" + (f": {nxt.title}" if nxt else ""))
@@ -57,7 +60,7 @@ class SpecItem(ListItem):
     """A spec folder; classes -error (plan unreadable or missing), -invalid (problems: next and run
     refuse it), -blocked, -complete."""
 
-    def __init__(self, status: PlanStatus, *, running: int | None = None, approvals: bool = False) -> None:
+    def __init__(self, status: PlanStatus, *, running: tuple[int, ...] = (), approvals: bool = False) -> None:
         super().__init__(id=f"spec-{status.slug}")
         self.slug = status.slug
         self.status = status
@@ -72,7 +75,7 @@ class SpecItem(ListItem):
     def on_mount(self) -> None:
         self.show(self.status, running=self.running, approvals=self.approvals)
 
-    def show(self, status: PlanStatus, *, running: int | None = None, approvals: bool = False) -> None:
+    def show(self, status: PlanStatus, *, running: tuple[int, ...] = (), approvals: bool = False) -> None:
         self.status, self.running, self.approvals = status, running, approvals
         self.query_one(".spec-title", Label).update(
             status.title if status.title == status.slug else f"{status.title}  ({status.slug})"

@@ -37,16 +37,17 @@ class SpecList(ListView):
         statuses: list[PlanStatus],
         select: str | None = None,
         *,
-        running: tuple[str, int] | None = None,
+        running: dict[str, tuple[int, ...]] | None = None,
         approvals: bool = False,
     ) -> None:
         """Show these plans; keep (or move to) ``select``, else keep the current selection.
 
-        ``running``: (slug, phase) this process runs now; ``approvals``: done phases wait for approval."""
+        ``running``: the phases this process runs now, per slug; ``approvals``: done phases wait for
+        approval."""
         keep = select or self.selected
 
-        def run_of(slug: str) -> int | None:
-            return running[1] if running and running[0] == slug else None
+        def run_of(slug: str) -> tuple[int, ...]:
+            return (running or {}).get(slug, ())
 
         if [s.slug for s in statuses] == self.slugs:
             for item, status in zip(self.query(SpecItem), statuses, strict=True):

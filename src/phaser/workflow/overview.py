@@ -6,6 +6,7 @@ on a worker thread; they are plain functions of the project, with no UI in them.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from phaser.errors import PhaserError
@@ -84,14 +85,15 @@ def relative(project: Project, message: str) -> str:
 
 
 def phase_states(
-    plan: Plan, running: int | None, approvals: bool, known: dict[int, str] | None = None
+    plan: Plan, running: Collection[int], approvals: bool, known: dict[int, str] | None = None
 ) -> dict[int, str]:
     """plan.state() per phase (``known``: the states status_of worked out already, so a big plan is
-    not judged twice), plus running (a run works on it now) and waiting (done, not approved)."""
+    not judged twice), plus running (a run works on it now; a parallel run on several) and waiting (done, not
+    approved)."""
     states = {}
     for phase in plan.phases:
         state = known[phase.number] if known and phase.number in known else plan.state(phase)
-        if phase.number == running:
+        if phase.number in running:
             state = "running"
         elif approvals and state == "done" and not phase.approved:
             state = "waiting"

@@ -1,0 +1,113 @@
+"""The TUI during a parallel run (`[run] parallel`): every phase that runs at once shows as running,
+in the plan tree and in the spec list, whether this screen runs them or another phaser does. The
+real anthropic SDK against the fake Messages API, real git worktrees and a real pytest gate."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from parallel_helpers import (
+    SLUG,
+    PhaseScript,
+    make_project,
+    module_calls,
+    phase_turns,
+    plan_text,
+    run_in_background,
+    split_turns,
+    wait_for,
+)
+from phaser.tui.app import PhaserApp
+from phaser.workflow.project import Project
+from test_tui import wait_for as wait_in_app
+
+pytestmark = pytest.mark.timeout(900)  # whole phases with real gates, on a busy box
+
+PAR_TOML = "\n[run]\nparallel = 2\n"
+
+
+@pytest.fixture
+def api(fake_api, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-secret-key-123456")
+    return fake_api
+
+
+def two_modules() -> str:
+    return plan_text([("Module a", "Add `a.py`"), ("Module b", "Add `b.py`")])
+
+
+def held_script() -> PhaseScript:
+    """Both phases meet in their code step and then keep coding until the test lets them go."""
+    script = PhaseScript(
+        {1: split_turns(1, module_calls(1, "a")), 2: split_turns(2, module_calls(2, "b"))}, meet=[(1, 2)]
+    )
+    script.hold_at = 2
+    script.hold.set()
+    return script
+
+
+def running(app: PhaserApp) -> set[int]:
+    return {n for n, state in app.home.plan_view.states.items() if state == "running"}
+
+
+def detail(app: PhaserApp) -> str:
+    item = app.home.spec_list.query_one(f"#spec-{SLUG}")
+    return str(item.query_one(".spec-detail").render())
+
+
+async def test_this_screens_parallel_run_shows_both_phases_running(tmp_path, api):
+    root = make_project(tmp_path / "p", two_modules(), extra_toml=PAR_TOML)
+    script = held_script()
+    api.set_script(script)
+    app = PhaserApp(Project.open(root), watch_files=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.home
+        await pilot.press("A")
+        await wait_in_app(pilot, lambda: script.holding == {"1", "2"}, timeout=300, what="both coding")
+        await wait_in_app(
+            pilot,
+            lambda: running(app) == {1, 2},
+            timeout=60,
+            what="both phases running in the tree",
+        )
+        await wait_in_app(pilot, lambda: "● phases 1, 2 running" in detail(app), timeout=60, what="the list")
+        script.hold.clear()  # let both finish: they merge in phase order
+        await wait_in_app(pilot, lambda: screen.job is None, timeout=600, what="the run's end")
+        assert screen.plan_view.states == {1: "done", 2: "done"}
+        assert "2/2 phases" in detail(app) and "running" not in detail(app)
+    assert (root / "a.py").is_file() and (root / "b.py").is_file()
+
+
+async def test_another_phasers_parallel_run_shows_every_lane_running(tmp_path, api):
+    root = make_project(tmp_path / "p", two_modules(), extra_toml=PAR_TOML)
+    script = held_script()
+    api.set_script(script)
+    proc = run_in_background(root, api.base_url)
+    try:
+        wait_for(lambda: script.holding == {"1", "2"}, "both phases coding")
+        app = PhaserApp(Project.open(root), watch_files=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_in_app(
+                pilot,
+                lambda: running(app) == {1, 2},
+                timeout=60,
+                what="both lanes running in the tree",
+            )
+            assert "● phases 1, 2 running" in detail(app)
+        os.killpg(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=300) == 1  # stopped
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    # the stopped run left no worktree; the next one finishes both
+    api.set_script(
+        PhaseScript({1: phase_turns(1, module_calls(1, "a")), 2: phase_turns(2, module_calls(2, "b"))})
+    )
+    from phaser.cli import main
+
+    assert main(["run", "-C", str(root), "-q"]) == 0
+    assert (root / "specs" / SLUG / "plan.md").read_text(encoding="utf-8").count("- [x]") == 2
