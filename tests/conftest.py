@@ -16,6 +16,15 @@ def fake_api() -> Iterator[FakeMessagesAPI]:
         yield api
 
 
+@pytest.fixture
+def api(fake_api: FakeMessagesAPI, monkeypatch: pytest.MonkeyPatch) -> FakeMessagesAPI:
+    """The fake Messages API as the anthropic SDK finds it: phaser's commands run in this process
+    (``main(argv)``) talk to it through ANTHROPIC_BASE_URL, with a key the journals must never show."""
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-secret-key-123456")
+    return fake_api
+
+
 E2E_FILES = ("test_workflow_", "test_demo")
 """Files whose tests run whole phases end to end (real git, gates run by pytest, the CLI on the
 fakes): marked ``e2e``, so ``pytest -m "not e2e"`` is the quick loop."""

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from workflow_helpers import GATE_PYTEST_INI, gate_pytest_ini, git
+
 SLUG = "par"
 SPEC = """\
 ---
@@ -25,16 +27,6 @@ title: Par
 Small independent modules, each with its own test.
 """
 BASE_TEST = "def test_base():\n    assert 1 + 1 == 2\n"
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@localhost", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
 
 
 def plan_text(phases: list[tuple[str, str]], depends: dict[int, str] | None = None) -> str:
@@ -66,8 +58,6 @@ def make_project(root: Path, plan: str, *, fix_attempts: int = 0, extra_toml: st
         f"{extra_toml}",
         encoding="utf-8",
     )
-    from workflow_helpers import GATE_PYTEST_INI, gate_pytest_ini
-
     (root / GATE_PYTEST_INI).write_text(gate_pytest_ini(), encoding="utf-8")  # no plugin per gate run
     gitignore = root / ".gitignore"
     gitignore.write_text(gitignore.read_text(encoding="utf-8") + "__pycache__/\n", encoding="utf-8")

@@ -16,13 +16,6 @@ from workflow_helpers import git, phase_turns, project_with_plan, read
 PY = shlex.quote(sys.executable)
 
 
-@pytest.fixture
-def api(fake_api, monkeypatch):
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-secret-key-123456")
-    return fake_api
-
-
 def with_gate(root, command: str):
     toml = read(root, "phaser.toml")
     line = next(ln for ln in toml.splitlines() if ln.startswith("commands"))

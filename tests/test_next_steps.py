@@ -19,13 +19,6 @@ from workflow_helpers import git, phase_turns, project_with_plan
 SLUG = "word-stats"
 
 
-@pytest.fixture
-def api(fake_api, monkeypatch):
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-secret-key-123456")
-    return fake_api
-
-
 def _blocked(tmp_path):
     plan = demo.PLAN.replace(
         "difficulty: easy\n\n- [ ] Add `wordstats/core.py`",

@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from parallel_helpers import make_project, plan_text
 from phaser.cli import main
 from phaser.workflow import demo
-
-
-@pytest.fixture
-def api(fake_api, monkeypatch):
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-secret-key-123456")
-    return fake_api
 
 
 def test_the_planner_is_told_that_independent_phases_run_in_parallel(tmp_path, api):

@@ -103,13 +103,6 @@ def journal_entries(root: Path) -> list[dict]:
     return entries
 
 
-@pytest.fixture
-def api(fake_api, monkeypatch):
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-secret-key-123456")
-    return fake_api
-
-
 def sandboxed(root: Path, mode: str) -> None:
     with open(root / "phaser.toml", "a", encoding="utf-8") as fh:
         fh.write(f'\n[agent]\nsandbox = "{mode}"\n')

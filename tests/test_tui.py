@@ -24,6 +24,7 @@ from phaser.tui.home import HomeScreen
 from phaser.tui.prompt import PromptScreen
 from phaser.tui.spec_item import SpecItem
 from phaser.workflow.project import Project
+from workflow_helpers import git
 
 PLAN = """\
 ---
@@ -91,14 +92,7 @@ def _user_config(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
 
 
-def _git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@localhost", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+_git = git  # the name the TUI test files import
 
 
 def make_project(

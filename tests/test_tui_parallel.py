@@ -29,13 +29,6 @@ pytestmark = pytest.mark.timeout(900)  # whole phases with real gates, on a busy
 PAR_TOML = "\n[run]\nparallel = 2\n"
 
 
-@pytest.fixture
-def api(fake_api, monkeypatch):
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-secret-key-123456")
-    return fake_api
-
-
 def two_modules() -> str:
     return plan_text([("Module a", "Add `a.py`"), ("Module b", "Add `b.py`")])
 

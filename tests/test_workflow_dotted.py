@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from phaser.cli import main
 from phaser.workflow import demo
 from workflow_helpers import git, phase_turns, project_with_plan, read
 
 PLAN_REL = "specs/word-stats/plan.md"
-
-
-@pytest.fixture
-def api(fake_api, monkeypatch):
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-secret-key-123456")
-    return fake_api
 
 
 def dotted_turns() -> list[dict]:

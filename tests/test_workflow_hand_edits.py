@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 from phaser.cli import main
 from workflow_helpers import phase_turns, project_with_plan, read
 
 PLAN_REL = "specs/word-stats/plan.md"
-
-
-@pytest.fixture
-def api(fake_api, monkeypatch):
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-secret-key-123456")
-    return fake_api
 
 
 def test_a_phase_renumbered_mid_run_is_refused_in_one_line(tmp_path, api, capsys):

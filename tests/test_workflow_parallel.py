@@ -29,13 +29,6 @@ PLAN = f"specs/{SLUG}/plan.md"
 pytestmark = pytest.mark.timeout(900)  # whole runs of several phases, each gate a real pytest, on a busy box
 
 
-@pytest.fixture
-def api(fake_api, monkeypatch):
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-secret-key-123456")
-    return fake_api
-
-
 def read(root, rel):
     return (root / rel).read_text(encoding="utf-8")
 

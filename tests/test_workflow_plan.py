@@ -16,13 +16,6 @@ from phaser.workflow import demo
 from workflow_helpers import edit, finish, git, phase_turns, project_with_plan, read
 
 
-@pytest.fixture
-def api(fake_api, monkeypatch):
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-secret-key-123456")
-    return fake_api
-
-
 def plan_path(root):
     return root / "specs" / "word-stats" / "plan.md"
 

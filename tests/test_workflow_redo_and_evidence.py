@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 
-import pytest
-
 from phaser.cli import main
 from phaser.workflow import demo
 from phaser.workflow.locks import plan_run_lock
@@ -23,13 +21,6 @@ from workflow_helpers import (
 )
 
 PLAN_REL = "specs/word-stats/plan.md"
-
-
-@pytest.fixture
-def api(fake_api, monkeypatch):
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-secret-key-123456")
-    return fake_api
 
 
 def _two_phases(tmp_path, api):

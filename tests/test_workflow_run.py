@@ -27,13 +27,6 @@ from workflow_helpers import (
 )
 
 
-@pytest.fixture
-def api(fake_api, monkeypatch):
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-secret-key-123456")
-    return fake_api
-
-
 def models_used(api) -> list[str]:
     return [r["body"]["model"] for r in api.requests]
 
