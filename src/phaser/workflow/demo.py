@@ -333,9 +333,7 @@ def make_demo_project(root: Path, *, scripted: bool = True) -> Project:
         "Run the tests with `python3 -m pytest -q`. Keep functions small.\n", encoding="utf-8"
     )
     init_project(root)
-    # the demo's tests need no third-party pytest plugin: whatever this environment has installed
-    # (xdist, randomly, a broken one) neither slows its gates nor changes what they judge
-    gate = f"PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 {sys.executable} -m pytest -q -p no:cacheprovider"
+    gate = f"{sys.executable} -m pytest -q -p no:cacheprovider"
     (root / "phaser.toml").write_text(
         "# Written by phaser demo.\n[gates]\n"
         f"commands = [{json.dumps(gate)}]\nfix_attempts = 2\n\n[models]\nescalate = false\n",

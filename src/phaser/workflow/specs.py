@@ -43,9 +43,6 @@ def init_project(root: Path) -> list[str]:
     if not specs.is_dir():
         specs.mkdir(parents=True)
         created.append("specs/")
-    # phaser's own state (git-ignored): with it there from the start, the parse caches under it
-    # make even the first `phaser status` after a change the only one that parses
-    (root / ".phaser").mkdir(exist_ok=True)
     toml_path = root / "phaser.toml"
     if not toml_path.exists():
         atomic_write(toml_path, DEFAULT_TOML)
