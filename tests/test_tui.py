@@ -153,6 +153,11 @@ async def wait_for(pilot, predicate, timeout: float = 15.0, what: str = "conditi
         await pilot.pause(0.02)
 
 
+def checkpoint_shown(app: PhaserApp) -> bool:
+    """The checkpoint dialog is the screen and composed (pushed is not yet mounted on a busy box)."""
+    return isinstance(app.screen, CheckpointScreen) and bool(app.screen.query("#checkpoint-approve"))
+
+
 def home(app: PhaserApp) -> HomeScreen:
     return app.home
 
@@ -457,9 +462,7 @@ async def test_approve_at_the_checkpoint_after_a_run(tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         screen = home(app)
         await pilot.press("A")  # run all: stops at the checkpoint after phase 1
-        await wait_for(
-            pilot, lambda: isinstance(app.screen, CheckpointScreen), what="the checkpoint", timeout=30
-        )
+        await wait_for(pilot, lambda: checkpoint_shown(app), what="the checkpoint", timeout=30)
         assert "approval" in screen.run_status.message
         assert phase_state(app, 1) == "waiting"
         dialog = app.screen
@@ -488,7 +491,7 @@ async def test_reject_with_feedback_reopens_the_phase(tmp_path):
         screen = home(app)
         assert phase_state(app, 1) == "waiting"
         await pilot.press("a")
-        await wait_for(pilot, lambda: isinstance(app.screen, CheckpointScreen), what="the checkpoint")
+        await wait_for(pilot, lambda: checkpoint_shown(app), what="the checkpoint")
         await pilot.click("#checkpoint-reject")  # no feedback yet: the dialog stays
         await pilot.pause()
         assert isinstance(app.screen, CheckpointScreen)
@@ -886,9 +889,7 @@ async def test_approval_is_a_yellow_notice_that_names_the_a_key(tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         screen = home(app)
         await pilot.press("A")
-        await wait_for(
-            pilot, lambda: isinstance(app.screen, CheckpointScreen), what="the checkpoint", timeout=30
-        )
+        await wait_for(pilot, lambda: checkpoint_shown(app), what="the checkpoint", timeout=30)
         assert screen.run_status.has_class("-warn")
         for text in (screen.run_status.message, screen.log_pane.text):
             assert "waiting for approval of phase 1: press a to review it" in text

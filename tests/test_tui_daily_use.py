@@ -18,7 +18,17 @@ from phaser.tui.confirm import ConfirmScreen
 from phaser.tui.costs import CostsScreen
 from phaser.tui.help import HelpScreen
 from phaser.tui.home import HomeScreen
-from test_tui import DONE, PLAN, _git, atomic_write, make_project, phase1_turns, task_labels, wait_for
+from test_tui import (
+    DONE,
+    PLAN,
+    _git,
+    atomic_write,
+    checkpoint_shown,
+    make_project,
+    phase1_turns,
+    task_labels,
+    wait_for,
+)
 
 SIZES = [(80, 24), (120, 40)]
 THEMES = ["textual-dark", "textual-light"]
@@ -75,7 +85,7 @@ async def test_the_checkpoint_dialog_shows_its_field_buttons_and_keys_at_every_s
             [f"note {i}" for i in range(30)],
         )
         app.push_screen(CheckpointScreen(long))
-        await wait_for(pilot, lambda: isinstance(app.screen, CheckpointScreen), what="the dialog")
+        await wait_for(pilot, lambda: checkpoint_shown(app), what="the dialog")
         await pilot.pause()
         dialog = app.screen
         for selector in (
@@ -111,7 +121,7 @@ async def test_ctrl_y_approves_from_the_dialog(tmp_path):
     app = PhaserApp(project, watch_files=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("a")
-        await wait_for(pilot, lambda: isinstance(app.screen, CheckpointScreen), what="the dialog")
+        await wait_for(pilot, lambda: checkpoint_shown(app), what="the dialog")
         await pilot.press("ctrl+y")
         await wait_for(
             pilot, lambda: "approved:" in (tmp_path / "specs/hello/plan.md").read_text(), what="approval"
