@@ -187,23 +187,9 @@ class AgentSession(Metered):
 
     def _finish_step(self, step: Step, before: Snapshot, result: StepResult) -> None:
         """Revert what the step may not change, then record its end; runs on every way out."""
-        try:
-            reverted = self.toolbox.enforce(before, step_scope=True, where="step")
-        finally:
-            self.journal.write(
-                "step_end",
-                step=step.value,
-                ended=result.ended,
-                summary=result.summary,
-                turns=result.turns,
-                usage=result.usage.as_dict(),
-                cost_usd=round(result.cost_usd, 6),
-                claims=[list(c) for c in self.toolbox.claims],
-                violations=len(self.toolbox.violations),
-            )
-            self.journal.flush()
-        if reverted:
-            result.summary += "\n[phaser] " + "\n[phaser] ".join(reverted)
+        self._close_step(
+            step, result, self.toolbox, lambda: self.toolbox.enforce(before, step_scope=True, where="step")
+        )
 
 
 def _first_line(content: object, limit: int = 300) -> str:

@@ -4,6 +4,7 @@ account for every StepAgent, phaser's own loop and Claude Code alike."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from phaser.agent.base import StepResult
@@ -56,6 +57,32 @@ class Metered:
                 self.cost_usd,
             )
         )
+
+    def _close_step(
+        self, step: Any, result: StepResult, toolbox: Any, enforce: Callable[[], list[str]], **extra: Any
+    ) -> None:
+        """A step's backstop, on every way out: ``enforce`` puts back what the step may not change,
+        then its end is journaled (whatever ``enforce`` raised) and the journal flushed; what was put
+        back is told to the model's summary."""
+        reverted: list[str] = []
+        try:
+            reverted = enforce()
+        finally:
+            self.journal.write(
+                "step_end",
+                step=step.value,
+                ended=result.ended,
+                summary=result.summary,
+                turns=result.turns,
+                usage=result.usage.as_dict(),
+                cost_usd=round(result.cost_usd, 6),
+                claims=[list(c) for c in toolbox.claims],
+                violations=len(toolbox.violations),
+                **extra,
+            )
+            self.journal.flush()
+        if reverted:
+            result.summary += "\n[phaser] " + "\n[phaser] ".join(reverted)
 
     def _over_budget(self, reason: str) -> BudgetExceeded:
         self.journal.write("budget_exceeded", reason=reason, **self._totals())

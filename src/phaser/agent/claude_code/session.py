@@ -255,26 +255,12 @@ class ClaudeCodeSession(Metered):
 
     def _finish_step(self, step: Step, before: Any, git_before: Any, result: StepResult) -> None:
         """The backstop after every run: put back what the step may not change, as phaser's loop does."""
-        reverted: list[str] = []
-        try:
+
+        def enforce() -> list[str]:
             reverted = self.toolbox.guard.enforce_git(git_before, "claude-code")
-            reverted += self.toolbox.enforce(before, step_scope=True, where="step")
-        finally:
-            self.journal.write(
-                "step_end",
-                step=step.value,
-                ended=result.ended,
-                summary=result.summary,
-                turns=result.turns,
-                usage=result.usage.as_dict(),
-                cost_usd=round(result.cost_usd, 6),
-                claims=[list(c) for c in self.toolbox.claims],
-                violations=len(self.toolbox.violations),
-                model=self.reported_model,
-            )
-            self.journal.flush()
-        if reverted:
-            result.summary += "\n[phaser] " + "\n[phaser] ".join(reverted)
+            return reverted + self.toolbox.enforce(before, step_scope=True, where="step")
+
+        self._close_step(step, result, self.toolbox, enforce, model=self.reported_model)
 
 
 def _pump(stream: IO[bytes] | None, lines: queue.Queue[str | None]) -> None:
