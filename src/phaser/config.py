@@ -18,6 +18,7 @@ from typing import Any
 from phaser import diskcache, layout
 from phaser.difficulty import DIFFICULTIES
 from phaser.errors import ConfigError
+from phaser.layout import find_root as find_root  # its old home: callers import it from here
 from phaser.modelref import (
     BUILTIN_PROVIDERS,
     CLAUDE_CODE_AUTH,
@@ -323,15 +324,6 @@ def _check_range(
     rng = RANGES.get((section, key))
     if rng is not None and not rng.allows(value):
         raise ConfigError(f"{where} must be {rng.describe()}, not {raw!r}", path=path, line=line)
-
-
-def find_root(start: Path | None = None) -> Path:
-    """The nearest folder at or above ``start`` with phaser.toml, a specs/ folder, or .git."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "phaser.toml").is_file() or (folder / "specs").is_dir() or (folder / ".git").exists():
-            return folder
-    return here
 
 
 def load_config(root: Path) -> Config:

@@ -38,3 +38,12 @@ def active_marker(state: Path, slug: str) -> Path:
 
 def locks_dir(state: Path) -> Path:
     return state / "locks"
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` with phaser.toml, a specs/ folder, or .git."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "phaser.toml").is_file() or (folder / "specs").is_dir() or (folder / ".git").exists():
+            return folder
+    return here

@@ -95,20 +95,23 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from phaser.cli.hints import say
-    from phaser.cli.render import print_status
-    from phaser.workflow.status import project_status
+    from phaser.cli.status_view import StatusView, print_status, say
+    from phaser.workflow.status_live import prune
+    from phaser.workflow.status_report import report
 
-    project = _project(args)
-    statuses = project_status(project, args.slug)
+    root = getattr(args, "root", None)
+    if root is not None and not Path(root).is_dir():
+        raise UsageError(f"{root}: no such folder")
+    statuses = report(Path(root) if root else None, args.slug)
     if args.json:
-        print(json.dumps({"plans": [s.as_dict() for s in statuses]}, indent=2, ensure_ascii=False))
+        plans = [prune(s) for s in statuses]
+        print(json.dumps({"plans": plans}, indent=2, ensure_ascii=False))
     else:
-        print_status(statuses)
-    errors = [s for s in statuses if s.error and s.state != "no-plan"]
+        print_status([StatusView(s) for s in statuses])
+    errors = [s for s in statuses if s["error"] and s["state"] != "no-plan"]
     if not args.json:
         for st in errors:
-            print(f"phaser: {say(st.error or '', st.hints)}", file=sys.stderr)
+            print(f"phaser: {say(st['error'] or '', st['hints'])}", file=sys.stderr)
     return 2 if errors else 0
 
 

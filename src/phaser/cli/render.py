@@ -9,12 +9,12 @@ stable text, with no escape codes and nothing that depends on timing.
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
 import sys
 import time
 from typing import TYPE_CHECKING, Any, TextIO
 
+from phaser.cli.lines import Lines, default_stream, ellipsize, terminal_width, use_color
+from phaser.cli.status_view import STATE_MARK, STATE_STYLE, print_status, status_rows
 from phaser.outcomes import Kind, Outcome, kind
 
 if TYPE_CHECKING:  # loaded by EventPrinter when an event comes: `phaser status` never needs it
@@ -35,176 +35,10 @@ def say(message: str, hints: Any) -> str:
     return words(message, hints)
 
 
-STATE_MARK = {
-    "done": "✓",
-    "next": "▶",
-    "ready": "▷",
-    "pending": "·",
-    "blocked": "✗",
-    "skipped": "-",
-}
-STATE_STYLE = {"done": "green", "next": "bold cyan", "ready": "cyan", "blocked": "bold red", "skipped": "dim"}
 KIND_STYLE = {Kind.OK: "bold green", Kind.HUMAN: "bold yellow", Kind.ERROR: "bold red"}
 """The style of a finished phase, by its outcome's kind (phaser.outcomes)."""
 
-
-def _out(stream: TextIO | None) -> TextIO:
-    return stream or sys.stdout
-
-
-def use_color(stream: Any) -> bool:
-    """Colour and live updates only on a terminal, and never with NO_COLOR set (no-color.org)."""
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
-        return False
-    isatty = getattr(stream, "isatty", None)
-    try:
-        return bool(isatty and isatty())
-    except (OSError, ValueError):
-        return False
-
-
-def terminal_width(default: int = 100) -> int:
-    """Columns to fit: COLUMNS, else the terminal's width, else ``default`` (a pipe)."""
-    return max(40, shutil.get_terminal_size((default, 24)).columns)
-
-
-def ellipsize(text: str, width: int) -> str:
-    """``text`` cut to ``width`` characters, the cut marked with ``…``."""
-    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
-
-
-class Lines:
-    """Where rendered lines go: a rich Console (colour) or a plain stream (no escapes)."""
-
-    def __init__(self, stream: TextIO | None = None, console: Any = None) -> None:
-        self.out = _out(stream)
-        if console is None and use_color(self.out):
-            from rich.console import Console
-
-            console = Console(file=self.out, force_terminal=True, highlight=False, soft_wrap=False)
-        self.console = console
-        if console is not None:
-            self.out = console.file
-
-    @property
-    def rich(self) -> bool:
-        return self.console is not None
-
-    def line(self, text: str = "", style: str = "", *, crop: bool = False) -> None:
-        if self.console is None:
-            print(text, file=self.out)
-            return
-        from rich.text import Text
-
-        self.console.print(
-            Text(text, style=style), no_wrap=crop, overflow="ellipsis" if crop else "fold", crop=crop
-        )
-
-    def write(self, text: str) -> None:
-        """Raw text (a model's streamed reply), as it comes."""
-        self.out.write(text)
-        self.out.flush()
-
-    def flush(self) -> None:
-        self.out.flush()
-
-
-def print_status(statuses: list, stream: TextIO | None = None, console: Any = None) -> None:
-    lines = Lines(stream, console)
-    if not statuses:
-        lines.line('no specs yet: phaser new "Title"')  # the CLI's own words: it names its commands
-        return
-    width = terminal_width()
-    for i, st in enumerate(statuses):
-        if i:
-            lines.line()
-        if st.error:
-            if st.state == "no-plan":
-                lines.line(f"{st.slug}: {say(st.error, st.hints)}")
-            continue  # unreadable plans are reported on stderr by the caller
-        done = sum(p.tasks_done for p in st.phases)
-        total = sum(p.tasks_total for p in st.phases)
-        if not st.phases:
-            nxt = "no phases"
-        elif st.next is not None:
-            nxt = f"next: phase {st.next}"
-        else:
-            nxt = "complete" if st.phases_done == len(st.phases) else "nothing runnable"
-        lines.line(
-            f"{st.title}  ({st.path})  phases {st.phases_done}/{len(st.phases)}  tasks {done}/{total}  {nxt}",
-            "bold",
-        )
-        if st.problems:
-            more = f" (and {len(st.problems) - 1} more)" if len(st.problems) > 1 else ""
-            lines.line(
-                f"  ! {st.problems[0]}{more}: next and run refuse this plan until it is fixed", "yellow"
-            )
-        if st.active:
-            a = st.active
-            if a["running"] and a.get("lanes"):  # a parallel run: every phase it has in a worktree
-                for lane in a["lanes"]:
-                    lines.line(f"  ▶ phase {lane['phase']} is {lane['state']} in {lane['branch']}", "cyan")
-            elif a["running"]:
-                lines.line(f"  ▶ phase {a['phase']} is running (started {a['started']})", "cyan")
-            elif a.get("lanes"):
-                numbers = ", ".join(str(lane["phase"]) for lane in a["lanes"])
-                lines.line(
-                    f"  ! phase {numbers} did not finish in a parallel run: phaser run --parallel "
-                    "merges the finished ones and runs the others again",
-                    "yellow",
-                )
-            else:
-                lines.line(
-                    f"  ! phase {a['phase']} did not finish (started {a['started']}): its changes are "
-                    "still in the "
-                    "tree; phaser next undoes them first (kept as a patch) and runs it again",
-                    "yellow",
-                )
-        for text, state in status_rows(st.phases, width):
-            lines.line(text, STATE_STYLE.get(state, ""))
-
-
-def status_rows(phases: list, width: int) -> list[tuple[str, str]]:
-    """The phase table: one aligned row per phase that fits ``width`` columns (titles give way
-    first, then the row is cut with ``…``)."""
-    done = {p.number for p in phases if p.state in ("done", "skipped")}
-    cells = []
-    for p in phases:
-        waits = [d for d in p.depends if d not in done]
-        state = p.state
-        note = ""
-        if waits and p.state in ("pending", "blocked"):
-            note = "after " + ", ".join(str(d) for d in waits)
-        if p.state == "done" and p.commit:
-            note = p.commit[:10]
-        if p.state == "done" and p.approved:
-            note = (note + "  approved").strip()
-        cells.append(
-            (
-                STATE_MARK.get(p.state, "?"),
-                str(p.number),
-                p.title,
-                p.difficulty,
-                f"{p.tasks_done}/{p.tasks_total}",
-                state,
-                p.ran_on or p.model or "",
-                note,
-                p.state,
-            )
-        )
-    if not cells:
-        return []
-    w = [max(len(c[k]) for c in cells) for k in range(8)]
-    fixed = 2 + 2 + w[1] + 2 + 2 + w[3] + 2 + w[4] + 2 + w[5] + 2 + w[6] + 2 + w[7]
-    title_w = max(10, min(w[2], 48, width - fixed))
-    rows = []
-    for mark, num, title, diff, tasks, state, model, note, raw in cells:
-        text = (
-            f"  {mark} {num:>{w[1]}}  {ellipsize(title, title_w):<{title_w}}  {diff:<{w[3]}}  "
-            f"{tasks:>{w[4]}}  {state:<{w[5]}}  {model:<{w[6]}}  {note}"
-        ).rstrip()
-        rows.append((ellipsize(text, width), raw))
-    return rows
+__all__ = ["STATE_MARK", "STATE_STYLE", "Lines", "ellipsize", "print_status", "status_rows", "use_color"]
 
 
 def money(usd: float) -> str:
@@ -400,7 +234,7 @@ class EventPrinter:
 
 
 def print_dry_run(info: dict[str, Any], stream: TextIO | None = None) -> None:
-    out = _out(stream)
+    out = default_stream(stream)
     if info["phase"] is None:
         print(f"nothing to run in {info['slug']}: {info['reason']}", file=out)
         hint = next_line(info.get("hints"))
@@ -451,7 +285,7 @@ def print_dry_run(info: dict[str, Any], stream: TextIO | None = None) -> None:
 def print_outcome(outcome: Any, stream: TextIO | None = None, shown: set | None = None) -> None:
     """A phase's outcome; when the live output already showed it (``shown`` holds its (slug,
     phase)), only what it did not: nothing."""
-    out = _out(stream)
+    out = default_stream(stream)
     hint = next_line(getattr(outcome, "hints", None))
     if outcome.outcome in (Outcome.NOTHING, Outcome.STUCK):
         print(f"nothing to run in {outcome.slug}: {outcome.detail}", file=out)
@@ -478,7 +312,7 @@ def print_outcome(outcome: Any, stream: TextIO | None = None, shown: set | None 
 
 
 def print_run(result: Any, stream: TextIO | None = None, shown: set | None = None) -> None:
-    out = _out(stream)
+    out = default_stream(stream)
     for outcome in result.outcomes:
         print_outcome(outcome, out, shown)
     detail = f": {result.detail}" if result.detail and result.reason != Outcome.COMPLETE else ""
@@ -496,7 +330,7 @@ def _ref(row: dict) -> str:
 def print_cost(report: Any, stream: TextIO | None = None) -> None:
     from phaser.workflow.cost import run_summary
 
-    out = _out(stream)
+    out = default_stream(stream)
     header = (
         f"{'phase':<8} {'model':<20} {'runs':>4} {'uncached':>10} {'cache wr':>10} {'cache rd':>10} "
         f"{'output':>9} {'cost':>10}"

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from phaser.errors import PhaserError
-from phaser.outcomes import Action, Hint, Outcome
+from phaser.outcomes import Action, Hint
 from phaser.plan.model import Plan
 from phaser.plan.refs import as_json
 from phaser.plan.store import read_plan
 from phaser.plan.validate import check_parsed
 from phaser.workflow.checks import spec_problems
 from phaser.workflow.project import Project, SpecInfo
+from phaser.workflow.status_live import active_run as live_active_run
+from phaser.workflow.status_live import passed_on, phase_commits, plan_state, prune
 
 
 @dataclass
@@ -74,24 +75,17 @@ class PlanStatus:
         return [p.number for p in self.phases if p.state == "blocked"]
 
     def as_dict(self) -> dict:
+        """The `--json` form (docs/json.md)."""
+        return prune(self.full_dict())
+
+    def full_dict(self) -> dict:
+        """Every field, numbers and hints in their JSON form (what a snapshot keeps)."""
         data = asdict(self)
         data["next"] = as_json(self.next) if self.next is not None else None
         for phase, row in zip(self.phases, data["phases"], strict=True):
             row["number"] = as_json(phase.number)
             row["depends"] = [as_json(d) for d in phase.depends]
-        if data["cause"] is None:
-            del data["cause"]
-        if not data["loose_tasks"]:
-            del data["loose_tasks"]
-        if data["error"] is None:
-            del data["error"]
         data["hints"] = [h.as_dict() for h in self.hints]
-        if not data["hints"]:
-            del data["hints"]
-        if data["active"] is None:
-            del data["active"]
-        if not data["problems"]:
-            del data["problems"]
         return data
 
 
@@ -104,15 +98,34 @@ def phase_model(project: Project, plan: Plan, number: int) -> str:
 
 def status_of(project: Project, info: SpecInfo, plan: Plan | None = None) -> PlanStatus:
     """Status of one spec's plan; a spec without a plan, or an unreadable one, says so."""
+    status, _ = static_status(project, info, plan)
+    if status.error is not None:
+        return status
+    done = {p.number: p.title for p in status.phases if p.state == "done"}
+    commits = phase_commits(project.root, info.slug, done)
+    for p in status.phases:
+        if p.state == "done":
+            p.commit = commits.get(p.number)
+            p.ran_on = passed_on(project.root, info.slug, p.number)
+    status.active = active_run(project.root, info.slug)
+    status.state, status.cause = plan_state(
+        status.problems, status.active, status.next, [(p.state, p.number) for p in status.phases]
+    )
+    return status
+
+
+def static_status(project: Project, info: SpecInfo, plan: Plan | None = None) -> tuple[PlanStatus, list[str]]:
+    """The status as the plan, spec and settings files alone decide it (no git, journals or run
+    markers: phaser.workflow.status_live adds those), and the other files whose existence it
+    depends on (the plan's ``spec:``)."""
     rel = project.rel(info.plan_path)
     if plan is None:
         if info.plan_path.exists() and not info.has_plan:
-            return PlanStatus(
-                info.slug, rel, info.slug, None, error=f"{rel}: is not a file (a folder?): move it away"
-            )
+            error = f"{rel}: is not a file (a folder?): move it away"
+            return PlanStatus(info.slug, rel, info.slug, None, error=error), []
         if not info.has_plan:
             error = f"{rel}: no plan yet"
-            return PlanStatus(
+            no_plan = PlanStatus(
                 info.slug,
                 rel,
                 _spec_title(info),
@@ -122,79 +135,39 @@ def status_of(project: Project, info: SpecInfo, plan: Plan | None = None) -> Pla
                 cause=error,
                 hints=[Hint(Action.PLAN, None, info.slug)],
             )
+            return no_plan, []
         try:
             plan = read_plan(info.plan_path)
         except PhaserError as exc:
             if exc.path:
                 exc.path = project.rel(Path(exc.path))
-            return PlanStatus(
-                info.slug, rel, info.slug, None, error=str(exc), state="unreadable", cause=str(exc)
-            )
+            status = PlanStatus(info.slug, rel, info.slug, None, error=str(exc), state="unreadable")
+            status.cause = str(exc)
+            return status, []
     nxt = plan.next_phase()
-    done = {p.number: p.title for p in plan.phases if p.done}
-    commits = {}
-    if done:  # git (and subprocess) only load for a plan with done phases
-        from phaser.workflow import git
-
-        commits = git.phase_commits(project.root, info.slug, done)
-    phases = []
-    for p in plan.phases:
-        state = plan.state(p)
-        phases.append(
-            PhaseStatus(
-                number=p.number,
-                title=p.title,
-                difficulty=p.difficulty,
-                depends=p.depends,
-                state=state,
-                tasks_done=p.tasks_done,
-                tasks_total=len(p.tasks),
-                model=p.model or project.config.model_for(p.difficulty),
-                approved=p.approved,
-                commit=commits.get(p.number) if state == "done" else None,
-                ran_on=_passed_on(project, info.slug, p.number) if state == "done" else None,
-                tasks_blocked=sum(1 for t in p.tasks if t.state == "blocked"),
-                tasks_active=sum(1 for t in p.tasks if t.state == "active"),
-            )
+    phases = [
+        PhaseStatus(
+            number=p.number,
+            title=p.title,
+            difficulty=p.difficulty,
+            depends=p.depends,
+            state=plan.state(p),
+            tasks_done=p.tasks_done,
+            tasks_total=len(p.tasks),
+            model=p.model or project.config.model_for(p.difficulty),
+            approved=p.approved,
+            tasks_blocked=sum(1 for t in p.tasks if t.state == "blocked"),
+            tasks_active=sum(1 for t in p.tasks if t.state == "active"),
         )
+        for p in plan.phases
+    ]
     title = str(plan.frontmatter.get("title") or plan.title or info.slug)
     problems = [str(p) for p in spec_problems(project, info)] + [str(p) for p in check_parsed(plan, rel)]
-    status = PlanStatus(
-        info.slug, rel, title, nxt.number if nxt else None, phases, problems, active_run(project, info.slug)
-    )
+    status = PlanStatus(info.slug, rel, title, nxt.number if nxt else None, phases, problems)
     status.loose_tasks = [f"{rel}:{t.line + 1}: {t.text}" for t in plan.loose_tasks]
-    status.state, status.cause = _plan_state(status)
-    return status
-
-
-def _plan_state(st: PlanStatus) -> tuple[str, str | None]:
-    """The one state of a readable plan and its cause (see PlanStatus.state)."""
-    if st.problems:
-        more = f" (and {len(st.problems) - 1} more)" if len(st.problems) > 1 else ""
-        return "invalid", f"{st.problems[0]}{more}"
-    if st.active:
-        phase = st.active.get("phase")
-        lanes = st.active.get("lanes")
-        if lanes:  # a parallel run
-            numbers = ", ".join(str(lane["phase"]) for lane in lanes)
-            if st.active.get("running"):
-                return "running", f"phase {numbers} {'is' if len(lanes) == 1 else 'are'} running at once"
-            return "interrupted", f"phase {numbers} did not finish; the next parallel run resumes them"
-        if st.active.get("running"):
-            return "running", f"phase {phase} is running"
-        return (
-            "interrupted",
-            f"phase {phase} did not finish; the next run undoes its changes and runs it again",
-        )
-    if st.next is not None:
-        return "ready", None
-    if st.phases and st.phases_done == len(st.phases):
-        return "complete", None
-    blocked = st.blocked
-    if blocked:
-        names = ", ".join(str(n) for n in blocked)
-        return "stuck", f"nothing can run: phase{'s' if len(blocked) > 1 else ''} {names} blocked"
-    return "stuck", "nothing can run: every phase left waits on one that is not done"
+    spec = plan.frontmatter.get("spec") if isinstance(plan.frontmatter, dict) else None
+    refs = [str(info.plan_path.parent / spec.strip())] if isinstance(spec, str) and spec.strip() else []
+    return status, refs
 
 
 def _spec_title(info: SpecInfo) -> str:
@@ -206,85 +179,9 @@ def _spec_title(info: SpecInfo) -> str:
     return str(spec.frontmatter.get("title") or spec.title or info.slug)
 
 
-def _passed_on(project: Project, slug: str, number: int) -> str | None:
-    """The model of the newest run of a phase that passed, from the end of its journal."""
-    base = project.config.state_dir / "runs" / slug / str(number)
-    for run in sorted(base.glob("*/journal.jsonl"), reverse=True) if base.is_dir() else []:
-        try:
-            with open(run, "rb") as fh:
-                fh.seek(0, 2)
-                fh.seek(max(0, fh.tell() - 65536))
-                tail = fh.read().decode("utf-8", errors="replace").splitlines()
-        except OSError:
-            continue
-        for line in reversed(tail):
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if entry.get("kind") == "outcome":
-                if Outcome.of(str(entry.get("outcome"))) is Outcome.PASSED:
-                    return entry.get("model")
-                break
-    return None
-
-
-def active_run(project: Project, slug: str) -> dict | None:
-    """The plan's unfinished phase run, if any, and whether a process is still working on it (it
-    holds the plan's run lock) or it was interrupted. A parallel run (`phaser run --parallel`)
-    adds ``lanes``: every phase it has in a worktree, with its state (running, ready, merging)."""
-    marker = project.config.state_dir / "active" / f"{slug}.json"
-    lanes = _lanes(project, slug)
-    if not marker.is_file() and not lanes:
-        return None
-    data: dict = {}
-    if marker.is_file():
-        try:
-            data = json.loads(marker.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-    lock = project.config.state_dir / "locks" / f"{slug}.lock"
-    running = False
-    if lock.exists():
-        from filelock import FileLock, Timeout
-
-        probe = FileLock(str(lock), timeout=0)
-        try:
-            probe.acquire()
-            probe.release()
-        except Timeout:
-            running = True
-    first = lanes[0] if lanes and not data else {}
-    out = {
-        "phase": data.get("phase", first.get("phase")),
-        "started": data.get("started", first.get("started")),
-        "running": running,
-    }
-    if lanes:
-        out["lanes"] = lanes
-    return out
-
-
-def _lanes(project: Project, slug: str) -> list[dict]:
-    """The phases a parallel run has in worktrees (``.phaser/worktrees/<slug>/wave.json``), blocked
-    ones (kept for a person) left out."""
-    record = project.config.state_dir / "worktrees" / slug / "wave.json"
-    if not record.is_file():
-        return []
-    try:
-        raw = json.loads(record.read_text(encoding="utf-8")).get("lanes", [])
-    except (OSError, ValueError, AttributeError):
-        return []
-    return [
-        {
-            "phase": r.get("number"),
-            "state": r.get("state"),
-            "branch": r.get("branch"),
-            "started": r.get("started"),
-        }
-        for r in raw
-        if isinstance(r, dict) and r.get("state") not in ("blocked", "merged")
-    ]
+def active_run(project: Project | Path, slug: str) -> dict | None:
+    """phaser.workflow.status_live.active_run of a project (or its root)."""
+    return live_active_run(project if isinstance(project, Path) else project.root, slug)
 
 
 def project_status(project: Project, slug: str | None = None) -> list[PlanStatus]:
