@@ -25,10 +25,18 @@ def use_color(stream: Any) -> bool:
 
 
 def terminal_width(default: int = 100) -> int:
-    """Columns to fit: COLUMNS, else the terminal's width, else ``default`` (a pipe)."""
-    import shutil
-
-    return max(40, shutil.get_terminal_size((default, 24)).columns)
+    """Columns to fit: COLUMNS, else the terminal's width, else ``default`` (a pipe). The answer
+    of shutil.get_terminal_size, without importing shutil (and its compressors) on every status."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return max(40, columns or default)
 
 
 def ellipsize(text: str, width: int) -> str:
