@@ -239,3 +239,58 @@ def test_a_spec_file_named_outside_the_folder_is_watched(project: Path, tmp_path
     assert status(project)[:3] == fresh(project, tmp_path)
     brief.write_text("# Brief\n")
     assert "does not exist" not in status(project)[0]
+
+
+def _phase_commit(root: Path, note: str) -> str:
+    (root / "notes.txt").write_text(note)
+    git(root, "add", "notes.txt")
+    git(root, "commit", "-qm", "phase 1: Setup\n\nPhaser-Phase: word-stats/1")
+    return git(root, "rev-parse", "HEAD").strip()
+
+
+def _shown_commit(root: Path) -> tuple[str, bool]:
+    """Phase 1's commit as `status --json` gives it, and whether git ran for it."""
+    out, err, code, modules = status(root, "--json")
+    assert code == 0, err
+    return json.loads(out)["plans"][1]["phases"][0]["commit"], "subprocess" in modules
+
+
+def test_phase_commits_follow_head_and_git_runs_only_when_head_moved(project: Path):
+    first = git(project, "rev-parse", "HEAD").strip()
+    assert _shown_commit(project) == (first, True)
+    assert _shown_commit(project) == (first, False)  # HEAD where it was: the history read last time
+    second = _phase_commit(project, "one\n")
+    assert _shown_commit(project) == (second, True)
+    git(project, "pack-refs", "--all")  # the branch now only in packed-refs
+    assert _shown_commit(project) == (second, False)
+    git(project, "reset", "-q", "--hard", first)
+    assert _shown_commit(project) == (first, True)
+    git(project, "checkout", "-q", "--detach", second)
+    assert _shown_commit(project) == (second, True)
+    assert _shown_commit(project) == (second, False)
+    git(project, "checkout", "-q", "-b", "other", first)
+    third = _phase_commit(project, "other\n")
+    assert _shown_commit(project) == (third, True)
+    git(project, "checkout", "-q", "-")  # back to the detached second
+    assert _shown_commit(project)[0] == second
+
+
+def test_phase_commits_in_a_worktree_and_with_git_variables(project: Path, tmp_path: Path, monkeypatch):
+    first = git(project, "rev-parse", "HEAD").strip()
+    linked = tmp_path / "linked"
+    git(project, "worktree", "add", "-q", "-b", "side", str(linked))
+    (linked / ".phaser").mkdir()
+    assert _shown_commit(linked) == (first, True)
+    assert _shown_commit(linked) == (first, False)
+    second = _phase_commit(linked, "side\n")  # the worktree's branch moves, the main checkout's not
+    assert _shown_commit(linked) == (second, True)
+    assert _shown_commit(project)[0] == first
+    monkeypatch.setenv("GIT_DIR", str(project / ".git"))  # git would read another repository now
+    assert _shown_commit(linked) == (first, True)
+
+
+def test_the_journal_word_status_reads_is_the_outcome_passed():
+    from phaser.outcomes import Outcome
+    from phaser.workflow.status_live import PASSED
+
+    assert Outcome.of(PASSED) is Outcome.PASSED

@@ -13,7 +13,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from phaser import layout
+from phaser import diskcache, layout
+
+PASSED = "passed"
+"""phaser.outcomes.Outcome.PASSED's word in a journal (not imported: status runs without dataclasses)."""
 
 
 def plan_state(
@@ -50,13 +53,42 @@ def plan_state(
 
 
 def phase_commits(root: Path, slug: str, done: dict[Any, str]) -> dict[Any, str]:
-    """The newest `phase N` commit of each done phase (number -> title); git (and subprocess) only
-    load for a plan with done phases."""
+    """The newest `phase N` commit of each done phase (number -> title as the plan says now). The
+    plan's phase commits are read with one `git log` and kept in ``.phaser/cache/commits/`` under
+    the commit HEAD was at (phaser.workflow.git_head): while HEAD stays there, no git runs."""
     if not done:
         return {}
-    from phaser.workflow import git
+    from phaser.workflow.git_head import head_commit
 
-    return git.phase_commits(root, slug, done)
+    head = head_commit(root)
+    state = layout.state_dir(root)
+    folder = state / "cache" / "commits" if head is not None and state.is_dir() else None
+    rows = _history(folder, root, slug, head) if folder is not None else None
+    if rows is None:
+        from phaser.workflow import git
+
+        rows = [[c.commit, str(c.number), c.title] for c in git.phase_history(root, slug)]
+        if folder is not None and head_commit(root) == head:  # HEAD did not move meanwhile
+            diskcache.write(_history_key(root, slug), head.encode(), {"rows": rows}, folder)
+    found: dict[Any, str] = {}
+    for number, title in done.items():
+        commit = next((c for c, n, t in rows if n == str(number) and t == title), None)  # newest first
+        if commit is not None:
+            found[number] = commit
+    return found
+
+
+def _history_key(root: Path, slug: str) -> Path:
+    """The path the commits entry is keyed by: one per plan (diskcache names entries by path)."""
+    return root / "specs" / slug / "plan.md"
+
+
+def _history(folder: Path, root: Path, slug: str, head: str | None) -> list[list[str]] | None:
+    raw = diskcache.read(_history_key(root, slug), (head or "").encode(), folder)
+    rows = raw.get("rows") if raw else None
+    if not isinstance(rows, list) or not all(isinstance(r, list) and len(r) == 3 for r in rows):
+        return None
+    return rows
 
 
 def passed_on(root: Path, slug: str, number: Any) -> str | None:
@@ -76,9 +108,7 @@ def passed_on(root: Path, slug: str, number: Any) -> str | None:
             except ValueError:
                 continue
             if entry.get("kind") == "outcome":
-                from phaser.outcomes import Outcome
-
-                if Outcome.of(str(entry.get("outcome"))) is Outcome.PASSED:
+                if entry.get("outcome") == PASSED:
                     return entry.get("model")
                 break
     return None

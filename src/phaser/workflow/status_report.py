@@ -57,26 +57,17 @@ def fill(root: Path, entry: dict[str, Any]) -> dict[str, Any]:
     if data["error"] is not None:
         return data
     slug, phases = data["slug"], data["phases"]
-    done = {_number(p["number"]): p["title"] for p in phases if p["state"] == "done"}
+    done = {p["number"]: p["title"] for p in phases if p["state"] == "done"}
     commits = phase_commits(root, slug, done)
     for p in phases:
         if p["state"] == "done":
-            p["commit"] = commits.get(_number(p["number"]))
+            p["commit"] = commits.get(p["number"])
             p["ran_on"] = passed_on(root, slug, p["number"])
     data["active"] = active_run(root, slug)
     data["state"], data["cause"] = plan_state(
         data["problems"], data["active"], data["next"], [(p["state"], p["number"]) for p in phases]
     )
     return data
-
-
-def _number(value: Any) -> Any:
-    """A phase number from its JSON form (``3``, or ``"3.5"`` for a dotted one)."""
-    if isinstance(value, str):
-        from phaser.plan.refs import parse_number
-
-        return parse_number(value)
-    return value
 
 
 def _compute(root: Path, slug: str | None) -> tuple[list[dict[str, Any]], list[str]]:
