@@ -68,7 +68,7 @@ def phase_commits(root: Path, slug: str, done: dict[Any, str]) -> dict[Any, str]
         from phaser.workflow import git
 
         rows = [[c.commit, str(c.number), c.title] for c in git.phase_history(root, slug)]
-        if folder is not None and head_commit(root) == head:  # HEAD did not move meanwhile
+        if folder is not None and head is not None and head_commit(root) == head:  # HEAD stayed put
             diskcache.write(_history_key(root, slug), head.encode(), {"rows": rows}, folder)
     found: dict[Any, str] = {}
     for number, title in done.items():
