@@ -11,7 +11,8 @@ the ratio to `python -c pass` is printed beside each figure. phaser runs as user
 console script, from its bytecode cache. The commands are timed in interleaved rounds (one run of
 each per round, `--rounds=N`, default 15) and medians are reported, so a load that comes and goes
 on a shared machine falls on phaser and the peer alike; CPU time (user + sys) is printed beside.
-A toggle + atomic write on a 1,000x20 plan < 50 ms.
+A toggle + atomic write on a 1,000x20 plan < 50 ms. Also printed: the 100-phase status with its first
+half done and committed in git (each done phase shows its commit), warm.
 """
 
 from __future__ import annotations
@@ -129,6 +130,29 @@ def status_project(root: Path, phases: int, tasks: int) -> Path:
     (project / "phaser.toml").write_text(DEFAULT_TOML)  # what `phaser init` writes
     (folder / "spec.md").write_text("---\ntitle: Bench\n---\n# Bench\n")
     (folder / "plan.md").write_text(make_plan(phases, tasks))
+    return project
+
+
+def half_done_project(root: Path, phases: int, tasks: int) -> Path:
+    """The 100-phase project in git with its first half done, each done phase committed as phaser
+    commits it (a `Phaser-Phase:` trailer): status shows each one's commit."""
+    project = status_project(root / "half", phases, tasks)
+    plan = project / "specs" / "bench" / "plan.md"
+    lines = plan.read_text().splitlines(keepends=True)
+    phase = 0
+    for i, line in enumerate(lines):
+        if line.startswith("## Phase "):
+            phase = int(line.split()[2].rstrip(":"))
+        elif line.startswith("- [ ] ") and phase <= phases // 2:
+            lines[i] = "- [x] " + line[6:]
+    plan.write_text("".join(lines))
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", "-C", str(project)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "start"], check=True)
+    for n in range(1, phases // 2 + 1):
+        message = f"phase {n}: Step number {n}\n\nPhaser-Phase: bench/{n}"
+        subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", message], check=True)
     return project
 
 
@@ -259,6 +283,8 @@ def main() -> None:
             cache = project / ".phaser" / "cache"
             bench.add(f"{label} cold", cmd, before=lambda c=cache: shutil.rmtree(c, ignore_errors=True))
             bench.add(f"{label} warm", cmd)
+        half = half_done_project(root, 100, 10)
+        bench.add("half warm", [*phaser, "-C", str(half), "status"])
         cli = install_backlog(root) if peer else None
         if cli is not None:
             data = backlog_project(root, 100, 10)
@@ -279,6 +305,7 @@ def main() -> None:
             for n in ("100", "1000")
             for k in ("cold", "warm")
         ]
+        rows += [("half warm", "phaser status, 100 x 10, 50 done (git), warm")]
         rows += [("peer", "backlog task list --plain, 100 x 10 AC")] if "peer" in bench.commands else []
         for name, what in rows:
             cpu = bench.median_cpu(name)
@@ -301,6 +328,9 @@ def main() -> None:
                 print(
                     f"  status 1,000 / 100 phases ({kind}): {ratio:.1f}x  (target <= 10x) {_ok(ratio <= 10)}"
                 )
+        half_s = bench.median("half warm")
+        if peer_s and half_s:
+            print(f"  status 100, half done / Backlog.md (warm): {half_s / peer_s:.2f}  (printed, no target)")
         if not peer_s:
             print("  status 100 / Backlog.md: not measured (see above)")
 
