@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from rich.console import Console
@@ -19,7 +20,7 @@ from rich.console import Console
 from phaser import events as ev
 from phaser.cli import main
 from phaser.cli.parser import build_parser
-from phaser.cli.render import EventPrinter, fit_lines, print_status, status_rows
+from phaser.cli.render import EventPrinter, fit_lines, print_outcome, print_status, status_rows
 from phaser.workflow.gates import node_id
 from workflow_helpers import coding_turns, edit, git, no_fix_attempts, phase_turns, project_with_plan, read
 
@@ -491,3 +492,45 @@ def test_shell_completion_of_commands_slugs_and_task_refs(tmp_path):
     refs = _complete(root, "phaser tick word-stats 2.", tmp_path)
     assert refs == ["2.1", "2.2"]
     assert [c.strip() for c in _complete(root, "phaser next --d", tmp_path)] == ["--dry-run"]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_what_an_agent_wrote_cannot_drive_the_persons_terminal():
+    """Escape sequences in a tool's command, a streamed reply or a gate's summary (the output of
+    code the agent wrote) are shown as U+FFFD on a terminal, never sent to it; a pipe gets the text."""
+    planted = "\x1b]52;c;aGk=\x07\x1b[2J"
+    console = Console(file=io.StringIO(), force_terminal=True, width=200, color_system="truecolor")
+    printer = EventPrinter(console=console)
+    try:
+        printer(ev.PhaseStarted("demo", 1, "Count words", "m"))
+        printer(ev.StepStarted("code"))
+        printer(ev.ToolStarted("bash", f"echo {planted}"))
+        printer(ev.ToolFinished("bash", True, f"echo {planted}"))
+    finally:
+        printer.close()
+    shown = console.file.getvalue()
+    assert "\x1b]52" not in shown and "\x1b[2J" not in shown and "echo \ufffd]52;c;aGk=\ufffd" in shown
+    outcome = SimpleNamespace(
+        outcome="failed",
+        slug="demo",
+        phase=1,
+        detail=f"red gate {planted}",
+        hints=[],
+        commit=None,
+        gates=[{"ok": False, "command": "pytest -q", "summary": f"1 failed {planted}"}],
+        cost_usd=0,
+        model="m",
+        usage={},
+    )
+    terminal, pipe = _Terminal(), io.StringIO()
+    print_outcome(outcome, terminal)
+    print_outcome(outcome, pipe)
+    assert (
+        "\x1b" not in terminal.getvalue()
+        and "1 failed \ufffd]52;c;aGk=\ufffd\ufffd[2J" in terminal.getvalue()
+    )
+    assert planted in pipe.getvalue()

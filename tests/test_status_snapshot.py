@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -294,3 +295,48 @@ def test_the_journal_word_status_reads_is_the_outcome_passed():
     from phaser.workflow.status_live import PASSED
 
     assert Outcome.of(PASSED) is Outcome.PASSED
+
+
+def run_on_a_terminal(root: Path, *argv: str) -> tuple[str, set[str]]:
+    """phaser with stdout a pseudo-terminal (as a person runs it); what it showed and imported."""
+    import pty
+    import select
+    import subprocess
+
+    from test_status_startup import phaser_command
+
+    master, slave = pty.openpty()
+    env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1", "COLUMNS": "120", "TERM": "xterm"}
+    env.pop("NO_COLOR", None)
+    proc = subprocess.Popen(
+        [*phaser_command(), "-C", str(root), *argv], stdout=slave, stderr=subprocess.PIPE, env=env
+    )
+    os.close(slave)
+    shown = b""
+    while True:  # read until the terminal closes (the process has exited and all is read)
+        ready, _, _ = select.select([master], [], [], 120)
+        assert ready, "no output within 120 s"
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the other side is closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    assert proc.wait(timeout=120) == 0, err[-2000:]
+    modules = set(re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)$", err, re.MULTILINE))
+    return shown.decode(), modules
+
+
+def test_on_a_terminal_status_is_coloured_without_rich_and_controls_are_made_visible(project: Path):
+    plan = project / "specs" / "word-stats" / "plan.md"
+    plan.write_text(PLAN.replace("## Phase 2: Count", "## Phase 2: Count \x1b]52;c;aGk=\x07words"))
+    for _ in range(2):  # computed, then from the snapshot
+        shown, modules = run_on_a_terminal(project, "status")
+        assert "\x1b[1;36m" in shown and "\x1b[32m" in shown  # next in bold cyan, done in green
+        assert "rich" not in modules and "rich.console" not in modules
+        assert "Count \ufffd]52;c;aGk=\ufffdwords" in shown and "\x1b]52" not in shown
+    piped = status(project)[0]
+    assert "\x1b[" not in piped and "Count \x1b]52" in piped  # a pipe: no colour, the text as it is

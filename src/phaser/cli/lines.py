@@ -13,6 +13,28 @@ def default_stream(stream: TextIO | None) -> TextIO:
     return stream or sys.stdout
 
 
+def visible(stream: TextIO | None) -> TextIO:
+    """``stream`` (default stdout), and on a terminal one that shows control characters instead of
+    obeying them (see ``printable``): gate summaries and details quote what an agent's code printed."""
+    out = default_stream(stream)
+    try:
+        tty = bool(out.isatty())
+    except (AttributeError, OSError, ValueError):
+        tty = False
+    return _Visible(out) if tty else out  # type: ignore[return-value]
+
+
+class _Visible:
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(printable(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def use_color(stream: Any) -> bool:
     """Colour and live updates only on a terminal, and never with NO_COLOR set (no-color.org)."""
     if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
@@ -44,12 +66,27 @@ def ellipsize(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
-class Lines:
-    """Where rendered lines go: a rich Console (colour) or a plain stream (no escapes)."""
+_SGR = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
+"""The styles plain lines use, as SGR codes (a coloured status needs no rich)."""
+_CONTROLS = {c: "\ufffd" for c in (*range(0, 9), *range(11, 32), 127, *range(128, 160))}
 
-    def __init__(self, stream: TextIO | None = None, console: Any = None) -> None:
+
+def printable(text: str) -> str:
+    """``text`` with every control character but tab and newline shown as U+FFFD: a plan title,
+    a tool's command or a model's reply written by an agent must not drive the person's terminal
+    (escape sequences can retitle it, rewrite the clipboard, hide lines)."""
+    return text.translate(_CONTROLS)
+
+
+class Lines:
+    """Where rendered lines go: on a terminal, coloured (through a rich Console, or with ``rich=False``
+    plain SGR codes, which spare `phaser status` importing rich) with control characters made
+    visible; anywhere else a plain stream with the text as it is."""
+
+    def __init__(self, stream: TextIO | None = None, console: Any = None, *, rich: bool = True) -> None:
         self.out = default_stream(stream)
-        if console is None and use_color(self.out):
+        self.color = console is not None or use_color(self.out)
+        if console is None and self.color and rich:
             from rich.console import Console
 
             console = Console(file=self.out, force_terminal=True, highlight=False, soft_wrap=False)
@@ -62,8 +99,13 @@ class Lines:
         return self.console is not None
 
     def line(self, text: str = "", style: str = "", *, crop: bool = False) -> None:
-        if self.console is None:
+        if not self.color:
             print(text, file=self.out)
+            return
+        text = printable(text)
+        if self.console is None:
+            codes = ";".join(_SGR[word] for word in style.split() if word in _SGR)
+            print(f"\x1b[{codes}m{text}\x1b[0m" if codes else text, file=self.out)
             return
         from rich.text import Text
 
@@ -72,8 +114,8 @@ class Lines:
         )
 
     def write(self, text: str) -> None:
-        """Raw text (a model's streamed reply), as it comes."""
-        self.out.write(text)
+        """Raw text (a model's streamed reply), as it comes (on a terminal, its controls made visible)."""
+        self.out.write(printable(text) if self.color else text)
         self.out.flush()
 
     def flush(self) -> None:

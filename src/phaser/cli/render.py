@@ -13,7 +13,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, TextIO
 
-from phaser.cli.lines import Lines, default_stream, ellipsize, terminal_width, use_color
+from phaser.cli.lines import Lines, ellipsize, terminal_width, use_color, visible
 from phaser.cli.status_view import STATE_MARK, STATE_STYLE, print_status, status_rows
 from phaser.outcomes import Kind, Outcome, kind
 
@@ -234,7 +234,7 @@ class EventPrinter:
 
 
 def print_dry_run(info: dict[str, Any], stream: TextIO | None = None) -> None:
-    out = default_stream(stream)
+    out = visible(stream)
     if info["phase"] is None:
         print(f"nothing to run in {info['slug']}: {info['reason']}", file=out)
         hint = next_line(info.get("hints"))
@@ -285,7 +285,7 @@ def print_dry_run(info: dict[str, Any], stream: TextIO | None = None) -> None:
 def print_outcome(outcome: Any, stream: TextIO | None = None, shown: set | None = None) -> None:
     """A phase's outcome; when the live output already showed it (``shown`` holds its (slug,
     phase)), only what it did not: nothing."""
-    out = default_stream(stream)
+    out = visible(stream)
     hint = next_line(getattr(outcome, "hints", None))
     if outcome.outcome in (Outcome.NOTHING, Outcome.STUCK):
         print(f"nothing to run in {outcome.slug}: {outcome.detail}", file=out)
@@ -312,7 +312,7 @@ def print_outcome(outcome: Any, stream: TextIO | None = None, shown: set | None 
 
 
 def print_run(result: Any, stream: TextIO | None = None, shown: set | None = None) -> None:
-    out = default_stream(stream)
+    out = visible(stream)
     for outcome in result.outcomes:
         print_outcome(outcome, out, shown)
     detail = f": {result.detail}" if result.detail and result.reason != Outcome.COMPLETE else ""
@@ -330,7 +330,7 @@ def _ref(row: dict) -> str:
 def print_cost(report: Any, stream: TextIO | None = None) -> None:
     from phaser.workflow.cost import run_summary
 
-    out = default_stream(stream)
+    out = visible(stream)
     header = (
         f"{'phase':<8} {'model':<20} {'runs':>4} {'uncached':>10} {'cache wr':>10} {'cache rd':>10} "
         f"{'output':>9} {'cost':>10}"

@@ -53,7 +53,7 @@ def phases_done(phases: list) -> int:
 
 
 def print_status(statuses: list, stream: TextIO | None = None, console: Any = None) -> None:
-    lines = Lines(stream, console)
+    lines = Lines(stream, console, rich=False)  # colour without importing rich
     if not statuses:
         lines.line('no specs yet: phaser new "Title"')  # the CLI's own words: it names its commands
         return
