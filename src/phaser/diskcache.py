@@ -64,11 +64,16 @@ def write(path: Path, data: bytes, body: dict[str, Any], folder: Path, version: 
         ).encode("utf-8")
     except (TypeError, ValueError):  # something JSON can't hold (a YAML or TOML date): no entry
         return
+    put(entry, payload)
+
+
+def put(entry: Path, payload: bytes) -> None:
+    """Write an entry file atomically (temp file + rename; best effort: a read-only tree has no cache)."""
     import tempfile
 
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{entry.name}.", suffix=".tmp", dir=folder)
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{entry.name}.", suffix=".tmp", dir=entry.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(payload)

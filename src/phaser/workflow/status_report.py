@@ -208,17 +208,4 @@ def _store(
         payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     except (TypeError, ValueError):  # something JSON can't hold: no snapshot, computed each time
         return
-    import tempfile
-
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except OSError:
-        pass
+    diskcache.put(path, payload)
