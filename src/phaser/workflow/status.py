@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -114,10 +115,12 @@ def status_of(project: Project, info: SpecInfo, plan: Plan | None = None) -> Pla
     return status
 
 
-def static_status(project: Project, info: SpecInfo, plan: Plan | None = None) -> tuple[PlanStatus, list[str]]:
+def static_status(
+    project: Project, info: SpecInfo, plan: Plan | None = None
+) -> tuple[PlanStatus, list[tuple[str, bool | None]]]:
     """The status as the plan, spec and settings files alone decide it (no git, journals or run
     markers: phaser.workflow.status_live adds those), and the other files whose existence it
-    depends on (the plan's ``spec:``)."""
+    depends on (the plan's ``spec:``) with whether it existed, None if that changed meanwhile."""
     rel = project.rel(info.plan_path)
     if plan is None:
         if info.plan_path.exists() and not info.has_plan:
@@ -162,11 +165,14 @@ def static_status(project: Project, info: SpecInfo, plan: Plan | None = None) ->
         for p in plan.phases
     ]
     title = str(plan.frontmatter.get("title") or plan.title or info.slug)
+    spec = plan.frontmatter.get("spec") if isinstance(plan.frontmatter, dict) else None
+    ref = str(info.plan_path.parent / spec.strip()) if isinstance(spec, str) and spec.strip() else None
+    seen = ref is not None and os.path.isfile(ref)
     problems = [str(p) for p in spec_problems(project, info)] + [str(p) for p in check_parsed(plan, rel)]
     status = PlanStatus(info.slug, rel, title, nxt.number if nxt else None, phases, problems)
     status.loose_tasks = [f"{rel}:{t.line + 1}: {t.text}" for t in plan.loose_tasks]
-    spec = plan.frontmatter.get("spec") if isinstance(plan.frontmatter, dict) else None
-    refs = [str(info.plan_path.parent / spec.strip())] if isinstance(spec, str) and spec.strip() else []
+    steady = ref is None or os.path.isfile(ref) == seen  # the same before and after the check
+    refs = [] if ref is None else [(ref, seen if steady else None)]
     return status, refs
 
 

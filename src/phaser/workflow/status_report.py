@@ -45,8 +45,9 @@ def report(start: Path | None, slug: str | None = None) -> list[dict[str, Any]]:
             return [fill(root, e) for e in entries]
     entries, refs = _compute(root, slug)
     if folder is not None and before is not None:
-        watched = dict(before, refs=[[ref, os.path.isfile(ref)] for ref in sorted(set(refs))])
-        if _inputs(root) == before:  # nothing landed while it was computed
+        watched = dict(before, refs=sorted({(ref, seen) for ref, seen in refs}))
+        steady = all(seen is not None for _, seen in refs)
+        if steady and _inputs(root) == before:  # nothing landed while it was computed
             _store(folder, root, slug, watched, entries)
     return [fill(root, e) for e in entries]
 
@@ -70,9 +71,9 @@ def fill(root: Path, entry: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _compute(root: Path, slug: str | None) -> tuple[list[dict[str, Any]], list[str]]:
+def _compute(root: Path, slug: str | None) -> tuple[list[dict[str, Any]], list[tuple[str, bool | None]]]:
     """The statuses the full way (config, plans parsed or from their parse cache), without the
-    live parts, and the files their ``spec:`` names."""
+    live parts, and the files their ``spec:`` names (with whether each existed)."""
     from phaser.workflow.project import Project
     from phaser.workflow.status import static_status
 
