@@ -100,11 +100,31 @@ def _finish(ctx: MergeContext, out: PhaseOutcome, journal: Journal | None) -> Ph
     return out
 
 
+def take_back(ctx: MergeContext, lane: Lane) -> None:
+    """The lane's merge, if one is in progress, taken back: what it wrote goes, a person's edit
+    made meanwhile stays (`worktrees.undo_merge`)."""
+    root = ctx.project.root
+    if not worktrees.merge_in_progress(root):
+        return
+    if not lane.head_before:
+        worktrees.abort_merge(root)
+        return
+    kept = worktrees.undo_merge(root, lane.head_before, lane.merged_tree)
+    if kept:
+        ctx.on_event(
+            ev.Notice(
+                f"phase {lane.number}: {', '.join(kept[:5])} changed during its merge and keep your "
+                "version (uncommitted)",
+                "warning",
+            )
+        )
+
+
 def block(
     ctx: MergeContext, lane: Lane, out: PhaseOutcome, why: str, journal: Journal | None
 ) -> PhaseOutcome:
     """Stop this phase's line: blocked, its branch and worktree kept and named in the note."""
-    worktrees.abort_merge(ctx.project.root)
+    take_back(ctx, lane)
     kept = f"branch {lane.branch} and worktree {ctx.project.rel(lane.worktree)} kept"
     note = f"blocked {utc_stamp()}: {why}; {kept}"
     ctx.plan.edit(SetMeta(lane.number, "status", "blocked"), AppendNote(lane.number, note[:600]))
@@ -182,11 +202,12 @@ def merge_lane(ctx: MergeContext, lane: Lane, guard: GitGuard) -> PhaseOutcome:
             onto = (head_before or "")[:10]
             reason = f"merging {lane.branch} onto {onto} conflicted in {', '.join(conflict[:8])}"
             return block(ctx, lane, out, reason, journal)
+        ctx.record.set(lane.number, worktrees.MERGING, merged_tree=worktrees.index_tree(root))
         if cfg.gates.commands:
             try:
                 gates = _gates_after_merge(ctx, lane)
             except RunStopped:
-                worktrees.abort_merge(root)
+                take_back(ctx, lane)
                 ctx.record.set(lane.number, worktrees.READY)
                 out.outcome = Outcome.STOPPED
                 out.detail = f"stopped during the gates after the merge; {lane.branch} merges on the next run"

@@ -2,7 +2,8 @@
 
 Both call `check`, so a dry run refuses exactly what the real run would refuse, with the same
 message and exit code: a broken spec, another run on the plan, uncommitted changes (those an
-unfinished run left aside: the real run undoes them first), a provider that cannot be built (no
+unfinished run or a killed parallel run's merge left aside: the real run puts them right first, under
+the plan's lock, and checks again), a provider that cannot be built (no
 API key, a missing script). What the run would do without refusing (undo an unfinished phase
 first, end ``unverified`` for want of gates) is said too.
 """
@@ -16,7 +17,7 @@ from filelock import FileLock, Timeout
 from phaser.agent.provider import Provider
 from phaser.errors import NeedsHuman, PlanError
 from phaser.outcomes import Action, Hint, Outcome
-from phaser.workflow import git
+from phaser.workflow import git, wave_recovery
 from phaser.workflow.checks import spec_problems
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.providers import RunOptions, make_provider
@@ -47,7 +48,8 @@ def check(project: Project, info: SpecInfo, options: RunOptions) -> Preflight:
     provider = make_provider(project, options)
     check_lock(project, info.slug)
     unfinished = pending_undo(project, info)
-    check_tree(project, info, options, undone=unfinished["paths"] if unfinished else ())
+    undone = [*(unfinished["paths"] if unfinished else ()), *wave_recovery.pending_paths(project, info)]
+    check_tree(project, info, options, undone=undone)
     out = Preflight(provider, unfinished)
     if not project.config.gates.commands:
         out.expected.append(

@@ -57,6 +57,9 @@ class Lane:
     state: str = RUNNING
     head_before: str | None = None
     """The main head before this lane's merge began (set in MERGING and TICKED)."""
+    merged_tree: str | None = None
+    """The index's tree once ``git merge`` applied (MERGING on): what the merge itself staged, so a
+    recovery tells its leftovers from a person's edits made since."""
     started: str = ""
     work: dict = field(default_factory=dict)
     """What the merge needs once the agent is done: claims, gates, models, usage (READY on)."""
@@ -110,8 +113,10 @@ class WaveRecord:
 # -- git ------------------------------------------------------------------------------------------
 
 
-def _git(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+def _git(
+    root: Path, *args: str, check: bool = True, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, input=stdin)
     if check and proc.returncode != 0:
         raise PhaserError(f"git {' '.join(args)} failed: {proc.stderr.strip() or proc.stdout.strip()}")
     return proc
@@ -212,6 +217,106 @@ def merge(root: Path, branch: str) -> list[str] | None:
     unmerged = _git(root, "diff", "--name-only", "--diff-filter=U", check=False).stdout.split()
     abort_merge(root)
     return unmerged or [(proc.stderr.strip() or proc.stdout.strip()).splitlines()[0]]
+
+
+def merge_head(root: Path) -> str | None:
+    proc = _git(root, "rev-parse", "-q", "--verify", "MERGE_HEAD", check=False)
+    return proc.stdout.strip() or None
+
+
+def index_tree(root: Path) -> str | None:
+    """The tree the index holds now (None while it has unmerged entries)."""
+    proc = _git(root, "write-tree", check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def changed_between(root: Path, a: str, b: str) -> list[str]:
+    """Paths that differ between two trees (or commits)."""
+    proc = _git(root, "diff", "--name-only", "-z", "--no-renames", a, b)
+    return [p for p in proc.stdout.split("\0") if p]
+
+
+def tree_blobs(root: Path, tree: str, paths: list[str]) -> dict[str, tuple[str, str]]:
+    """``{path: (mode, object)}`` of ``paths`` in ``tree`` (a path absent from it is left out)."""
+    if not paths:
+        return {}
+    proc = _git(root, "--literal-pathspecs", "ls-tree", "-z", tree, "--", *paths)
+    out = {}
+    for entry in proc.stdout.split("\0"):
+        if entry:
+            meta, _, path = entry.partition("\t")
+            mode, _kind, obj = meta.split()
+            out[path] = (mode, obj)
+    return out
+
+
+def file_blobs(root: Path, paths: list[str]) -> dict[str, str]:
+    """The object id each regular file of ``paths`` would have if added now."""
+    if not paths:
+        return {}
+    proc = _git(root, "hash-object", "--stdin-paths", check=False, stdin="\n".join(paths) + "\n")
+    ids = proc.stdout.split()
+    return dict(zip(paths, ids, strict=True)) if proc.returncode == 0 and len(ids) == len(paths) else {}
+
+
+def _blob_text(root: Path, obj: str) -> str:
+    return _git(root, "cat-file", "blob", obj, check=False).stdout
+
+
+def edited_since(root: Path, tree: str, paths: list[str]) -> list[str]:
+    """Those of ``paths`` whose file in the tree is not what ``tree`` holds (changed, removed or
+    added since): a person's edits on top of what a merge wrote."""
+    expected = tree_blobs(root, tree, paths)
+    regular = [p for p in paths if (root / p).is_file() and not (root / p).is_symlink()]
+    actual = file_blobs(root, regular)
+    edited = []
+    for rel in paths:
+        f, exp = root / rel, expected.get(rel)
+        if exp is None:
+            same = not f.exists() and not f.is_symlink()
+        elif exp[0] == "160000":  # a submodule: not a file of this tree
+            same = True
+        elif exp[0] == "120000":
+            same = f.is_symlink() and str(f.readlink()) == _blob_text(root, exp[1])
+        else:
+            same = rel in actual and actual[rel] == exp[1]
+        if not same:
+            edited.append(rel)
+    return edited
+
+
+def undo_merge(root: Path, base: str, merged_tree: str | None) -> list[str]:
+    """Take back a merge left in progress without losing a person's edit: every path the merge
+    wrote goes back to ``base`` (index and file) unless a person changed it since (``merged_tree``
+    is what the merge staged); those keep the person's file, unstaged. Paths the merge did not
+    touch are left alone, staged or not. Returns the paths kept as the person left them."""
+    if not merge_in_progress(root):
+        return []
+    tree = merged_tree or index_tree(root)
+    if tree is None:  # unmerged entries: a conflict phaser did not leave (it aborts its own)
+        raise PhaserError("a merge with conflicts is in progress: resolve or abort it (git merge --abort)")
+    paths = changed_between(root, base, tree)
+    now = index_tree(root)
+    staged = set(changed_between(root, tree, now)) if now and now != tree else set()
+    edited = sorted(set(edited_since(root, tree, paths)) | (staged & set(paths)))
+    pristine = [p for p in paths if p not in edited]
+    restore = ["--literal-pathspecs", "restore", f"--source={base}", "--staged"]
+    if pristine:
+        _git(root, *restore, "--worktree", "--", *pristine)
+    if edited:
+        _git(root, *restore, "--", *edited)
+    _git(root, "merge", "--quit")
+    return edited
+
+
+def unstage_extra(root: Path, merged_tree: str) -> list[str]:
+    """Whatever was staged on top of what a merge staged, unstaged (the files stay as they are),
+    so committing the merge commits the merge alone."""
+    now = index_tree(root)
+    extra = changed_between(root, merged_tree, now) if now and now != merged_tree else []
+    if extra:
+        _git(root, "--literal-pathspecs", "restore", f"--source={merged_tree}", "--staged", "--", *extra)
+    return extra
 
 
 def abort_merge(root: Path) -> None:
