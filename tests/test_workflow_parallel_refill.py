@@ -1,0 +1,126 @@
+"""`phaser run --parallel N` keeps N phases running: a slot freed by a phase that is done starts the
+next ready phase at once, while the others still run; run on the real anthropic SDK against the
+fake Messages API, real git worktrees and a real pytest gate."""
+
+from __future__ import annotations
+
+import pytest
+
+from parallel_helpers import (
+    SLUG,
+    PhaseScript,
+    bash,
+    create,
+    git,
+    make_project,
+    module_calls,
+    phase_of,
+    phase_turns,
+    plan_text,
+)
+from phaser.cli import main
+
+PLAN = f"specs/{SLUG}/plan.md"
+pytestmark = pytest.mark.timeout(900)
+POLLS = 60
+"""How many times a held phase waits (up to 5 s each) for its marker before it gives up: a bound
+for a broken run, not a pace; a marker that comes releases it at once."""
+
+
+def read(root, rel):
+    return (root / rel).read_text(encoding="utf-8")
+
+
+class Hold:
+    """A fake-API script in front of a `PhaseScript`: phase ``held``, in its code step, waits (a
+    confined bash command polling for a marker file) until phase ``until`` has made its first
+    request (it has started); then it goes on. ``in_time`` says whether the marker came before
+    the held phase gave up."""
+
+    def __init__(self, script: PhaseScript, held: str, until: str, marker) -> None:
+        self.script, self.held, self.until, self.marker = script, held, until, marker
+        self.polls = 0
+        self.released = False
+        self.in_time: bool | None = None
+        self.seen: list[str] = []
+
+    def __call__(self, body: dict) -> dict:
+        phase = phase_of(body) or "?"
+        if phase not in self.seen:
+            self.seen.append(phase)
+            if phase == self.until:
+                self.marker.write_text("go\n", encoding="utf-8")
+        if phase == self.held and self.script.pos.get(phase) == 1 and not self.released:
+            if self.marker.exists() or self.polls >= POLLS:
+                self.released, self.in_time = True, self.marker.exists()
+            else:
+                self.polls += 1
+                wait = f"for i in $(seq 50); do [ -e {self.marker} ] && break; sleep 0.1; done"
+                return {"tool_calls": [bash(wait)]}
+        return self.script(body)
+
+
+def test_a_freed_slot_starts_the_next_ready_phase_while_a_slow_one_still_runs(tmp_path, api, capsys):
+    plan = plan_text(
+        [("Module a", "Add `a.py`"), ("Module b", "Add `b.py`"), ("Module c", "Add `c.py`")],
+        depends={3: "2"},
+    )
+    root = make_project(tmp_path / "p", plan)
+    script = PhaseScript(
+        {n: phase_turns(n, module_calls(n, name)) for n, name in ((1, "a"), (2, "b"), (3, "c"))}
+    )
+    hold = Hold(script, "1", until="3", marker=root / ".phaser" / "go")
+    api.set_script(hold)
+    assert main(["run", "-C", str(root), "--parallel", "2"]) == 0
+    # phase 1 was still in its code step when phase 3 started: 2 was merged, and 3 took its slot
+    assert hold.in_time is True
+    out = capsys.readouterr().out
+    assert "phase 1, 2: at once, each in its own git worktree" in out
+    assert "phase 3: in its own git worktree from" in out and "beside 1" in out
+    plan = read(root, PLAN)
+    assert plan.count("- [x]") == 3 and plan.count("verified") == 3
+    # phase 2 merged as soon as it was done (phase 3 waited for it), ahead of phase 1; phase 3,
+    # nothing waiting for it, merged after the earlier phase 1
+    log = git(root, "log", "--first-parent", "--format=%s").splitlines()
+    assert log[:3] == ["phase 3: Module c", "phase 1: Module a", "phase 2: Module b"]
+    assert (root / "c.py").is_file() and (root / "b.py").is_file() and (root / "a.py").is_file()
+    assert git(root, "status", "--porcelain").strip() == ""
+    assert len(git(root, "worktree", "list").splitlines()) == 1 and "phaser/" not in git(root, "branch")
+
+
+RED = "def test_red():\n    assert False, 'phase 2 cannot make this pass'\n"
+
+
+def test_a_blocked_lane_frees_its_slot_but_never_starts_the_phase_that_depends_on_it(tmp_path, api):
+    plan = plan_text(
+        [
+            ("Module a", "Add `a.py`"),
+            ("Red", "Add `b.py`"),
+            ("After red", "Add `c.py`"),
+            ("Module d", "Add `d.py`"),
+        ],
+        depends={3: "2"},
+    )
+    root = make_project(tmp_path / "p", plan)  # fix_attempts 0: a red gate blocks at once
+    script = PhaseScript(
+        {
+            1: phase_turns(1, module_calls(1, "a")),
+            2: phase_turns(2, [*module_calls(2, "b"), create("tests/test_red.py", RED)]),
+            3: phase_turns(3, module_calls(3, "c")),
+            4: phase_turns(4, module_calls(4, "d")),
+        }
+    )
+    hold = Hold(script, "1", until="4", marker=root / ".phaser" / "go")
+    api.set_script(hold)
+    assert main(["run", "-C", str(root), "-q", "--parallel", "2"]) == 1  # phase 2 blocked
+    # phase 2 blocked in its worktree; its slot went to phase 4 while phase 1 still ran; phase 3,
+    # which depends on the blocked phase, never started
+    assert hold.in_time is True
+    assert "3" not in hold.seen
+    plan = read(root, PLAN)
+    phase2 = plan[plan.index("## Phase 2") : plan.index("## Phase 3")]
+    assert "status: blocked" in phase2
+    assert "- [x] Add `a.py`" in plan and "- [x] Add `d.py`" in plan
+    assert "- [ ] Add `b.py`" in plan and "- [ ] Add `c.py`" in plan
+    assert (root / "a.py").is_file() and (root / "d.py").is_file() and not (root / "c.py").exists()
+    assert len(git(root, "worktree", "list").splitlines()) == 1
