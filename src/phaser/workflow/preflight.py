@@ -42,14 +42,20 @@ class Preflight:
         return max((e["exit_code"] for e in self.expected), default=0)
 
 
-def check(project: Project, info: SpecInfo, options: RunOptions) -> Preflight:
-    """Raise the refusal a run of ``info``'s plan would make; otherwise what it would meet."""
+def check(project: Project, info: SpecInfo, options: RunOptions, *, dry_run: bool = False) -> Preflight:
+    """Raise the refusal a run of ``info``'s plan would make; otherwise what it would meet.
+
+    When a killed parallel run left a merge in progress, the real run checks the tree only once it
+    has put that right, under the plan's lock (a refusal now would leave the half-merge in place,
+    where a stash or a commit would sweep it up); a dry run predicts that check."""
     check_spec(project, info)
     provider = make_provider(project, options)
     check_lock(project, info.slug)
     unfinished = pending_undo(project, info)
-    undone = [*(unfinished["paths"] if unfinished else ()), *wave_recovery.pending_paths(project, info)]
-    check_tree(project, info, options, undone=undone)
+    put_back = wave_recovery.pending(project, info)
+    if put_back is None or dry_run:
+        undone = [*(unfinished["paths"] if unfinished else ()), *(put_back or ())]
+        check_tree(project, info, options, undone=undone)
     out = Preflight(provider, unfinished)
     if not project.config.gates.commands:
         out.expected.append(

@@ -31,7 +31,7 @@ from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.routing import load_plan
 from phaser.workflow.worktrees import Lane, WaveRecord
 
-__all__ = ["discard", "merge_ready", "pending_paths", "recover_wave"]
+__all__ = ["discard", "merge_ready", "pending", "recover_wave"]
 
 INTERRUPTED = (worktrees.MERGING, worktrees.TICKED)
 
@@ -56,17 +56,22 @@ def _half_merged(project: Project, record: WaveRecord) -> Lane | None:
     return lane
 
 
-def pending_paths(project: Project, info: SpecInfo) -> list[str]:
-    """The paths a killed run's merge left staged, which the run puts right before it checks for
-    uncommitted changes (so the check before the lock does not count them); refuses as the run
-    would when it could not."""
+def pending(project: Project, info: SpecInfo) -> list[str] | None:
+    """None when no killed run's merge is left in progress; else the paths the run puts back
+    before it checks for uncommitted changes (what the merge wrote, minus files a person changed
+    since, which stay). Refuses as the run would when it could not tell them apart."""
     record = WaveRecord(project.config.state_dir, info.slug)
     lane = _half_merged(project, record) if record.lanes else None
     if lane is None:
-        return []
-    tree = lane.merged_tree or worktrees.index_tree(project.root)
+        return None
+    root = project.root
+    tree = lane.merged_tree or worktrees.index_tree(root)
     assert lane.head_before is not None
-    return worktrees.changed_between(project.root, lane.head_before, tree) if tree else []
+    paths = worktrees.changed_between(root, lane.head_before, tree) if tree else []
+    if lane.state == worktrees.TICKED and lane.merged_tree:  # committed as it is: its paths leave
+        return paths
+    edited = set(worktrees.edited_since(root, tree, paths)) if tree else set()
+    return [p for p in paths if p not in edited]
 
 
 def _finish_half_merge(project: Project, info: SpecInfo, record: WaveRecord, on_event: ev.EventSink) -> None:
