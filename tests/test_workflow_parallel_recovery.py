@@ -197,3 +197,65 @@ def test_redo_of_a_phase_merged_by_a_parallel_run(tmp_path, api, capsys):
     plan = read(root, PLAN)
     assert "- [x] Add `a.py`" in plan and "- [ ] Add `b.py`" in plan and "invalidated" in plan
     assert git(root, "status", "--porcelain").strip() == ""
+
+
+HOOK = """\
+#!/bin/sh
+# a person's hook: in the main checkout (not a worktree, whose .git is a file), while told to, it
+# holds the commit, so the test can kill phaser between the tick and the merge's commit
+if [ -d .git ] && [ -e hang-commit ]; then
+  touch committing
+  while [ -e hang-commit ]; do sleep 0.1; done
+fi
+"""
+
+
+def test_a_kill_just_before_the_merge_commit_is_committed_next_time_without_a_persons_edits(
+    tmp_path, api, capsys
+):
+    root = make_project(tmp_path / "p", plan_text([("Module a", "Add `a.py`"), ("Module b", "Add `b.py`")]))
+    with open(root / ".git" / "info" / "exclude", "a", encoding="utf-8") as fh:
+        fh.write("hang-commit\ncommitting\n")
+    hook = root / ".git" / "hooks" / "prepare-commit-msg"  # runs even with --no-verify
+    hook.write_text(HOOK, encoding="utf-8")
+    hook.chmod(0o755)
+    (root / "hang-commit").write_text("x")
+    head = git(root, "rev-parse", "HEAD").strip()
+    plain = {1: phase_turns(1, module_calls(1, "a")), 2: phase_turns(2, module_calls(2, "b"))}
+    api.set_script(PhaseScript(plain))
+    proc = run_in_background(root, api.base_url, "--parallel", "2")
+    try:
+        wait_for(lambda: (root / "committing").exists(), "the merge's commit")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+        (root / "hang-commit").unlink()
+    # killed with the gates green and the tick written: only the commit was left
+    assert (root / ".git" / "MERGE_HEAD").exists() and git(root, "rev-parse", "HEAD").strip() == head
+    assert "- [x] Add `a.py`" in read(root, PLAN)
+    # a person stages a file of their own and edits a.py, which the merge brought
+    (root / "scratch.txt").write_text("mine\n", encoding="utf-8")
+    git(root, "add", "scratch.txt")
+    mine = "VALUE = 1\n# the person's line\n"
+    (root / "a.py").write_text(mine, encoding="utf-8")
+    api.set_script(PhaseScript(plain))
+    capsys.readouterr()
+    assert main(["next", "-C", str(root)]) == 3  # committed; then the person's files stop the line
+    captured = capsys.readouterr()
+    assert "its merge was interrupted just before the commit; committed now" in captured.out
+    assert "scratch.txt left as they were, not in the commit" in captured.out
+    assert "uncommitted changes (" in captured.err
+    # the commit is the merge as its gates saw it: a merge commit with the tick, nothing of the person's
+    assert git(root, "log", "-1", "--format=%s").strip() == "phase 1: Module a"
+    assert git(root, "log", "-1", "--format=%P").split()[0] == head
+    assert len(git(root, "log", "-1", "--format=%P").split()) == 2
+    assert git(root, "show", "HEAD:a.py") == "VALUE = 1\n"
+    assert "- [x] Add `a.py`" in git(root, "show", f"HEAD:{PLAN}")
+    assert "scratch.txt" not in git(root, "show", "--stat", "--format=", "HEAD")
+    assert read(root, "a.py") == mine and read(root, "scratch.txt") == "mine\n"
+    assert not (root / ".git" / "MERGE_HEAD").exists()
+    # the person puts their files away; the run goes on with phase 2
+    git(root, "checkout", "--", "a.py")
+    git(root, "rm", "-q", "--cached", "--ignore-unmatch", "scratch.txt")
+    (root / "scratch.txt").unlink()
+    finish_sequentially(root)

@@ -58,8 +58,9 @@ def _half_merged(project: Project, record: WaveRecord) -> Lane | None:
 
 def pending(project: Project, info: SpecInfo) -> list[str] | None:
     """None when no killed run's merge is left in progress; else the paths the run puts back
-    before it checks for uncommitted changes (what the merge wrote, minus files a person changed
-    since, which stay). Refuses as the run would when it could not tell them apart."""
+    before it checks for uncommitted changes (what the merge wrote, taken back or committed, minus
+    files a person changed since, which stay changed). Refuses as the run would when it could not
+    tell them apart."""
     record = WaveRecord(project.config.state_dir, info.slug)
     lane = _half_merged(project, record) if record.lanes else None
     if lane is None:
@@ -68,8 +69,6 @@ def pending(project: Project, info: SpecInfo) -> list[str] | None:
     tree = lane.merged_tree or worktrees.index_tree(root)
     assert lane.head_before is not None
     paths = worktrees.changed_between(root, lane.head_before, tree) if tree else []
-    if lane.state == worktrees.TICKED and lane.merged_tree:  # committed as it is: its paths leave
-        return paths
     edited = set(worktrees.edited_since(root, tree, paths)) if tree else set()
     return [p for p in paths if p not in edited]
 
@@ -83,7 +82,7 @@ def _finish_half_merge(project: Project, info: SpecInfo, record: WaveRecord, on_
     if lane.state == worktrees.TICKED and lane.merged_tree:  # gates green, tick written: commit it
         from phaser.workflow.checkoff import commit_message
 
-        extra = worktrees.unstage_extra(root, lane.merged_tree)
+        extra = worktrees.unstage_extra(root, lane.merged_tree, project.rel(info.plan_path))
         message = commit_message(
             info.slug,
             lane.number,

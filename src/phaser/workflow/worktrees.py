@@ -309,11 +309,12 @@ def undo_merge(root: Path, base: str, merged_tree: str | None) -> list[str]:
     return edited
 
 
-def unstage_extra(root: Path, merged_tree: str) -> list[str]:
-    """Whatever was staged on top of what a merge staged, unstaged (the files stay as they are),
-    so committing the merge commits the merge alone."""
+def unstage_extra(root: Path, merged_tree: str, plan_rel: str) -> list[str]:
+    """Whatever was staged on top of what a merge staged (but the plan, whose tick goes with it),
+    unstaged (the files stay as they are), so committing the merge commits the merge alone."""
     now = index_tree(root)
     extra = changed_between(root, merged_tree, now) if now and now != merged_tree else []
+    extra = [p for p in extra if p != plan_rel]
     if extra:
         _git(root, "--literal-pathspecs", "restore", f"--source={merged_tree}", "--staged", "--", *extra)
     return extra
