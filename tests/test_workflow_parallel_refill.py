@@ -77,6 +77,13 @@ def test_a_freed_slot_starts_the_next_ready_phase_while_a_slow_one_still_runs(tm
     out = capsys.readouterr().out
     assert "phase 1, 2: at once, each in its own git worktree" in out
     assert "phase 3: in its own git worktree from" in out and "beside 1" in out
+    # every line of a phase's events, interleaved as they came, starts with that phase's label
+    lines = out.splitlines()
+    for number, name in ((1, "a"), (2, "b"), (3, "c")):
+        mine = [line for line in lines if f"{name}.py" in line and "create" in line]
+        assert len(mine) == 2 and all(line.startswith(f"[phase {number}]   ✓ create") for line in mine), out
+        for step in ("--- explore", "--- code", "--- gates", f"=== phase {number}: passed"):
+            assert any(line.startswith(f"[phase {number}] {step}") for line in lines), (step, out)
     plan = read(root, PLAN)
     assert plan.count("- [x]") == 3 and plan.count("verified") == 3
     # phase 2 merged as soon as it was done (phase 3 waited for it), ahead of phase 1; phase 3,
