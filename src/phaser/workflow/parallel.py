@@ -22,11 +22,10 @@ record (``.phaser/worktrees/<slug>/wave.json``), which every run puts right firs
 from __future__ import annotations
 
 import contextlib
-import queue
 import signal
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from phaser import events as ev
 from phaser.agent.confine.policy import resolve_backend
@@ -35,16 +34,16 @@ from phaser.errors import UsageError
 from phaser.outcomes import Action, Hint, Outcome
 from phaser.plan.model import Phase, Plan
 from phaser.workflow import git, preflight, worktrees
-from phaser.workflow.budget import Allowance, Budget, Spend
+from phaser.workflow.budget import Allowance, Budget
 from phaser.workflow.git_guard import GitGuard
-from phaser.workflow.lane import LaneRun
+from phaser.workflow.lane_pool import LanePool, Live
 from phaser.workflow.locks import plan_run_lock
 from phaser.workflow.merge import MergeContext, cleanup, keep_journals
 from phaser.workflow.phase_outcome import PhaseOutcome
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.providers import RunOptions, make_provider
 from phaser.workflow.resume import recover
-from phaser.workflow.routing import load_plan, route_model, stuck_hints, stuck_reason
+from phaser.workflow.routing import load_plan, stuck_hints, stuck_reason
 from phaser.workflow.run_loop import RunResult, unapproved
 from phaser.workflow.wave_recovery import discard, merge_safely, recover_wave
 from phaser.workflow.worktrees import Lane, WaveRecord
@@ -72,32 +71,9 @@ def split(left: Allowance, n: int) -> Allowance:
     return Allowance(left.usd / n, left.tokens // n, left.turns // n)
 
 
-def spend_of(out: PhaseOutcome) -> Spend:
-    """What a phase spent, as the run's caps count it (see `RunResult.tokens`)."""
-    return RunResult(out.slug, Outcome.COMPLETE, [out]).spent
-
-
 def waited_for(plan: Plan) -> set[int]:
     """Phases that some phase not yet done depends on: merged as soon as they are done."""
     return {d for p in plan.phases if not p.done for d in p.depends}
-
-
-@dataclass
-class _Live:
-    lane: Lane
-    run: LaneRun
-    allowance: Allowance
-    thread: threading.Thread | None = None
-    out: PhaseOutcome | None = None
-    finished: bool = False
-
-    @property
-    def reserved(self) -> Spend:
-        """Set aside for this lane: its allowance while it runs, what it spent once it is done."""
-        if self.finished and self.out is not None:
-            return spend_of(self.out)
-        a = self.allowance
-        return Spend(max(a.usd, 0.0), max(a.tokens, 0), max(a.turns, 0))
 
 
 @contextlib.contextmanager
@@ -148,21 +124,16 @@ class ParallelRun:
         self.record = WaveRecord(project.config.state_dir, info.slug)
         self.confinement = resolve_backend(project.config.agent.sandbox)
         self.guard = GitGuard.take(project.root)
-        self.live: dict[int, _Live] = {}
-        """Lanes started by this run and not yet merged or settled, by phase number."""
-        self.done: queue.Queue[int] = queue.Queue()
-        """Lane threads put their phase number here when they end."""
+        self.pool = LanePool(project, info, self.options, provider, self.record, self.emit, self.stop)
 
     def emit(self, event: ev.Event) -> None:
         with self._lock:  # lanes report from their threads; a shell sees one event at a time
             self.on_event(event)
 
-    def _sink(self, number: int) -> ev.EventSink:
-        def sink(event: ev.Event) -> None:
-            event.lane = number
-            self.emit(event)
-
-        return sink
+    @property
+    def live(self) -> dict[int, Live]:
+        """Lanes started by this run and not yet merged or settled, by phase number."""
+        return self.pool.live
 
     def _ctx(self) -> MergeContext:
         return MergeContext(self.project, self.info, self.record, self.confinement, self.emit, self.stop)
@@ -175,6 +146,7 @@ class ParallelRun:
 
     def run(self) -> RunResult:
         self.record = recover_wave(self.project, self.info, self.emit)
+        self.pool.record = self.record
         message = recover(
             self.project.root, self.project.config.state_dir, self.info.slug, self.info.plan_path
         )
@@ -186,7 +158,7 @@ class ParallelRun:
                 self._merge_waiting()
                 return self._schedule()
             finally:
-                self._drain()
+                self.pool.drain()
 
     def _schedule(self) -> RunResult:
         """Start ready phases into free slots, merge lanes as they finish, until nothing runs and
@@ -198,7 +170,7 @@ class ParallelRun:
                 verdict = self._fill()
             if not self.live:
                 return verdict if verdict is not None else self._stopped_or_ended()
-            self._wait()
+            self.pool.wait()
 
     def _fill(self) -> RunResult | None:
         """Start as many ready phases as there are free slots; when none can start, why (the
@@ -212,7 +184,7 @@ class ParallelRun:
             return res
         if not ready:
             return None if self.live else self._ended(plan)
-        slots = self.n - sum(1 for item in self.live.values() if not item.finished)
+        slots = self.n - self.pool.running
         if self.limit is not None:
             slots = min(slots, max(self.limit, 1) - len(waiting) - len(self.live))
             if slots <= 0 and not self.live:
@@ -224,9 +196,7 @@ class ParallelRun:
                 return res
         if slots <= 0:
             return None
-        committed = res.spent
-        for item in self.live.values():
-            committed = committed + item.reserved
+        committed = res.spent + self.pool.reserved()
         reached = self.budget.run_reached(committed)
         if reached:
             if self.live:
@@ -234,7 +204,10 @@ class ParallelRun:
             res.detail, res.reason = reached, Outcome.BUDGET
             self.emit(ev.Notice(reached, "warning"))
             return res
-        self._start(ready[:slots], split(self.budget.run_left(committed), slots))
+        base = git.head(self.project.root)
+        if base is None:
+            raise UsageError("a parallel run needs a commit to start the worktrees from: commit first")
+        self.pool.start(ready[:slots], split(self.budget.run_left(committed), slots), base)
         return None
 
     def _ended(self, plan: Plan) -> RunResult:
@@ -267,80 +240,6 @@ class ParallelRun:
 
     # -- lanes -------------------------------------------------------------------------------
 
-    def _start(self, phases: list[Phase], allowance: Allowance) -> None:
-        base = git.head(self.project.root)
-        if base is None:
-            raise UsageError("a parallel run needs a commit to start the worktrees from: commit first")
-        numbers = ", ".join(str(p.number) for p in phases)
-        others = ", ".join(str(n) for n, item in sorted(self.live.items()) if not item.finished)
-        how = "at once, each" if len(phases) > 1 else "alone" if not others else ""
-        where = f"in its own git worktree from {base[:10]} (.phaser/worktrees/{self.info.slug}/)"
-        said = f"phase {numbers}: {how} {where}" if how else f"phase {numbers}: {where}, beside {others}"
-        self.emit(ev.Notice(said))
-        for phase in phases:
-            lane = worktrees.add(
-                self.project.root, self.project.config.state_dir, self.info.slug, phase.number, base
-            )
-            self.record.put(lane)
-            model, _why = route_model(self.project, phase, self.options)
-            run = LaneRun(
-                self.project,
-                self.info,
-                lane,
-                self.provider,
-                model=model,
-                link=worktrees.link_text(self.project.root, lane) or "",
-                on_event=self._sink(phase.number),
-                stop_event=self.stop,
-                allowance=allowance,
-                escalate=self.project.config.models.escalate and not self.options.model and not phase.model,
-            )
-            item = _Live(lane, run, allowance)
-            item.thread = threading.Thread(
-                target=self._lane, args=(item,), name=f"phaser-phase-{phase.number}", daemon=True
-            )
-            self.live[phase.number] = item
-            item.thread.start()
-
-    def _lane(self, item: _Live) -> None:
-        try:
-            item.out = item.run.run()
-        except BaseException as exc:  # noqa: BLE001 - one lane's failure must not take the others down
-            out = PhaseOutcome(
-                self.info.slug,
-                item.lane.number,
-                "",
-                Outcome.ERROR,
-                str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
-            )
-            self._sink(item.lane.number)(
-                ev.PhaseFinished(self.info.slug, item.lane.number, out.outcome, out.detail, out.as_dict())
-            )
-            item.out = out
-        finally:
-            item.finished = True
-            self.done.put(item.lane.number)
-
-    def _wait(self) -> None:
-        """Until a lane ends (Ctrl-C without our handler, off the main thread, stops them all)."""
-        while True:
-            try:
-                self.done.get(timeout=0.5)
-                return
-            except queue.Empty:
-                continue
-            except KeyboardInterrupt:
-                self.stop.set()
-
-    def _drain(self) -> None:
-        """The run is ending (an error on the way too): no lane is left running behind it."""
-        if any(not item.finished for item in self.live.values()):
-            self.stop.set()
-        for item in self.live.values():
-            while item.thread is not None and item.thread.is_alive():
-                with contextlib.suppress(KeyboardInterrupt):
-                    item.thread.join(0.5)
-
     def _settle_finished(self) -> None:
         """Every lane that ended: settled at once when it will not merge; merged in phase order
         when it will, or ahead of an earlier phase still running when a later phase waits for it."""
@@ -357,7 +256,7 @@ class ParallelRun:
             del self.live[number]
             self._settle(item)
 
-    def _settle(self, item: _Live) -> None:
+    def _settle(self, item: Live) -> None:
         out, lane = item.out, item.lane
         assert out is not None
         if item.run.ready is not None:

@@ -23,7 +23,7 @@ from phaser import events as ev
 from phaser.agent.confine.policy import resolve_backend
 from phaser.errors import NeedsHuman, PhaserError
 from phaser.stamps import utc_stamp
-from phaser.workflow import git, worktrees
+from phaser.workflow import git, merge_git, worktrees
 from phaser.workflow.git_guard import GitGuard
 from phaser.workflow.merge import MergeContext, block, cleanup, merge_lane, outcome_of
 from phaser.workflow.phase_outcome import PhaseOutcome
@@ -40,13 +40,13 @@ def _half_merged(project: Project, record: WaveRecord) -> Lane | None:
     """The lane whose merge a killed run left in progress, or None. Raises NeedsHuman when the
     merge in progress is not (only) that lane's: phaser will not guess."""
     root = project.root
-    if not worktrees.merge_in_progress(root):
+    if not merge_git.merge_in_progress(root):
         return None
     lanes = [lane for lane in record.lanes.values() if lane.state in INTERRUPTED]
     if not lanes:
         return None  # a person's own merge: the check for uncommitted changes names its paths
     lane = min(lanes, key=lambda x: x.number)
-    theirs, head = worktrees.merge_head(root), git.head(root)
+    theirs, head = merge_git.merge_head(root), git.head(root)
     if theirs != lane.work.get("commit") or not lane.head_before or head != lane.head_before:
         raise NeedsHuman(
             f"a merge is in progress that phaser cannot tell apart from phase {lane.number}'s interrupted "
@@ -66,10 +66,10 @@ def pending(project: Project, info: SpecInfo) -> list[str] | None:
     if lane is None:
         return None
     root = project.root
-    tree = lane.merged_tree or worktrees.index_tree(root)
+    tree = lane.merged_tree or merge_git.index_tree(root)
     assert lane.head_before is not None
-    paths = worktrees.changed_between(root, lane.head_before, tree) if tree else []
-    edited = set(worktrees.edited_since(root, tree, paths)) if tree else set()
+    paths = merge_git.changed_between(root, lane.head_before, tree) if tree else []
+    edited = set(merge_git.edited_since(root, tree, paths)) if tree else set()
     return [p for p in paths if p not in edited]
 
 
@@ -82,20 +82,20 @@ def _finish_half_merge(project: Project, info: SpecInfo, record: WaveRecord, on_
     if lane.state == worktrees.TICKED and lane.merged_tree:  # gates green, tick written: commit it
         from phaser.workflow.checkoff import commit_message
 
-        extra = worktrees.unstage_extra(root, lane.merged_tree, project.rel(info.plan_path))
+        extra = merge_git.unstage_extra(root, lane.merged_tree, project.rel(info.plan_path))
         message = commit_message(
             info.slug,
             lane.number,
             lane.work.get("title", ""),
             "resumed: merged and gates green before the interruption",
         )
-        worktrees.commit_merge(root, message, project.rel(info.plan_path))
+        merge_git.commit_merge(root, message, project.rel(info.plan_path))
         record.set(lane.number, worktrees.MERGED)
         also = f" ({', '.join(extra[:5])} left as they were, not in the commit)" if extra else ""
         said = f"phase {lane.number}: its merge was interrupted just before the commit; committed now"
         on_event(ev.Notice(said + also))
         return
-    kept = worktrees.undo_merge(root, lane.head_before, lane.merged_tree)
+    kept = merge_git.undo_merge(root, lane.head_before, lane.merged_tree)
     record.set(lane.number, worktrees.READY, merged_tree=None)
     yours = (
         f"; {', '.join(kept[:5])} changed since the merge began and keep your version (uncommitted)"

@@ -113,7 +113,7 @@ class WaveRecord:
 # -- git ------------------------------------------------------------------------------------------
 
 
-def _git(
+def run_git(
     root: Path, *args: str, check: bool = True, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, input=stdin)
@@ -124,7 +124,7 @@ def _git(
 
 def common_dir(root: Path) -> Path:
     """The main ``.git`` every worktree shares (hooks, config, objects, refs)."""
-    out = _git(root, "rev-parse", "--git-common-dir").stdout.strip()
+    out = run_git(root, "rev-parse", "--git-common-dir").stdout.strip()
     path = Path(out)
     return (path if path.is_absolute() else root / path).resolve()
 
@@ -162,23 +162,23 @@ def add(root: Path, state_dir: Path, slug: str, number: int, base: str) -> Lane:
     while _branch_exists(root, branch) or path.exists():
         n += 1
         branch, path = f"{branch_name(slug, number)}-{n}", folder / f"phase-{number}-{n}"
-    _git(root, "worktree", "add", "-q", "-b", branch, str(path), base)
+    run_git(root, "worktree", "add", "-q", "-b", branch, str(path), base)
     return Lane(number, branch, str(path), base, started=utc_stamp())
 
 
 def _branch_exists(root: Path, branch: str) -> bool:
-    return _git(root, "rev-parse", "--verify", "-q", f"refs/heads/{branch}", check=False).returncode == 0
+    return run_git(root, "rev-parse", "--verify", "-q", f"refs/heads/{branch}", check=False).returncode == 0
 
 
 def remove(root: Path, lane: Lane, *, branch: bool = True) -> None:
     """Remove the worktree (and its branch): after a merge, or once its changes are kept as a patch."""
     if lane.worktree.exists():
-        _git(root, "worktree", "remove", "--force", "--force", str(lane.worktree), check=False)
+        run_git(root, "worktree", "remove", "--force", "--force", str(lane.worktree), check=False)
         if lane.worktree.exists():
             shutil.rmtree(lane.worktree, ignore_errors=True)
-    _git(root, "worktree", "prune", check=False)
+    run_git(root, "worktree", "prune", check=False)
     if branch:
-        _git(root, "branch", "-D", lane.branch, check=False)
+        run_git(root, "branch", "-D", lane.branch, check=False)
 
 
 def save_changes(lane: Lane, dest: Path) -> Path | None:
@@ -187,8 +187,8 @@ def save_changes(lane: Lane, dest: Path) -> Path | None:
     tree = lane.worktree
     if not (tree / ".git").exists():
         return None
-    _git(tree, "add", "-A", "--", ".", ":(exclude).phaser", check=False)
-    proc = _git(tree, "diff", "--cached", "--binary", lane.base, check=False)
+    run_git(tree, "add", "-A", "--", ".", ":(exclude).phaser", check=False)
+    proc = run_git(tree, "diff", "--cached", "--binary", lane.base, check=False)
     if proc.returncode != 0 or not proc.stdout.strip():
         return None
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -204,140 +204,8 @@ def commit_work(lane: Lane, message: str, paths: list[str]) -> str | None:
     return git.commit_paths(lane.worktree, message, paths)
 
 
-def merge_in_progress(root: Path) -> bool:
-    return (common_dir(root) / "MERGE_HEAD").exists()
-
-
-def merge(root: Path, branch: str) -> list[str] | None:
-    """Merge ``branch`` onto the head without committing; None when it applied cleanly, else the
-    conflicting paths (the merge is aborted: the head and tree are as before)."""
-    proc = _git(root, "merge", "--no-ff", "--no-commit", "-q", branch, check=False)
-    if proc.returncode == 0:
-        return None
-    unmerged = _git(root, "diff", "--name-only", "--diff-filter=U", check=False).stdout.split()
-    abort_merge(root)
-    return unmerged or [(proc.stderr.strip() or proc.stdout.strip()).splitlines()[0]]
-
-
-def merge_head(root: Path) -> str | None:
-    proc = _git(root, "rev-parse", "-q", "--verify", "MERGE_HEAD", check=False)
-    return proc.stdout.strip() or None
-
-
-def index_tree(root: Path) -> str | None:
-    """The tree the index holds now (None while it has unmerged entries)."""
-    proc = _git(root, "write-tree", check=False)
-    return proc.stdout.strip() if proc.returncode == 0 else None
-
-
-def changed_between(root: Path, a: str, b: str) -> list[str]:
-    """Paths that differ between two trees (or commits)."""
-    proc = _git(root, "diff", "--name-only", "-z", "--no-renames", a, b)
-    return [p for p in proc.stdout.split("\0") if p]
-
-
-def tree_blobs(root: Path, tree: str, paths: list[str]) -> dict[str, tuple[str, str]]:
-    """``{path: (mode, object)}`` of ``paths`` in ``tree`` (a path absent from it is left out)."""
-    if not paths:
-        return {}
-    proc = _git(root, "--literal-pathspecs", "ls-tree", "-z", tree, "--", *paths)
-    out = {}
-    for entry in proc.stdout.split("\0"):
-        if entry:
-            meta, _, path = entry.partition("\t")
-            mode, _kind, obj = meta.split()
-            out[path] = (mode, obj)
-    return out
-
-
-def file_blobs(root: Path, paths: list[str]) -> dict[str, str]:
-    """The object id each regular file of ``paths`` would have if added now."""
-    if not paths:
-        return {}
-    proc = _git(root, "hash-object", "--stdin-paths", check=False, stdin="\n".join(paths) + "\n")
-    ids = proc.stdout.split()
-    return dict(zip(paths, ids, strict=True)) if proc.returncode == 0 and len(ids) == len(paths) else {}
-
-
-def _blob_text(root: Path, obj: str) -> str:
-    return _git(root, "cat-file", "blob", obj, check=False).stdout
-
-
-def edited_since(root: Path, tree: str, paths: list[str]) -> list[str]:
-    """Those of ``paths`` whose file in the tree is not what ``tree`` holds (changed, removed or
-    added since): a person's edits on top of what a merge wrote."""
-    expected = tree_blobs(root, tree, paths)
-    regular = [p for p in paths if (root / p).is_file() and not (root / p).is_symlink()]
-    actual = file_blobs(root, regular)
-    edited = []
-    for rel in paths:
-        f, exp = root / rel, expected.get(rel)
-        if exp is None:
-            same = not f.exists() and not f.is_symlink()
-        elif exp[0] == "160000":  # a submodule: not a file of this tree
-            same = True
-        elif exp[0] == "120000":
-            same = f.is_symlink() and str(f.readlink()) == _blob_text(root, exp[1])
-        else:
-            same = rel in actual and actual[rel] == exp[1]
-        if not same:
-            edited.append(rel)
-    return edited
-
-
-def undo_merge(root: Path, base: str, merged_tree: str | None) -> list[str]:
-    """Take back a merge left in progress without losing a person's edit: every path the merge
-    wrote goes back to ``base`` (index and file) unless a person changed it since (``merged_tree``
-    is what the merge staged); those keep the person's file, unstaged. Paths the merge did not
-    touch are left alone, staged or not. Returns the paths kept as the person left them."""
-    if not merge_in_progress(root):
-        return []
-    tree = merged_tree or index_tree(root)
-    if tree is None:  # unmerged entries: a conflict phaser did not leave (it aborts its own)
-        raise PhaserError("a merge with conflicts is in progress: resolve or abort it (git merge --abort)")
-    paths = changed_between(root, base, tree)
-    now = index_tree(root)
-    staged = set(changed_between(root, tree, now)) if now and now != tree else set()
-    edited = sorted(set(edited_since(root, tree, paths)) | (staged & set(paths)))
-    pristine = [p for p in paths if p not in edited]
-    restore = ["--literal-pathspecs", "restore", f"--source={base}", "--staged"]
-    if pristine:
-        _git(root, *restore, "--worktree", "--", *pristine)
-    if edited:
-        _git(root, *restore, "--", *edited)
-    _git(root, "merge", "--quit")
-    return edited
-
-
-def unstage_extra(root: Path, merged_tree: str, plan_rel: str) -> list[str]:
-    """Whatever was staged on top of what a merge staged (but the plan, whose tick goes with it),
-    unstaged (the files stay as they are), so committing the merge commits the merge alone."""
-    now = index_tree(root)
-    extra = changed_between(root, merged_tree, now) if now and now != merged_tree else []
-    extra = [p for p in extra if p != plan_rel]
-    if extra:
-        _git(root, "--literal-pathspecs", "restore", f"--source={merged_tree}", "--staged", "--", *extra)
-    return extra
-
-
-def abort_merge(root: Path) -> None:
-    if merge_in_progress(root):
-        _git(root, "merge", "--abort", check=False)
-
-
-def commit_merge(root: Path, message: str, plan_rel: str) -> str:
-    """Commit the merge (and the plan's tick): everything the merge staged plus the plan."""
-    _git(root, "add", "--", plan_rel)
-    args = []
-    for key, fallback in (("user.name", "phaser"), ("user.email", "phaser@localhost")):
-        if not _git(root, "config", key, check=False).stdout.strip():
-            args += ["-c", f"{key}={fallback}"]
-    _git(root, *args, "commit", "-q", "--no-verify", "-m", message)
-    return git.head(root) or ""
-
-
 def listed(root: Path) -> list[Path]:
     """Every worktree git knows of (the main checkout excluded)."""
-    proc = _git(root, "worktree", "list", "--porcelain", check=False)
+    proc = run_git(root, "worktree", "list", "--porcelain", check=False)
     paths = [Path(line[9:]) for line in proc.stdout.splitlines() if line.startswith("worktree ")]
     return [p for p in paths if p.resolve() != root.resolve()]
