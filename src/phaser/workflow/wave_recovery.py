@@ -79,17 +79,18 @@ def _finish_half_merge(project: Project, info: SpecInfo, record: WaveRecord, on_
         return
     root = project.root
     assert lane.head_before is not None
-    if lane.state == worktrees.TICKED and lane.merged_tree:  # gates green, tick written: commit it
+    if lane.state == worktrees.TICKED:  # gates green, tick written: commit it
         from phaser.workflow.checkoff import commit_message
 
-        extra = merge_git.unstage_extra(root, lane.merged_tree, project.rel(info.plan_path))
+        plan_rel = project.rel(info.plan_path)
+        extra = merge_git.unstage_extra(root, lane.merged_tree, plan_rel) if lane.merged_tree else []
         message = commit_message(
             info.slug,
             lane.number,
             lane.work.get("title", ""),
             "resumed: merged and gates green before the interruption",
         )
-        merge_git.commit_merge(root, message, project.rel(info.plan_path))
+        merge_git.commit_merge(root, message, plan_rel)
         record.set(lane.number, worktrees.MERGED)
         also = f" ({', '.join(extra[:5])} left as they were, not in the commit)" if extra else ""
         said = f"phase {lane.number}: its merge was interrupted just before the commit; committed now"
