@@ -259,3 +259,27 @@ def test_a_kill_just_before_the_merge_commit_is_committed_next_time_without_a_pe
     git(root, "rm", "-q", "--cached", "--ignore-unmatch", "scratch.txt")
     (root / "scratch.txt").unlink()
     finish_sequentially(root)
+
+
+def test_a_blocked_lane_keeps_its_branch_and_worktree_through_the_runs_that_follow(tmp_path, api, capsys):
+    plan = plan_text([("Module a", "Add `a.py`"), ("Module b", "Add `b.py`"), ("Module c", "Add `c.py`")])
+    root = make_project(tmp_path / "p", plan)
+    clash = {
+        1: phase_turns(1, [*module_calls(1, "a"), create("shared.py", "WHO = 1\n")]),
+        2: phase_turns(2, [*module_calls(2, "b"), create("shared.py", "WHO = 2\n")]),
+        3: phase_turns(3, module_calls(3, "c")),
+    }
+    api.set_script(PhaseScript(clash))
+    assert main(["run", "-C", str(root), "-q", "--parallel", "2"]) == 1  # phase 2 conflicted: blocked
+    branch, tree = f"phaser/{SLUG}/phase-2", root / ".phaser" / "worktrees" / SLUG / "phase-2"
+    assert git(root, "branch", "--list", branch).strip() and (tree / "b.py").is_file()
+    assert git(root, "status", "--porcelain").strip() == ""  # phase 3's commit took the blocked note
+    # the runs that follow, one phase at a time, put right nothing of it: it waits for a person
+    api.set_script(PhaseScript(clash))
+    for argv in (["next", "-C", str(root), "-q"], ["run", "-C", str(root), "-q"]):
+        main(argv)
+        assert git(root, "branch", "--list", branch).strip() and (tree / "b.py").is_file()
+        assert git(root, "show", f"{branch}:shared.py") == "WHO = 2\n"
+    plan = read(root, PLAN)
+    assert "- [x] Add `c.py`" in plan and "- [ ] Add `b.py`" in plan and "status: blocked" in plan
+    assert f".phaser/worktrees/{SLUG}/phase-2" in git(root, "worktree", "list")

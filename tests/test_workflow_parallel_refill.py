@@ -131,3 +131,23 @@ def test_a_blocked_lane_frees_its_slot_but_never_starts_the_phase_that_depends_o
     assert "- [ ] Add `b.py`" in plan and "- [ ] Add `c.py`" in plan
     assert (root / "a.py").is_file() and (root / "d.py").is_file() and not (root / "c.py").exists()
     assert len(git(root, "worktree", "list").splitlines()) == 1
+
+
+def test_the_run_caps_hold_across_every_phase_started_into_a_freed_slot(tmp_path, api, capsys):
+    import json
+
+    names = ("a", "b", "c", "d")
+    plan = plan_text([(f"Module {name}", f"Add `{name}.py`") for name in names])
+    # [budget] run_turns: every phase takes 3 turns, so only two of the four fit in 8
+    root = make_project(tmp_path / "p", plan, extra_toml="run_turns = 8\n")
+    api.set_script(PhaseScript({n: phase_turns(n, module_calls(n, name)) for n, name in enumerate(names, 1)}))
+    code = main(["run", "-C", str(root), "-q", "--parallel", "2", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert result["reason"] == "budget" and code == 3
+    # whatever phase started into whichever slot, the run as a whole stayed within its cap
+    assert 0 < result["turns"] <= 8
+    assert sum(p["turns"] for p in result["phases"]) == result["turns"]
+    assert len(api.requests) <= 8
+    plan = read(root, PLAN)
+    assert plan.count("- [x]") == 2
+    assert len(git(root, "worktree", "list").splitlines()) == 1
