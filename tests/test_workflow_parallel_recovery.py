@@ -109,6 +109,8 @@ def test_a_persons_edits_made_after_the_kill_all_survive_the_recovery(tmp_path, 
     # file of their own, and a change to a.py, which only the half-merge had brought
     (root / "specs" / SLUG / "notes.md").write_text("my notes\n", encoding="utf-8")
     (root / "scratch.txt").write_text("mine\n", encoding="utf-8")
+    (root / "staged.txt").write_text("staged by me\n", encoding="utf-8")
+    git(root, "add", "staged.txt")  # staged on top of the half-merge: git merge --abort would drop it
     mine = "VALUE = 1\n# a person's line, written after the kill\n"
     (root / "a.py").write_text(mine, encoding="utf-8")
     capsys.readouterr()
@@ -127,13 +129,16 @@ def test_a_persons_edits_made_after_the_kill_all_survive_the_recovery(tmp_path, 
     assert read(root, f"specs/{SLUG}/notes.md") == "my notes\n"
     # the rest of the merge went back: its other files are gone, nothing of it is staged
     assert not (root / "tests" / "test_a.py").exists() and not (root / "tests" / "test_hang.py").exists()
-    assert git(root, "diff", "--cached", "--name-only").strip() == ""
+    assert git(root, "diff", "--cached", "--name-only").strip() == "staged.txt"  # still staged, as left
+    assert read(root, "staged.txt") == "staged by me\n"
     # and the refusal is the usual one line, naming the person's files
     assert (
         "uncommitted changes (" in captured.err and "a.py" in captured.err and "scratch.txt" in captured.err
     )
     # the person keeps their line elsewhere and lets the phase merge; their files stay uncommitted
     (root / "a.py").unlink()
+    git(root, "rm", "-q", "--cached", "staged.txt")
+    (root / "staged.txt").unlink()
     assert main(["next", "-C", str(root), "-q", "--allow-dirty"]) == 0
     assert read(root, "a.py") == "VALUE = 1\n"  # the lane's, merged and verified
     assert read(root, "scratch.txt") == "mine\n" and read(root, f"specs/{SLUG}/notes.md") == "my notes\n"

@@ -19,13 +19,18 @@ def merge_in_progress(root: Path) -> bool:
 
 def merge(root: Path, branch: str) -> list[str] | None:
     """Merge ``branch`` onto the head without committing; None when it applied cleanly, else the
-    conflicting paths (the merge is aborted: the head and tree are as before)."""
+    conflicting paths (the merge is aborted: the head and tree are as before). Raises when git
+    refused to begin (nothing changed)."""
     proc = run_git(root, "merge", "--no-ff", "--no-commit", "-q", branch, check=False)
     if proc.returncode == 0:
         return None
     unmerged = run_git(root, "diff", "--name-only", "--diff-filter=U", check=False).stdout.split()
     abort_merge(root)
-    return unmerged or [(proc.stderr.strip() or proc.stdout.strip()).splitlines()[0]]
+    if unmerged:
+        return unmerged
+    # refused before it began (e.g. files of a person's in the way): not a conflict between phases
+    said = " ".join(line.strip() for line in (proc.stderr or proc.stdout).splitlines()[:4] if line.strip())
+    raise PhaserError(f"git could not merge {branch}: {said}")
 
 
 def merge_head(root: Path) -> str | None:

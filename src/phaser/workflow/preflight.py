@@ -107,7 +107,7 @@ def check_tree(project: Project, info: SpecInfo, options: RunOptions, undone=())
     skip = {plan_rel, *undone}
     # specs/ is the person's: never swept into an agent's commit (resume.changed_paths), so a spec
     # saved during an earlier phase does not stop the line
-    dirty = [p for p in git.dirty_paths(project.root) if p not in skip and not p.startswith("specs/")]
+    dirty = sorted(p for p in git.dirty_paths(project.root) if p not in skip and not p.startswith("specs/"))
     if dirty:
         shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
         raise NeedsHuman(
