@@ -12,6 +12,7 @@ import pytest
 from parallel_helpers import (
     SLUG,
     PhaseScript,
+    git,
     make_project,
     module_calls,
     phase_turns,
@@ -127,3 +128,24 @@ async def test_the_live_log_labels_every_line_of_a_parallel_run_with_its_phase(t
     # the run's own lines (which phases start together) carry no phase's label
     assert any(line.startswith("phase 1, 2: at once") for line in lines), lines
     assert (root / "a.py").is_file() and (root / "b.py").is_file()
+
+
+async def test_the_tuis_next_puts_a_killed_parallel_runs_merge_right_first(tmp_path, api):
+    from test_workflow_parallel_recovery import killed_mid_merge
+
+    root, head = killed_mid_merge(tmp_path, api)  # a kill -9 mid-merge; the TUI runs one phase at a time
+    app = PhaserApp(Project.open(root), watch_files=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.home
+        await pilot.press("greater_than_sign")
+        await wait_in_app(
+            pilot,
+            lambda: "phase 1: passed" in screen.log_pane.text and screen.job is None,
+            timeout=600,
+            what="phase 1 merged",
+        )
+        log = screen.log_pane.text
+    assert "an interrupted merge of phaser/par/phase-1 was taken back" in log
+    assert not (root / ".git" / "MERGE_HEAD").exists()
+    assert git(root, "log", "-1", "--format=%s").strip() == "phase 1: Module a"
+    assert git(root, "log", "-1", "--format=%P").split()[0] == head
