@@ -151,3 +151,54 @@ def test_the_run_caps_hold_across_every_phase_started_into_a_freed_slot(tmp_path
     plan = read(root, PLAN)
     assert plan.count("- [x]") == 2
     assert len(git(root, "worktree", "list").splitlines()) == 1
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL"])
+def test_stop_or_kill_with_a_finished_lane_waiting_behind_a_running_one_keeps_it_for_a_plain_run(
+    tmp_path, api, sig
+):
+    import json
+    import os
+    import signal
+
+    from parallel_helpers import run_in_background, wait_for
+
+    root = make_project(tmp_path / "p", plan_text([("Module a", "Add `a.py`"), ("Module b", "Add `b.py`")]))
+    script = PhaseScript({1: phase_turns(1, module_calls(1, "a")), 2: phase_turns(2, module_calls(2, "b"))})
+    hold = Hold(script, "1", until="none", marker=root / ".phaser" / "never")  # phase 1 keeps waiting
+    api.set_script(hold)
+    record = root / ".phaser" / "worktrees" / SLUG / "wave.json"
+
+    def lanes() -> dict[int, str]:
+        try:
+            return {lane["number"]: lane["state"] for lane in json.loads(record.read_text())["lanes"]}
+        except (OSError, ValueError, KeyError):
+            return {}
+
+    proc = run_in_background(root, api.base_url, "--parallel", "2")
+    try:
+        # phase 2 is done and waits to merge after phase 1, which still runs: then Stop
+        wait_for(lambda: lanes() == {1: "running", 2: "ready"} and hold.polls > 0, "phase 2 waiting")
+        if sig == "SIGTERM":
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=300) == 1
+        else:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    if sig == "SIGTERM":
+        assert "phase 2 finished and merges on the next run" in (tmp_path / "run.log").read_text()
+        assert lanes() == {2: "ready"}
+    else:  # killed where it stood: phase 1 mid-phase, phase 2 done and on record as such
+        assert lanes() == {1: "running", 2: "ready"}
+    assert "- [x]" not in read(root, PLAN)
+    # a plain run (not --parallel): phase 1 again, then phase 2's finished lane merges, not rerun
+    api.set_script(PhaseScript({1: phase_turns(1, module_calls(1, "a"))}))
+    assert main(["run", "-C", str(root), "-q"]) == 0
+    assert read(root, PLAN).count("- [x]") == 2
+    log = git(root, "log", "--first-parent", "--format=%s %P").splitlines()
+    assert log[0].startswith("phase 2: Module b") and len(log[0].split(" ", 4)[-1].split()) == 2
+    assert log[1].startswith("phase 1: Module a")
+    assert len(git(root, "worktree", "list").splitlines()) == 1 and "phaser/" not in git(root, "branch")

@@ -120,6 +120,8 @@ class LanePool:
     def _body(self, item: Live) -> None:
         try:
             item.out = item.run.run()
+            if item.run.ready is not None:  # on record at once: a kill -9 while it waits merges it
+                self.record.set(item.lane.number, worktrees.READY, work=item.run.ready)
         except BaseException as exc:  # noqa: BLE001 - one lane's failure must not take the others down
             out = PhaseOutcome(
                 self.info.slug,

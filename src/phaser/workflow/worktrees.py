@@ -76,7 +76,7 @@ class WaveRecord:
     def __init__(self, state_dir: Path, slug: str) -> None:
         self.dir = worktrees_dir(state_dir, slug)
         self.path = self.dir / RECORD
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self.lanes: dict[int, Lane] = {}
         self._load()
 
@@ -95,19 +95,22 @@ class WaveRecord:
             atomic_write(self.path, json.dumps({"lanes": lanes}, indent=2, default=str))
 
     def put(self, lane: Lane) -> None:
-        self.lanes[lane.number] = lane
-        self.save()
+        with self._lock:  # lanes' threads record as they finish while the run's thread merges
+            self.lanes[lane.number] = lane
+            self.save()
 
     def set(self, number: int, state: str, **changes: object) -> None:
-        lane = self.lanes[number]
-        lane.state = state
-        for key, value in changes.items():
-            setattr(lane, key, value)
-        self.save()
+        with self._lock:
+            lane = self.lanes[number]
+            lane.state = state
+            for key, value in changes.items():
+                setattr(lane, key, value)
+            self.save()
 
     def drop(self, number: int) -> None:
-        self.lanes.pop(number, None)
-        self.save()
+        with self._lock:
+            self.lanes.pop(number, None)
+            self.save()
 
 
 # -- git ------------------------------------------------------------------------------------------
