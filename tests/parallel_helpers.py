@@ -140,7 +140,8 @@ def phase_turns(number: int, calls: list[dict], *, tasks: int = 1) -> list[dict]
 _PHASE = re.compile(r"You are working on phase (\d+(?:\.\d+)?) only")
 
 
-def _phase_of(body: dict[str, Any]) -> str | None:
+def phase_of(body: dict[str, Any]) -> str | None:
+    """The phase a fake-API request is for (from its brief), or None."""
     messages = body.get("messages") or []
     if not messages:
         return None
@@ -175,7 +176,7 @@ class PhaseScript:
         """Called with (phase, turn index) before a turn is served; a dict returned replaces it."""
 
     def __call__(self, body: dict[str, Any]) -> dict:
-        phase = _phase_of(body) or "?"
+        phase = phase_of(body) or "?"
         with self.lock:
             n = self.pos.get(phase, 0)
             other = self.partner.get(phase)

@@ -12,6 +12,7 @@ import pytest
 from parallel_helpers import (
     SLUG,
     PhaseScript,
+    git,
     make_project,
     module_calls,
     phase_turns,
@@ -104,3 +105,47 @@ async def test_another_phasers_parallel_run_shows_every_lane_running(tmp_path, a
 
     assert main(["run", "-C", str(root), "-q"]) == 0
     assert (root / "specs" / SLUG / "plan.md").read_text(encoding="utf-8").count("- [x]") == 2
+
+
+async def test_the_live_log_labels_every_line_of_a_parallel_run_with_its_phase(tmp_path, api):
+    root = make_project(tmp_path / "p", two_modules(), extra_toml=PAR_TOML)
+    api.set_script(
+        PhaseScript({1: phase_turns(1, module_calls(1, "a")), 2: phase_turns(2, module_calls(2, "b"))})
+    )
+    app = PhaserApp(Project.open(root), watch_files=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.home
+        await pilot.press("A")
+        await wait_in_app(pilot, lambda: screen.job is not None, timeout=60, what="the run's start")
+        await wait_in_app(pilot, lambda: screen.job is None, timeout=600, what="the run's end")
+        lines = screen.log_pane.transcript
+    # each phase's steps, tool calls, gates and outcome say whose they are, interleaved as they came
+    for number, name in ((1, "a"), (2, "b")):
+        mine = [line for line in lines if f"{name}.py" in line and "create" in line]
+        assert len(mine) == 2 and all(line.startswith(f"[phase {number}]   ✓ ") for line in mine), lines
+        assert any(line.startswith(f"[phase {number}] --- code") for line in lines), lines
+        assert any(line.startswith(f"[phase {number}] === phase {number}: passed") for line in lines), lines
+    # the run's own lines (which phases start together) carry no phase's label
+    assert any(line.startswith("phase 1, 2: at once") for line in lines), lines
+    assert (root / "a.py").is_file() and (root / "b.py").is_file()
+
+
+async def test_the_tuis_next_puts_a_killed_parallel_runs_merge_right_first(tmp_path, api):
+    from test_workflow_parallel_recovery import killed_mid_merge
+
+    root, head = killed_mid_merge(tmp_path, api)  # a kill -9 mid-merge; the TUI runs one phase at a time
+    app = PhaserApp(Project.open(root), watch_files=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.home
+        await pilot.press("greater_than_sign")
+        await wait_in_app(
+            pilot,
+            lambda: "phase 1: passed" in screen.log_pane.text and screen.job is None,
+            timeout=600,
+            what="phase 1 merged",
+        )
+        log = screen.log_pane.text
+    assert "an interrupted merge of phaser/par/phase-1 was taken back" in log
+    assert not (root / ".git" / "MERGE_HEAD").exists()
+    assert git(root, "log", "-1", "--format=%s").strip() == "phase 1: Module a"
+    assert git(root, "log", "-1", "--format=%P").split()[0] == head

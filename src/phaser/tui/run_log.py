@@ -6,6 +6,8 @@ every entry is laid out again for the new width (RichLog itself keeps the old wr
 
 from __future__ import annotations
 
+import re
+
 from rich.table import Table
 from rich.text import Text
 from textual import events
@@ -15,6 +17,8 @@ from phaser import events as ev
 from phaser.tui.wording import outcome_style, with_keys
 
 __all__ = ["RunLog", "outcome_style"]
+
+_LABEL = re.compile(r"\[phase \d+(?:\.\d+)?\] ")
 
 
 class RunLog(RichLog):
@@ -32,30 +36,39 @@ class RunLog(RichLog):
         self.styles_of: list[str] = []
         self._pending = ""
         self._laid_out_width = 0
+        self._lane: int | None = None
+        """The phase of the event being shown in a parallel run (None: one phase at a time)."""
+        self._text_lane: int | None = None
+        """The phase whose streamed text is pending."""
+        self._tools: dict[int | None, ev.ToolStarted] = {}
+        """The tool call each phase has started and not yet finished."""
 
     # -- writing ----------------------------------------------------------------------------
 
     def line(self, text: str, style: str = "") -> None:
         """Write one line (flushing any streamed text before it)."""
         self._flush()
-        self._emit(text, style)
+        self._emit(text, style, self._lane)
 
-    def _emit(self, text: str, style: str = "") -> None:
+    def _emit(self, text: str, style: str = "", lane: int | None = None) -> None:
+        if lane is not None:  # a parallel run: every line says whose phase it is
+            text = f"[phase {lane}] {text}"
         self.transcript.append(text)
         self.styles_of.append(style)
         self._write_entry(text, style)
 
     def _write_entry(self, text: str, style: str) -> None:
-        stripped = text.lstrip(" ")
-        indent = len(text) - len(stripped)
+        found = _LABEL.match(text)
+        label = found.group(0) if found else ""  # a parallel run's "[phase N] ": part of the margin
+        body = text[len(label) :]
+        stripped = body.lstrip(" ")
+        indent = len(body) - len(stripped)
         # "  ✓ gate x: ..." wraps under "gate", not under the bullet
         head, sep, rest = stripped.partition(" ")
         if sep and len(head) <= 3 and not head.isalnum():
             indent += len(head) + 1
             stripped = rest
-            prefix = text[:indent]
-        else:
-            prefix = text[:indent]
+        prefix = label + body[:indent]
         if not prefix:
             self.write(Text(text, style=style))
             return
@@ -100,13 +113,16 @@ class RunLog(RichLog):
     def _flush(self) -> None:
         if self._pending:
             pending, self._pending = self._pending, ""
-            self._emit(pending)
+            self._emit(pending, lane=self._text_lane)
 
     def stream(self, fragment: str) -> None:
+        if self._pending and self._text_lane != self._lane:  # another phase's text: its own lines
+            self._flush()
+        self._text_lane = self._lane
         self._pending += fragment
         *complete, self._pending = self._pending.split("\n")
         for text in complete:
-            self._emit(text)
+            self._emit(text, lane=self._lane)
 
     def clear_log(self) -> None:
         self._pending = ""
@@ -122,7 +138,14 @@ class RunLog(RichLog):
     # -- events -----------------------------------------------------------------------------
 
     def show(self, event: ev.Event) -> None:
-        """Render one run event."""
+        """Render one run event (of a parallel run's phase: labelled with it)."""
+        self._lane = event.lane
+        try:
+            self._show(event)
+        finally:
+            self._lane = None
+
+    def _show(self, event: ev.Event) -> None:
         if isinstance(event, ev.TextDelta):
             self.stream(event.text)
         elif isinstance(event, ev.PhaseStarted):
@@ -131,15 +154,14 @@ class RunLog(RichLog):
         elif isinstance(event, ev.StepStarted):
             self.line(f"--- {event.step}", "bold cyan")
         elif isinstance(event, ev.ToolStarted):
-            self._tool: ev.ToolStarted | None = (
-                event  # one line per call, written when it finishes (the status line shows it now)
-            )
+            # one line per call, written when it finishes (the status line shows it now); the call
+            # of each phase of a parallel run apart
+            self._tools[event.lane] = event
         elif isinstance(event, ev.ToolFinished):
-            started = getattr(self, "_tool", None)
+            started = self._tools.pop(event.lane, None)
             summary = event.summary
             if started is not None and started.name == event.name and started.summary not in summary:
                 summary = f"{started.summary} → {summary}" if summary else started.summary
-            self._tool = None
             self.line(f"  {'✓' if event.ok else '✗'} {event.name}: {summary}", "dim" if event.ok else "red")
         elif isinstance(event, ev.PolicyViolation):
             paths = f" ({', '.join(event.paths)})" if event.paths else ""

@@ -32,7 +32,7 @@ def dry_run(
             "hints": [h.as_dict() for h in stuck_hints(plan, info.slug)],
             "exit_code": (Outcome.NOTHING if plan.complete else Outcome.STUCK).exit_code,
         }
-    pre = preflight.check(project, info, options)  # refuses as the real run would, same words
+    pre = preflight.check(project, info, options, dry_run=True)  # refuses as the real run would
     preflight_models(pre.provider, phase_models(project, target, options))
     model, why = route_model(project, target, options)
     cfg = project.config

@@ -24,7 +24,7 @@ from phaser.errors import PhaserError, RunStopped
 from phaser.outcomes import Action, Hint, Outcome
 from phaser.plan.edit import AppendNote, SetMeta
 from phaser.stamps import utc_stamp
-from phaser.workflow import git, worktrees
+from phaser.workflow import git, merge_git, worktrees
 from phaser.workflow.checkoff import Evidence, check_off_ops, claims_to_ops, commit_message, evidence_stamp
 from phaser.workflow.gates import GateResult, audit, describe, run_gates
 from phaser.workflow.git_guard import GitGuard
@@ -100,11 +100,31 @@ def _finish(ctx: MergeContext, out: PhaseOutcome, journal: Journal | None) -> Ph
     return out
 
 
+def take_back(ctx: MergeContext, lane: Lane) -> None:
+    """The lane's merge, if one is in progress, taken back: what it wrote goes, a person's edit
+    made meanwhile stays (`merge_git.undo_merge`)."""
+    root = ctx.project.root
+    if not merge_git.merge_in_progress(root):
+        return
+    if not lane.head_before:
+        merge_git.abort_merge(root)
+        return
+    kept = merge_git.undo_merge(root, lane.head_before, lane.merged_tree)
+    if kept:
+        ctx.on_event(
+            ev.Notice(
+                f"phase {lane.number}: {', '.join(kept[:5])} changed during its merge and keep your "
+                "version (uncommitted)",
+                "warning",
+            )
+        )
+
+
 def block(
     ctx: MergeContext, lane: Lane, out: PhaseOutcome, why: str, journal: Journal | None
 ) -> PhaseOutcome:
     """Stop this phase's line: blocked, its branch and worktree kept and named in the note."""
-    worktrees.abort_merge(ctx.project.root)
+    take_back(ctx, lane)
     kept = f"branch {lane.branch} and worktree {ctx.project.rel(lane.worktree)} kept"
     note = f"blocked {utc_stamp()}: {why}; {kept}"
     ctx.plan.edit(SetMeta(lane.number, "status", "blocked"), AppendNote(lane.number, note[:600]))
@@ -177,16 +197,17 @@ def merge_lane(ctx: MergeContext, lane: Lane, guard: GitGuard) -> PhaseOutcome:
         return block(ctx, lane, out, str(exc), journal)
     gates: list[GateResult] = []
     if w.get("commit"):
-        conflict = worktrees.merge(root, lane.branch)
+        conflict = merge_git.merge(root, lane.branch)
         if conflict is not None:
             onto = (head_before or "")[:10]
             reason = f"merging {lane.branch} onto {onto} conflicted in {', '.join(conflict[:8])}"
             return block(ctx, lane, out, reason, journal)
+        ctx.record.set(lane.number, worktrees.MERGING, merged_tree=merge_git.index_tree(root))
         if cfg.gates.commands:
             try:
                 gates = _gates_after_merge(ctx, lane)
             except RunStopped:
-                worktrees.abort_merge(root)
+                take_back(ctx, lane)
                 ctx.record.set(lane.number, worktrees.READY)
                 out.outcome = Outcome.STOPPED
                 out.detail = f"stopped during the gates after the merge; {lane.branch} merges on the next run"
@@ -231,8 +252,8 @@ def merge_lane(ctx: MergeContext, lane: Lane, guard: GitGuard) -> PhaseOutcome:
     new_plan = ctx.plan.edit(*check_off_ops(phase, claims, stamp, unverified=unverified))
     ctx.record.set(lane.number, worktrees.TICKED)
     message = commit_message(ctx.info.slug, lane.number, out.title, stamp)
-    if worktrees.merge_in_progress(root):
-        commit = worktrees.commit_merge(root, message, plan_rel)
+    if merge_git.merge_in_progress(root):
+        commit = merge_git.commit_merge(root, message, plan_rel)
     else:
         commit = git.commit_paths(root, message, [plan_rel])
     out.commit = commit

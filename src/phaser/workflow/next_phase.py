@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from phaser import events as ev
 from phaser.agent.provider import Provider
-from phaser.workflow import preflight
+from phaser.workflow import preflight, worktrees
 from phaser.workflow.budget import Allowance
 from phaser.workflow.locks import plan_run_lock
 from phaser.workflow.phase import PhaseRun
@@ -56,9 +56,9 @@ def run_locked(
     provider: Provider,
 ) -> PhaseOutcome:
     """The body of `run_next`, for a caller that already holds the plan's run lock (redo)."""
-    from phaser.workflow.parallel import recover_wave  # what a killed parallel run left
+    from phaser.workflow import wave_recovery  # what a killed parallel run left
 
-    recover_wave(project, info, on_event)
+    record = wave_recovery.recover_wave(project, info, on_event)
     message = recover(project.root, project.config.state_dir, info.slug, info.plan_path)
     if message:
         on_event(ev.Notice(message, "warning"))
@@ -68,6 +68,9 @@ def run_locked(
     if target is None:
         return nothing(info, plan)
     check_tree(project, info, options)
+    lane = record.lanes.get(target.number)
+    if lane is not None and lane.state == worktrees.READY:  # done in its worktree before a kill
+        return wave_recovery.merge_ready(project, info, record, target.number, on_event, options.stop_event)
     model, _why = route_model(project, target, options)
     run = PhaseRun(
         project,

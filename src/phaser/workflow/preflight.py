@@ -2,7 +2,8 @@
 
 Both call `check`, so a dry run refuses exactly what the real run would refuse, with the same
 message and exit code: a broken spec, another run on the plan, uncommitted changes (those an
-unfinished run left aside: the real run undoes them first), a provider that cannot be built (no
+unfinished run or a killed parallel run's merge left aside: the real run puts them right first, under
+the plan's lock, and checks again), a provider that cannot be built (no
 API key, a missing script). What the run would do without refusing (undo an unfinished phase
 first, end ``unverified`` for want of gates) is said too.
 """
@@ -16,7 +17,7 @@ from filelock import FileLock, Timeout
 from phaser.agent.provider import Provider
 from phaser.errors import NeedsHuman, PlanError
 from phaser.outcomes import Action, Hint, Outcome
-from phaser.workflow import git
+from phaser.workflow import git, wave_recovery
 from phaser.workflow.checks import spec_problems
 from phaser.workflow.project import Project, SpecInfo
 from phaser.workflow.providers import RunOptions, make_provider
@@ -41,13 +42,20 @@ class Preflight:
         return max((e["exit_code"] for e in self.expected), default=0)
 
 
-def check(project: Project, info: SpecInfo, options: RunOptions) -> Preflight:
-    """Raise the refusal a run of ``info``'s plan would make; otherwise what it would meet."""
+def check(project: Project, info: SpecInfo, options: RunOptions, *, dry_run: bool = False) -> Preflight:
+    """Raise the refusal a run of ``info``'s plan would make; otherwise what it would meet.
+
+    When a killed parallel run left a merge in progress, the real run checks the tree only once it
+    has put that right, under the plan's lock (a refusal now would leave the half-merge in place,
+    where a stash or a commit would sweep it up); a dry run predicts that check."""
     check_spec(project, info)
     provider = make_provider(project, options)
     check_lock(project, info.slug)
     unfinished = pending_undo(project, info)
-    check_tree(project, info, options, undone=unfinished["paths"] if unfinished else ())
+    put_back = wave_recovery.pending(project, info)
+    if put_back is None or dry_run:
+        undone = [*(unfinished["paths"] if unfinished else ()), *(put_back or ())]
+        check_tree(project, info, options, undone=undone)
     out = Preflight(provider, unfinished)
     if not project.config.gates.commands:
         out.expected.append(
@@ -99,7 +107,7 @@ def check_tree(project: Project, info: SpecInfo, options: RunOptions, undone=())
     skip = {plan_rel, *undone}
     # specs/ is the person's: never swept into an agent's commit (resume.changed_paths), so a spec
     # saved during an earlier phase does not stop the line
-    dirty = [p for p in git.dirty_paths(project.root) if p not in skip and not p.startswith("specs/")]
+    dirty = sorted(p for p in git.dirty_paths(project.root) if p not in skip and not p.startswith("specs/"))
     if dirty:
         shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
         raise NeedsHuman(

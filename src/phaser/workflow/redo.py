@@ -64,8 +64,15 @@ def redo(
         )
     resolve_backend(project.config.agent.sandbox)  # fail closed before the reset and any request
     provider = make_provider(project, options)  # a bad script or a missing key: refused here
-    check_tree(project, info, options)
+    from phaser.workflow import wave_recovery  # what a killed parallel run left
+
+    wave_pending = wave_recovery.pending(project, info) is not None
+    if not wave_pending:  # else checked once that is put right, under the lock (see preflight.check)
+        check_tree(project, info, options)
     with plan_run_lock(project, info.slug):
+        if wave_pending:
+            wave_recovery.recover_wave(project, info, on_event)
+            check_tree(project, info, options)
         dropped = {line.split(" ", 1)[0] for line in later}
         invalidated = sorted(
             {(c.number, c.commit) for c in history if c.commit in dropped and c.number != number}

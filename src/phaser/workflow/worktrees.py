@@ -57,6 +57,9 @@ class Lane:
     state: str = RUNNING
     head_before: str | None = None
     """The main head before this lane's merge began (set in MERGING and TICKED)."""
+    merged_tree: str | None = None
+    """The index's tree once ``git merge`` applied (MERGING on): what the merge itself staged, so a
+    recovery tells its leftovers from a person's edits made since."""
     started: str = ""
     work: dict = field(default_factory=dict)
     """What the merge needs once the agent is done: claims, gates, models, usage (READY on)."""
@@ -73,7 +76,7 @@ class WaveRecord:
     def __init__(self, state_dir: Path, slug: str) -> None:
         self.dir = worktrees_dir(state_dir, slug)
         self.path = self.dir / RECORD
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self.lanes: dict[int, Lane] = {}
         self._load()
 
@@ -92,26 +95,31 @@ class WaveRecord:
             atomic_write(self.path, json.dumps({"lanes": lanes}, indent=2, default=str))
 
     def put(self, lane: Lane) -> None:
-        self.lanes[lane.number] = lane
-        self.save()
+        with self._lock:  # lanes' threads record as they finish while the run's thread merges
+            self.lanes[lane.number] = lane
+            self.save()
 
     def set(self, number: int, state: str, **changes: object) -> None:
-        lane = self.lanes[number]
-        lane.state = state
-        for key, value in changes.items():
-            setattr(lane, key, value)
-        self.save()
+        with self._lock:
+            lane = self.lanes[number]
+            lane.state = state
+            for key, value in changes.items():
+                setattr(lane, key, value)
+            self.save()
 
     def drop(self, number: int) -> None:
-        self.lanes.pop(number, None)
-        self.save()
+        with self._lock:
+            self.lanes.pop(number, None)
+            self.save()
 
 
 # -- git ------------------------------------------------------------------------------------------
 
 
-def _git(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+def run_git(
+    root: Path, *args: str, check: bool = True, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, input=stdin)
     if check and proc.returncode != 0:
         raise PhaserError(f"git {' '.join(args)} failed: {proc.stderr.strip() or proc.stdout.strip()}")
     return proc
@@ -119,7 +127,7 @@ def _git(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProc
 
 def common_dir(root: Path) -> Path:
     """The main ``.git`` every worktree shares (hooks, config, objects, refs)."""
-    out = _git(root, "rev-parse", "--git-common-dir").stdout.strip()
+    out = run_git(root, "rev-parse", "--git-common-dir").stdout.strip()
     path = Path(out)
     return (path if path.is_absolute() else root / path).resolve()
 
@@ -157,23 +165,23 @@ def add(root: Path, state_dir: Path, slug: str, number: int, base: str) -> Lane:
     while _branch_exists(root, branch) or path.exists():
         n += 1
         branch, path = f"{branch_name(slug, number)}-{n}", folder / f"phase-{number}-{n}"
-    _git(root, "worktree", "add", "-q", "-b", branch, str(path), base)
+    run_git(root, "worktree", "add", "-q", "-b", branch, str(path), base)
     return Lane(number, branch, str(path), base, started=utc_stamp())
 
 
 def _branch_exists(root: Path, branch: str) -> bool:
-    return _git(root, "rev-parse", "--verify", "-q", f"refs/heads/{branch}", check=False).returncode == 0
+    return run_git(root, "rev-parse", "--verify", "-q", f"refs/heads/{branch}", check=False).returncode == 0
 
 
 def remove(root: Path, lane: Lane, *, branch: bool = True) -> None:
     """Remove the worktree (and its branch): after a merge, or once its changes are kept as a patch."""
     if lane.worktree.exists():
-        _git(root, "worktree", "remove", "--force", "--force", str(lane.worktree), check=False)
+        run_git(root, "worktree", "remove", "--force", "--force", str(lane.worktree), check=False)
         if lane.worktree.exists():
             shutil.rmtree(lane.worktree, ignore_errors=True)
-    _git(root, "worktree", "prune", check=False)
+    run_git(root, "worktree", "prune", check=False)
     if branch:
-        _git(root, "branch", "-D", lane.branch, check=False)
+        run_git(root, "branch", "-D", lane.branch, check=False)
 
 
 def save_changes(lane: Lane, dest: Path) -> Path | None:
@@ -182,8 +190,8 @@ def save_changes(lane: Lane, dest: Path) -> Path | None:
     tree = lane.worktree
     if not (tree / ".git").exists():
         return None
-    _git(tree, "add", "-A", "--", ".", ":(exclude).phaser", check=False)
-    proc = _git(tree, "diff", "--cached", "--binary", lane.base, check=False)
+    run_git(tree, "add", "-A", "--", ".", ":(exclude).phaser", check=False)
+    proc = run_git(tree, "diff", "--cached", "--binary", lane.base, check=False)
     if proc.returncode != 0 or not proc.stdout.strip():
         return None
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -199,39 +207,8 @@ def commit_work(lane: Lane, message: str, paths: list[str]) -> str | None:
     return git.commit_paths(lane.worktree, message, paths)
 
 
-def merge_in_progress(root: Path) -> bool:
-    return (common_dir(root) / "MERGE_HEAD").exists()
-
-
-def merge(root: Path, branch: str) -> list[str] | None:
-    """Merge ``branch`` onto the head without committing; None when it applied cleanly, else the
-    conflicting paths (the merge is aborted: the head and tree are as before)."""
-    proc = _git(root, "merge", "--no-ff", "--no-commit", "-q", branch, check=False)
-    if proc.returncode == 0:
-        return None
-    unmerged = _git(root, "diff", "--name-only", "--diff-filter=U", check=False).stdout.split()
-    abort_merge(root)
-    return unmerged or [(proc.stderr.strip() or proc.stdout.strip()).splitlines()[0]]
-
-
-def abort_merge(root: Path) -> None:
-    if merge_in_progress(root):
-        _git(root, "merge", "--abort", check=False)
-
-
-def commit_merge(root: Path, message: str, plan_rel: str) -> str:
-    """Commit the merge (and the plan's tick): everything the merge staged plus the plan."""
-    _git(root, "add", "--", plan_rel)
-    args = []
-    for key, fallback in (("user.name", "phaser"), ("user.email", "phaser@localhost")):
-        if not _git(root, "config", key, check=False).stdout.strip():
-            args += ["-c", f"{key}={fallback}"]
-    _git(root, *args, "commit", "-q", "--no-verify", "-m", message)
-    return git.head(root) or ""
-
-
 def listed(root: Path) -> list[Path]:
     """Every worktree git knows of (the main checkout excluded)."""
-    proc = _git(root, "worktree", "list", "--porcelain", check=False)
+    proc = run_git(root, "worktree", "list", "--porcelain", check=False)
     paths = [Path(line[9:]) for line in proc.stdout.splitlines() if line.startswith("worktree ")]
     return [p for p in paths if p.resolve() != root.resolve()]
