@@ -98,6 +98,45 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 300.0) -
         time.sleep(0.05)
 
 
+def killed_when(
+    root: Path,
+    api_url: str,
+    condition: Callable[[], bool],
+    what: str,
+    *argv: str,
+    release: Path | None = None,
+) -> None:
+    """`phaser run` started in the background, SIGKILLed (its whole process group) once ``condition``
+    holds; then ``release`` (a file a held gate or hook waits on) is removed, so nothing it left
+    behind keeps waiting."""
+    import signal
+
+    proc = run_in_background(root, api_url, *argv)
+    try:
+        wait_for(condition, what)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+        if release is not None:
+            release.unlink()
+
+
+HANG_IN_MAIN_CHECKOUT = """\
+import pathlib
+import time
+
+
+def test_hangs_in_the_main_checkout_while_told_to():
+    here = pathlib.Path(__file__).resolve().parents[1]
+    if (here / ".git").is_dir() and (here / "hang-now").exists():  # the merge's gates, not the worktree's
+        (here / "gate-running").write_text("x")
+        while (here / "hang-now").exists():
+            time.sleep(0.1)
+"""
+"""A test file for a phase to write: run by the gates on the merged tree while ``hang-now`` exists
+(after writing ``gate-running``), so a test can kill the run mid-merge at a known point."""
+
+
 def bash(command: str) -> dict:
     return {"name": "bash", "input": {"command": command}}
 

@@ -10,11 +10,13 @@ import signal
 import pytest
 
 from parallel_helpers import (
+    HANG_IN_MAIN_CHECKOUT,
     SLUG,
     PhaseScript,
     bash,
     create,
     git,
+    killed_when,
     make_project,
     module_calls,
     phase_turns,
@@ -211,12 +213,7 @@ def test_kill_9_mid_wave_resumes_cleanly(tmp_path, api, capsys):
     script.hold_at = 2  # both have written their modules and are still coding
     script.hold.set()
     api.set_script(script)
-    proc = run_in_background(root, api.base_url, "--parallel", "2")
-    try:
-        wait_for(lambda: script.holding == {"1", "2"}, "both phases coding")
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=60)
+    killed_when(root, api.base_url, lambda: script.holding == {"1", "2"}, "both coding", "--parallel", "2")
     assert worktree_count(root) == 3  # both worktrees are left behind, mid-phase
     assert (root / ".phaser" / "worktrees" / SLUG / "phase-1" / "a.py").is_file()
     api.set_script(
@@ -232,20 +229,6 @@ def test_kill_9_mid_wave_resumes_cleanly(tmp_path, api, capsys):
     assert git(root, "status", "--porcelain").strip() == ""
 
 
-HANG = """\
-import pathlib
-import time
-
-
-def test_hangs_in_the_main_checkout_while_told_to():
-    here = pathlib.Path(__file__).resolve().parents[1]
-    if (here / ".git").is_dir() and (here / "hang-now").exists():  # the merge's gates, not the worktree's
-        (here / "gate-running").write_text("x")
-        while (here / "hang-now").exists():
-            time.sleep(0.1)
-"""
-
-
 def test_kill_9_during_a_merge_leaves_nothing_half_merged(tmp_path, api):
     root = make_project(tmp_path / "p", two_modules())
     with open(root / ".git" / "info" / "exclude", "a", encoding="utf-8") as fh:
@@ -253,7 +236,7 @@ def test_kill_9_during_a_merge_leaves_nothing_half_merged(tmp_path, api):
     (root / "hang-now").write_text("x")
     head = git(root, "rev-parse", "HEAD").strip()
     turns = {
-        1: phase_turns(1, [*module_calls(1, "a"), create("tests/test_hang.py", HANG)]),
+        1: phase_turns(1, [*module_calls(1, "a"), create("tests/test_hang.py", HANG_IN_MAIN_CHECKOUT)]),
         2: phase_turns(2, module_calls(2, "b")),
     }
     api.set_script(PhaseScript(turns))

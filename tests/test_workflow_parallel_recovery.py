@@ -6,40 +6,24 @@ fake Messages API, the killed run a real process."""
 
 from __future__ import annotations
 
-import os
-import signal
-
 import pytest
 
 from parallel_helpers import (
+    HANG_IN_MAIN_CHECKOUT,
     SLUG,
     PhaseScript,
     create,
     git,
+    killed_when,
     make_project,
     module_calls,
     phase_turns,
     plan_text,
-    run_in_background,
-    wait_for,
 )
 from phaser.cli import main
 
 PLAN = f"specs/{SLUG}/plan.md"
 pytestmark = pytest.mark.timeout(900)
-
-HANG = """\
-import pathlib
-import time
-
-
-def test_hangs_in_the_main_checkout_while_told_to():
-    here = pathlib.Path(__file__).resolve().parents[1]
-    if (here / ".git").is_dir() and (here / "hang-now").exists():  # the merge's gates, not the worktree's
-        (here / "gate-running").write_text("x")
-        while (here / "hang-now").exists():
-            time.sleep(0.1)
-"""
 
 
 def read(root, rel):
@@ -48,7 +32,7 @@ def read(root, rel):
 
 def turns():
     return {
-        1: phase_turns(1, [*module_calls(1, "a"), create("tests/test_hang.py", HANG)]),
+        1: phase_turns(1, [*module_calls(1, "a"), create("tests/test_hang.py", HANG_IN_MAIN_CHECKOUT)]),
         2: phase_turns(2, module_calls(2, "b")),
     }
 
@@ -62,13 +46,15 @@ def killed_mid_merge(tmp_path, api):
     (root / "hang-now").write_text("x")
     head = git(root, "rev-parse", "HEAD").strip()
     api.set_script(PhaseScript(turns()))
-    proc = run_in_background(root, api.base_url, "--parallel", "2")
-    try:
-        wait_for(lambda: (root / "gate-running").exists(), "the gates on the merged tree")
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=60)
-        (root / "hang-now").unlink()  # the gate, had it survived, ends too
+    killed_when(
+        root,
+        api.base_url,
+        lambda: (root / "gate-running").exists(),
+        "the merged gates",
+        "--parallel",
+        "2",
+        release=root / "hang-now",
+    )
     assert (root / ".git" / "MERGE_HEAD").exists() and (root / "a.py").is_file()
     assert git(root, "rev-parse", "HEAD").strip() == head
     api.set_script(PhaseScript(turns()))  # what runs next starts from fresh turns
@@ -228,13 +214,15 @@ def test_a_kill_just_before_the_merge_commit_is_committed_next_time_without_a_pe
     head = git(root, "rev-parse", "HEAD").strip()
     plain = {1: phase_turns(1, module_calls(1, "a")), 2: phase_turns(2, module_calls(2, "b"))}
     api.set_script(PhaseScript(plain))
-    proc = run_in_background(root, api.base_url, "--parallel", "2")
-    try:
-        wait_for(lambda: (root / "committing").exists(), "the merge's commit")
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=60)
-        (root / "hang-commit").unlink()
+    killed_when(
+        root,
+        api.base_url,
+        lambda: (root / "committing").exists(),
+        "the merge's commit",
+        "--parallel",
+        "2",
+        release=root / "hang-commit",
+    )
     # killed with the gates green and the tick written: only the commit was left
     assert (root / ".git" / "MERGE_HEAD").exists() and git(root, "rev-parse", "HEAD").strip() == head
     assert "- [x] Add `a.py`" in read(root, PLAN)
