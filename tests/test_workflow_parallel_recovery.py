@@ -6,6 +6,8 @@ fake Messages API, the killed run a real process."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from parallel_helpers import (
@@ -155,6 +157,9 @@ def test_dry_run_after_a_kill_mid_merge_does_not_refuse_what_the_run_puts_right(
     root, _head = killed_mid_merge(tmp_path, api)
     capsys.readouterr()
     assert main(["next", "-C", str(root), "--dry-run"]) == 0
+    assert "first: a killed parallel run's merge is put right (" in capsys.readouterr().out
+    assert main(["next", "-C", str(root), "--dry-run", "--json"]) == 0
+    assert "a.py" in json.loads(capsys.readouterr().out)["half_merge"]  # what it puts back, by name
     assert (root / ".git" / "MERGE_HEAD").exists()  # a dry run changes nothing
 
 

@@ -275,6 +275,13 @@ def print_dry_run(info: dict[str, Any], stream: TextIO | None = None) -> None:
             "patch",
             file=out,
         )
+    merge = info.get("half_merge")
+    if merge is not None:
+        print(
+            f"  first: a killed parallel run's merge is put right ({len(merge)} file"
+            f"{'s' if len(merge) != 1 else ''} it wrote taken back or committed; a person's edits stay)",
+            file=out,
+        )
     for expected in info.get("expected") or []:
         print(
             f"  would end {expected['outcome']} (exit {expected['exit_code']}): {expected['message']}",

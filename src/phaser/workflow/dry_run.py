@@ -74,6 +74,7 @@ def dry_run(
         "estimate": estimate,
         "priced": cfg.price(model) is not None,
         "unfinished": pre.unfinished,
+        "half_merge": pre.half_merge,
         "expected": pre.expected,
         "exit_code": pre.exit_code,
     }

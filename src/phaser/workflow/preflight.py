@@ -36,6 +36,8 @@ class Preflight:
     """An unfinished run the real run undoes first: {"phase", "started", "paths"}."""
     expected: list[dict] = field(default_factory=list)
     """What the run would end in without refusing: [{"outcome", "message", "exit_code"}]."""
+    half_merge: list[str] | None = None
+    """A killed parallel run's merge the real run puts right first: the paths it puts back."""
 
     @property
     def exit_code(self) -> int:
@@ -56,7 +58,7 @@ def check(project: Project, info: SpecInfo, options: RunOptions, *, dry_run: boo
     if put_back is None or dry_run:
         undone = [*(unfinished["paths"] if unfinished else ()), *(put_back or ())]
         check_tree(project, info, options, undone=undone)
-    out = Preflight(provider, unfinished)
+    out = Preflight(provider, unfinished, half_merge=put_back)
     if not project.config.gates.commands:
         out.expected.append(
             {
