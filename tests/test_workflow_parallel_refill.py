@@ -202,3 +202,20 @@ def test_stop_or_kill_with_a_finished_lane_waiting_behind_a_running_one_keeps_it
     assert log[0].startswith("phase 2: Module b") and len(log[0].split(" ", 4)[-1].split()) == 2
     assert log[1].startswith("phase 1: Module a")
     assert len(git(root, "worktree", "list").splitlines()) == 1 and "phaser/" not in git(root, "branch")
+
+
+def test_phases_start_only_as_many_as_what_is_left_of_the_caps_goes_round(tmp_path, api, capsys):
+    """One turn left and two free slots: one phase starts, with that turn, not two with none each
+    (each would still take a turn, and the run would spend more than its cap)."""
+    import json
+
+    plan = plan_text([("Module a", "Add `a.py`"), ("Module b", "Add `b.py`")])
+    root = make_project(tmp_path / "p", plan, extra_toml="run_turns = 1\n")
+    api.set_script(
+        PhaseScript({1: phase_turns(1, module_calls(1, "a")), 2: phase_turns(2, module_calls(2, "b"))})
+    )
+    code = main(["run", "-C", str(root), "-q", "--parallel", "2", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 3 and result["reason"] == "budget"
+    assert result["turns"] == 1 and len(api.requests) == 1
+    assert [p["phase"] for p in result["phases"]] == [1]

@@ -204,10 +204,14 @@ class ParallelRun:
             res.detail, res.reason = reached, Outcome.BUDGET
             self.emit(ev.Notice(reached, "warning"))
             return res
+        left = self.budget.run_left(committed)
+        slots = min(slots, left.turns, left.tokens)  # each phase started gets a turn and a token at least
+        if slots <= 0:  # what is left does not go round: the running phases may leave some over
+            return None
         base = git.head(self.project.root)
         if base is None:
             raise UsageError("a parallel run needs a commit to start the worktrees from: commit first")
-        self.pool.start(ready[:slots], split(self.budget.run_left(committed), slots), base)
+        self.pool.start(ready[:slots], split(left, slots), base)
         return None
 
     def _ended(self, plan: Plan) -> RunResult:
