@@ -219,3 +219,28 @@ def test_phases_start_only_as_many_as_what_is_left_of_the_caps_goes_round(tmp_pa
     assert code == 3 and result["reason"] == "budget"
     assert result["turns"] == 1 and len(api.requests) == 1
     assert [p["phase"] for p in result["phases"]] == [1]
+
+
+def test_a_lane_waiting_to_merge_counts_against_the_caps_of_the_phase_started_beside_it(
+    tmp_path, api, capsys
+):
+    """Phase 2 is green and waits to merge behind phase 1, which still runs; phase 3 takes 2's
+    slot. What 2 spent is part of the run's spend: phase 3 gets what is left after 1's share and
+    2's turns, and a phase 3 that wants more stops at that cap (it got 2's turns as well before)."""
+    import json
+
+    plan = plan_text([("Module a", "Add `a.py`"), ("Module b", "Add `b.py`"), ("Module c", "Add `c.py`")])
+    root = make_project(tmp_path / "p", plan, extra_toml="run_turns = 40\n")
+    long_3 = [{"tool_calls": [bash("true")]} for _ in range(16)] + phase_turns(3, module_calls(3, "c"))
+    script = PhaseScript(
+        {1: phase_turns(1, module_calls(1, "a")), 2: phase_turns(2, module_calls(2, "b")), 3: long_3}
+    )
+    hold = Hold(script, "1", until="3", marker=root / ".phaser" / "go")
+    api.set_script(hold)
+    main(["run", "-C", str(root), "-q", "--parallel", "2", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert hold.in_time is True  # 3 started while 1 still ran and 2 waited to merge
+    phases = {p["phase"]: p for p in result["phases"]}
+    # 1 started with 20 of the 40 turns, 2 spent 3: 3 got the 17 left, not 20, and needed 19
+    assert phases[2]["turns"] == 3 and phases[3]["outcome"] == "budget" and phases[3]["turns"] == 17
+    assert result["turns"] <= 40

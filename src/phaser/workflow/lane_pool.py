@@ -5,6 +5,7 @@ they end, so the run's thread waits for any of them, never for one in particular
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import queue
 import threading
 from dataclasses import dataclass
@@ -42,6 +43,15 @@ class Live:
     def reserved(self) -> Spend:
         """Set aside for this lane: its allowance while it runs, what it spent once it is done."""
         if self.finished and self.out is not None:
+            w = self.run.ready
+            if w is not None:  # green, waiting to merge: its figures are in its work record
+                out = dataclasses.replace(
+                    self.out,
+                    usage=dict(w.get("usage") or {}),
+                    cost_usd=float(w.get("cost_usd") or 0.0),
+                    turns=int(w.get("turns") or 0),
+                )
+                return spend_of(out)
             return spend_of(self.out)
         a = self.allowance
         return Spend(max(a.usd, 0.0), max(a.tokens, 0), max(a.turns, 0))
